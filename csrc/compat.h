@@ -1,0 +1,48 @@
+/*
+ * The few Lua C API differences between Lua 5.4 and the 5.1 ABI of LuaJIT
+ * (OpenResty). Only the binding includes it.
+ */
+#ifndef OC_COMPAT_H
+#define OC_COMPAT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#if LUA_VERSION_NUM < 502
+#define lua_rawlen lua_objlen
+#define luaL_newlib(L, l) (lua_newtable(L), luaL_register(L, NULL, l))
+#if !defined(LUAJIT_VERSION_NUM) || LUAJIT_VERSION_NUM < 20100
+static inline void luaL_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+{
+    (void)nup; /* the binding registers no upvalues */
+    for (; l->name; l++) {
+        lua_pushcfunction(L, l->func);
+        lua_setfield(L, -2, l->name);
+    }
+}
+#endif
+static inline int lua_absindex_compat(lua_State *L, int i)
+{
+    return (i > 0 || i <= LUA_REGISTRYINDEX) ? i : lua_gettop(L) + i + 1;
+}
+#define lua_absindex lua_absindex_compat
+#endif
+
+#if LUA_VERSION_NUM < 503
+static inline int lua_isinteger_compat(lua_State *L, int i)
+{
+    lua_Number n;
+    if (lua_type(L, i) != LUA_TNUMBER)
+        return 0;
+    n = lua_tonumber(L, i);
+    return n == (lua_Number)(long long)n;
+}
+#define lua_isinteger lua_isinteger_compat
+#endif
+
+#if LUA_VERSION_NUM < 504
+#define lua_newuserdatauv(L, size, nuv) lua_newuserdata(L, size)
+#define luaL_pushfail(L) lua_pushnil(L)
+#endif
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * oc_client: the opaque handle a program holds, in libcurl's shape: create it
+ * from properties and a provider profile, connect (obtain a usable token as
+ * InitiateOAuth says), then perform signed requests. Tokens are refreshed
+ * before they expire and once after a 401, under the store's lock, and a
+ * rotated refresh token is persisted before the new access token is used.
+ *
+ * A client is used by one thread at a time.
+ */
+#ifndef OC_CLIENT_H
+#define OC_CLIENT_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "oc_config.h"
+#include "oc_error.h"
+#include "oc_http.h"
+#include "oc_kv.h"
+#include "oc_profile.h"
+#include "oc_store.h"
+#include "oc_token.h"
+
+/* Explicit limit on an API response body unless the request sets its own. */
+enum { OC_API_RESPONSE_MAX = 64 * 1024 * 1024 };
+
+typedef struct oc_client oc_client;
+
+typedef struct oc_api_request {
+    const char *method;                /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *target;                /* path under URL, or an absolute URL of the API's origin */
+    const oc_kv *query;                /* appended to the URL; may be NULL */
+    const struct curl_slist *headers;  /* extra "Name: value" lines; may be NULL */
+    const char *body;                  /* NULL: none */
+    size_t body_len;
+    size_t max_body;                   /* 0: OC_API_RESPONSE_MAX */
+} oc_api_request;
+
+/*
+ * Checks the properties against the profile (required properties, URLs that
+ * may carry tokens) and prepares the client; no network, no login yet.
+ * store, when given, is retained and used instead of OAuthSettingsLocation
+ * (the Lua binding passes shared memory:// stores this way).
+ */
+oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store *store,
+                      oc_client **out, oc_error *err);
+void oc_client_free(oc_client *c);
+
+/* Obtains a usable token: the given or stored one, the browser login
+   (GETANDREFRESH with nothing stored), and a refresh when one is due. */
+oc_code oc_client_connect(oc_client *c, oc_error *err);
+
+/* Performs a signed request; any HTTP status is success here (see
+   oc_client_http_error). Same-origin redirects are followed; others refused. */
+oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *resp,
+                          oc_error *err);
+
+/* The error for an HTTP answer >= 400: status, a stable code, and the
+   provider's own message, naming the method and URL. */
+oc_code oc_client_http_error(const oc_client *c, const char *method, const char *target,
+                             const oc_response *resp, oc_error *err);
+
+/* The current token, refreshed first when due (or always, with force). */
+oc_code oc_client_token(oc_client *c, int force_refresh, const oc_token **out, oc_error *err);
+
+/* Runs the desktop login now, whatever is stored, and stores the result. */
+oc_code oc_client_login(oc_client *c, oc_error *err);
+
+/* Web flow: the authorization URL for redirect_uri (NULL: CallbackURL),
+   with a fresh state and, when the profile takes PKCE, a code verifier the
+   caller keeps until the code comes back (*verifier NULL otherwise). */
+oc_code oc_client_authorization_url(oc_client *c, const char *redirect_uri, char **url,
+                                    char **state, char **verifier, oc_error *err);
+/* Web flow: exchanges a code (with the callback's other parameters, e.g.
+   BigCommerce's context) for tokens, stores and adopts them. */
+oc_code oc_client_exchange_code(oc_client *c, const char *code, const oc_kv *callback_params,
+                                const char *verifier, const char *redirect_uri, oc_error *err);
+
+/* Counts token changes (login, refresh, adoption of another process's
+   refresh), so a caller can tell when to report new tokens. */
+unsigned oc_client_generation(const oc_client *c);
+/* Removes the stored tokens (logout). */
+oc_code oc_client_forget(oc_client *c, oc_error *err);
+const char *oc_client_api_url(const oc_client *c);
+const oc_profile *oc_client_profile(const oc_client *c);
+
+#endif

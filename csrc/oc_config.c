@@ -1,0 +1,417 @@
+#include "oc_config.h"
+#include "oc_crypto.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct oc_config {
+    char *value[OC_P__COUNT];
+    int64_t number[OC_P__COUNT];
+};
+
+static const oc_prop_info prop_table[] = {
+#define OC_PROP_INFO(id, name, type, def, flags, allowed, doc) { name, type, def, flags, allowed, doc },
+    OC_PROPERTY_LIST(OC_PROP_INFO)
+#undef OC_PROP_INFO
+};
+
+const oc_prop_info *oc_prop_get_info(oc_prop p)
+{
+    return (unsigned)p < OC_P__COUNT ? &prop_table[p] : NULL;
+}
+
+const char *oc_prop_name(oc_prop p)
+{
+    return (unsigned)p < OC_P__COUNT ? prop_table[p].name : "?";
+}
+
+static int name_equals(const char *known, const char *name, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        if (known[i] == '\0' || tolower((unsigned char)known[i]) != tolower((unsigned char)name[i]))
+            return 0;
+    }
+    return known[len] == '\0';
+}
+
+int oc_prop_lookup(const char *name, size_t len)
+{
+    int p;
+    for (p = 0; p < OC_P__COUNT; p++)
+        if (name_equals(prop_table[p].name, name, len))
+            return p;
+    return -1;
+}
+
+/* Levenshtein distance, case-insensitive; names longer than 64 bytes are cut,
+   which only makes the suggestion less precise. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t row[65], i, j;
+    if (la > 64) la = 64;
+    if (lb > 64) lb = 64;
+    for (j = 0; j <= lb; j++)
+        row[j] = j;
+    for (i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *oc_prop_closest(const char *name, size_t len)
+{
+    const char *best = prop_table[0].name;
+    size_t best_d = (size_t)-1;
+    int p;
+    for (p = 0; p < OC_P__COUNT; p++) {
+        size_t d = edit_distance(name, len, prop_table[p].name, strlen(prop_table[p].name));
+        if (d < best_d) {
+            best_d = d;
+            best = prop_table[p].name;
+        }
+    }
+    return best;
+}
+
+oc_config *oc_config_new(void)
+{
+    return calloc(1, sizeof(oc_config));
+}
+
+void oc_config_free(oc_config *cfg)
+{
+    int p;
+    if (!cfg)
+        return;
+    for (p = 0; p < OC_P__COUNT; p++) {
+        if (cfg->value[p] && (prop_table[p].flags & OC_PF_SECRET))
+            oc_wipe(cfg->value[p], strlen(cfg->value[p]));
+        free(cfg->value[p]);
+    }
+    free(cfg);
+}
+
+oc_config *oc_config_clone(const oc_config *cfg)
+{
+    oc_config *c = oc_config_new();
+    int p;
+    if (!c)
+        return NULL;
+    for (p = 0; p < OC_P__COUNT; p++) {
+        c->number[p] = cfg->number[p];
+        if (cfg->value[p] && !(c->value[p] = strdup(cfg->value[p]))) {
+            oc_config_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* Checks an enum value against "A|B|C"; returns the canonical spelling's
+   offset and length through out parameters, or 0 when it is not allowed. */
+static int match_enum(const char *allowed, const char *v, size_t vlen, const char **canon)
+{
+    const char *s = allowed;
+    while (*s) {
+        const char *bar = strchr(s, '|');
+        size_t n = bar ? (size_t)(bar - s) : strlen(s);
+        if (n == vlen) {
+            size_t i;
+            for (i = 0; i < n; i++)
+                if (toupper((unsigned char)s[i]) != toupper((unsigned char)v[i]))
+                    break;
+            if (i == n) {
+                *canon = s;
+                return (int)n;
+            }
+        }
+        if (!bar)
+            break;
+        s = bar + 1;
+    }
+    return 0;
+}
+
+/* "A, B or C" from "A|B|C", for error messages. */
+static void list_allowed(char *out, size_t max, const char *allowed)
+{
+    size_t n = 0, count = 1, seen = 0;
+    const char *s;
+    for (s = allowed; *s; s++)
+        count += *s == '|';
+    out[0] = '\0';
+    for (s = allowed; *s && n + 6 < max; s++) {
+        if (*s == '|') {
+            seen++;
+            n += (size_t)snprintf(out + n, max - n, "%s", seen + 1 == count ? " or " : ", ");
+        } else {
+            out[n++] = *s;
+            out[n] = '\0';
+        }
+    }
+}
+
+static oc_code parse_number(oc_prop p, const char *v, size_t vlen, int64_t *out, oc_error *err)
+{
+    const oc_prop_info *info = &prop_table[p];
+    const char *unit = info->type == OC_PT_MILLIS ? "milliseconds" : "seconds";
+    int64_t max = info->type == OC_PT_MILLIS ? INT64_C(32503680000000) /* year 3000 */
+                                             : INT64_C(2147483647);
+    int64_t n = 0;
+    size_t i;
+    char shown[40];
+
+    oc_copy_printable(shown, sizeof shown, v, vlen);
+    if (vlen == 0 || vlen > 20)
+        goto bad;
+    for (i = 0; i < vlen; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            goto bad;
+        if (n > (max - (v[i] - '0')) / 10)
+            return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
+                                    "%s: '%s' is too large (at most %lld %s)", info->name, shown,
+                                    (long long)max, unit);
+        n = n * 10 + (v[i] - '0');
+    }
+    *out = n;
+    return OC_OK;
+bad:
+    return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
+                            "%s: '%s' is not a whole number of %s", info->name, shown, unit);
+}
+
+oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t vlen, oc_error *err)
+{
+    const oc_prop_info *info = &prop_table[p];
+    const char *src = value;
+    size_t n = vlen;
+    int64_t number = 0;
+    char *copy;
+
+    if (memchr(value, '\0', vlen))
+        return oc_fail_property(err, OC_E_BAD_VALUE, info->name, "%s: the value contains a NUL byte",
+                                info->name);
+    if (vlen == 0) {
+        free(cfg->value[p]);
+        cfg->value[p] = NULL;
+        cfg->number[p] = 0;
+        return OC_OK;
+    }
+    if (info->type == OC_PT_ENUM) {
+        const char *canon;
+        int cn = match_enum(info->allowed, value, vlen, &canon);
+        if (!cn) {
+            char shown[64], list[256];
+            oc_copy_printable(shown, sizeof shown, value, vlen);
+            list_allowed(list, sizeof list, info->allowed);
+            return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
+                                    "%s: '%s' is not an allowed value; use %s", info->name, shown,
+                                    list);
+        }
+        src = canon;
+        n = (size_t)cn;
+    } else if (info->type == OC_PT_SECONDS || info->type == OC_PT_MILLIS) {
+        oc_code rc = parse_number(p, value, vlen, &number, err);
+        if (rc != OC_OK)
+            return rc;
+    }
+    copy = malloc(n + 1);
+    if (!copy)
+        return oc_fail_nomem(err);
+    memcpy(copy, src, n);
+    copy[n] = '\0';
+    if (cfg->value[p] && (info->flags & OC_PF_SECRET))
+        oc_wipe(cfg->value[p], strlen(cfg->value[p]));
+    free(cfg->value[p]);
+    cfg->value[p] = copy;
+    cfg->number[p] = number;
+    return OC_OK;
+}
+
+static oc_code unknown_property(const char *key, size_t keylen, oc_error *err)
+{
+    char shown[64];
+    oc_copy_printable(shown, sizeof shown, key, keylen);
+    return oc_fail(err, OC_E_UNKNOWN_PROPERTY, "unknown connection property '%s'; did you mean '%s'?",
+                   shown, oc_prop_closest(key, keylen));
+}
+
+oc_code oc_config_set(oc_config *cfg, const char *key, size_t keylen, const char *value,
+                      size_t vlen, oc_error *err)
+{
+    int p = oc_prop_lookup(key, keylen);
+    if (p < 0)
+        return unknown_property(key, keylen, err);
+    return oc_config_set_prop(cfg, (oc_prop)p, value, vlen, err);
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* Positions in messages are 1-based byte offsets, as an editor shows them. */
+oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err)
+{
+    size_t i = 0;
+    const char *nul;
+    char *unquoted = NULL; /* scratch for a quoted value; may hold a secret */
+    size_t ucap = 0;
+    oc_code rc = OC_OK;
+
+    if (len > OC_CONNSTR_MAX)
+        return oc_fail(err, OC_E_SYNTAX, "the connection string is %zu bytes long; the limit is %d",
+                       len, OC_CONNSTR_MAX);
+    if ((nul = memchr(s, '\0', len)) != NULL)
+        return oc_fail(err, OC_E_SYNTAX, "the connection string holds a NUL byte at position %zu",
+                       (size_t)(nul - s) + 1);
+
+    while (i < len) {
+        size_t kstart, kend, vstart, vend;
+        const char *value;
+        size_t vlen;
+
+        while (i < len && (is_space(s[i]) || s[i] == ';'))
+            i++;
+        if (i >= len)
+            break;
+        kstart = i;
+        while (i < len && s[i] != '=' && s[i] != ';')
+            i++;
+        kend = i;
+        while (kend > kstart && is_space(s[kend - 1]))
+            kend--;
+        if (i >= len || s[i] == ';') {
+            char shown[64];
+            oc_copy_printable(shown, sizeof shown, s + kstart, kend - kstart);
+            rc = oc_fail(err, OC_E_SYNTAX, "expected '=' after '%s' at position %zu", shown, i + 1);
+            break;
+        }
+        if (kend == kstart) {
+            rc = oc_fail(err, OC_E_SYNTAX, "a property name is missing before '=' at position %zu",
+                         i + 1);
+            break;
+        }
+        i++; /* '=' */
+        while (i < len && is_space(s[i]) && s[i] != ';')
+            i++;
+        if (i < len && (s[i] == '\'' || s[i] == '"')) {
+            char q = s[i];
+            size_t qpos = i, n = 0;
+            if (unquoted) {
+                oc_wipe(unquoted, ucap);
+                free(unquoted);
+            }
+            ucap = len - i + 1;
+            unquoted = malloc(ucap);
+            if (!unquoted) {
+                rc = oc_fail_nomem(err);
+                break;
+            }
+            i++;
+            for (;;) {
+                if (i >= len) {
+                    char shown[64];
+                    oc_copy_printable(shown, sizeof shown, s + kstart, kend - kstart);
+                    rc = oc_fail(err, OC_E_SYNTAX,
+                                 "unterminated quote starting at position %zu (value of %s)",
+                                 qpos + 1, shown);
+                    goto out;
+                }
+                if (s[i] == q) {
+                    if (i + 1 < len && s[i + 1] == q) { /* a doubled quote stands for one */
+                        unquoted[n++] = q;
+                        i += 2;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                unquoted[n++] = s[i++];
+            }
+            while (i < len && is_space(s[i]))
+                i++;
+            if (i < len && s[i] != ';') {
+                rc = oc_fail(err, OC_E_SYNTAX,
+                             "unexpected text after the closing quote at position %zu; expected ';'",
+                             i + 1);
+                break;
+            }
+            value = unquoted;
+            vlen = n;
+        } else {
+            vstart = i;
+            while (i < len && s[i] != ';')
+                i++;
+            vend = i;
+            while (vend > vstart && is_space(s[vend - 1]))
+                vend--;
+            value = s + vstart;
+            vlen = vend - vstart;
+        }
+        rc = oc_config_set(cfg, s + kstart, kend - kstart, value, vlen, err);
+        if (rc != OC_OK)
+            break;
+    }
+out:
+    if (unquoted) {
+        oc_wipe(unquoted, ucap);
+        free(unquoted);
+    }
+    return rc;
+}
+
+const char *oc_config_get(const oc_config *cfg, oc_prop p)
+{
+    if ((unsigned)p >= OC_P__COUNT)
+        return NULL;
+    return cfg->value[p] ? cfg->value[p] : prop_table[p].def;
+}
+
+int oc_config_is_set(const oc_config *cfg, oc_prop p)
+{
+    return (unsigned)p < OC_P__COUNT && cfg->value[p] != NULL;
+}
+
+int64_t oc_config_int(const oc_config *cfg, oc_prop p, int64_t fallback)
+{
+    const char *def;
+    if ((unsigned)p >= OC_P__COUNT)
+        return fallback;
+    if (cfg->value[p])
+        return cfg->number[p];
+    def = prop_table[p].def;
+    if (def) {
+        int64_t n = 0;
+        for (; *def >= '0' && *def <= '9'; def++)
+            n = n * 10 + (*def - '0');
+        return n;
+    }
+    return fallback;
+}
+
+int oc_config_is(const oc_config *cfg, oc_prop p, const char *value)
+{
+    const char *v = oc_config_get(cfg, p);
+    size_t i;
+    if (!v)
+        return 0;
+    for (i = 0; v[i] && value[i]; i++)
+        if (toupper((unsigned char)v[i]) != toupper((unsigned char)value[i]))
+            return 0;
+    return v[i] == value[i];
+}

@@ -1,0 +1,33 @@
+/*
+ * oc_crypto: the few primitives the OAuth flows need, all from OpenSSL.
+ */
+#ifndef OC_CRYPTO_H
+#define OC_CRYPTO_H
+
+#include <stddef.h>
+
+#include "oc_error.h"
+
+/* Overwrites memory in a way the compiler cannot drop (OPENSSL_cleanse). */
+void oc_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated secret, then frees it. NULL is fine. */
+void oc_free_secret(char *s);
+/* Duplicates s (NULL gives NULL). */
+char *oc_strdup(const char *s);
+char *oc_strndup(const char *s, size_t n);
+
+/* nbytes of CSPRNG output as unpadded base64url, malloc'd. */
+oc_code oc_random_urlsafe(size_t nbytes, char **out, oc_error *err);
+/* The RFC 7636 S256 challenge of a verifier: BASE64URL(SHA256(verifier)), malloc'd. */
+oc_code oc_pkce_s256(const char *verifier, char **out, oc_error *err);
+/* Constant-time equality of two strings (their lengths are not secret). */
+int oc_secure_streq(const char *a, const char *b);
+/* Lower-case hex SHA-256 of data; out must hold 65 bytes. */
+void oc_sha256_hex(const void *data, size_t len, char out[65]);
+/* Standard base64 (padded) or base64url (unpadded) encoding, malloc'd. */
+char *oc_base64(const void *data, size_t len);
+char *oc_base64url(const void *data, size_t len);
+/* Decodes standard or url-safe base64, padded or not. Returns 0, or -1 on bad input. */
+int oc_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
+
+#endif

@@ -1,0 +1,244 @@
+#include "oc_http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct oc_http {
+    CURL *curl;
+    char errbuf[CURL_ERROR_SIZE];
+    /* Per-perform state the libcurl callbacks write into. They never fail
+       with longjmp: they record what went wrong and return curl's abort value. */
+    oc_response *resp;
+    size_t max_body;
+    int body_overflow;
+    int header_overflow;
+};
+
+void oc_response_init(oc_response *r)
+{
+    r->status = 0;
+    oc_buf_init(&r->body, 0);
+    oc_buf_init(&r->headers, OC_HEADERS_MAX);
+    r->nheaders = 0;
+}
+
+void oc_response_reset(oc_response *r)
+{
+    r->status = 0;
+    oc_buf_reset(&r->body);
+    oc_buf_reset(&r->headers);
+    r->nheaders = 0;
+}
+
+void oc_response_free(oc_response *r)
+{
+    oc_buf_free(&r->body);
+    oc_buf_free(&r->headers);
+    r->nheaders = 0;
+}
+
+int oc_response_next_header(const oc_response *r, size_t *pos, const char **name, const char **value)
+{
+    const char *base = r->headers.data;
+    if (!base || *pos >= r->headers.len)
+        return 0;
+    *name = base + *pos;
+    *value = *name + strlen(*name) + 1;
+    *pos = (size_t)(*value - base) + strlen(*value) + 1;
+    return 1;
+}
+
+const char *oc_response_header(const oc_response *r, const char *lname)
+{
+    size_t pos = 0;
+    const char *name, *value, *found = NULL;
+    while (oc_response_next_header(r, &pos, &name, &value)) {
+        if (strcmp(name, lname) == 0) {
+            if (found)
+                return found; /* first occurrence; callers wanting all walk the list */
+            found = value;
+        }
+    }
+    return found;
+}
+
+void oc_describe_request(char *out, size_t max, const char *method, const char *url)
+{
+    size_t n = strcspn(url, "?#");
+    char shown[400];
+    oc_copy_printable(shown, sizeof shown, url, n);
+    snprintf(out, max, "%s %s", method, shown);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    oc_http *h = ud;
+    size_t n = size * nmemb;
+    if (h->max_body && h->resp->body.len + n > h->max_body) {
+        h->body_overflow = 1;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (oc_buf_append(&h->resp->body, data, n) != 0)
+        return 0;
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    oc_http *h = ud;
+    oc_response *r = h->resp;
+    size_t n = size * nmemb, i, nlen;
+    const char *colon, *v, *end = data + n;
+
+    while (end > data && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    if (end == data)
+        return n; /* the blank line that ends a header block */
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        /* A new status line (after 100 Continue or an auth round trip):
+           only the final response's headers are kept. */
+        oc_buf_reset(&r->headers);
+        r->nheaders = 0;
+        return n;
+    }
+    colon = memchr(data, ':', (size_t)(end - data));
+    if (!colon || colon == data)
+        return n; /* not a header line; ignore it rather than fail */
+    nlen = (size_t)(colon - data);
+    v = colon + 1;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    for (i = 0; i < nlen; i++) {
+        char c = (char)tolower((unsigned char)data[i]);
+        if (oc_buf_append(&r->headers, &c, 1) != 0)
+            goto overflow;
+    }
+    if (oc_buf_append(&r->headers, "", 1) != 0 ||
+        oc_buf_append(&r->headers, v, (size_t)(end - v)) != 0 ||
+        oc_buf_append(&r->headers, "", 1) != 0)
+        goto overflow;
+    r->nheaders++;
+    return n;
+overflow:
+    h->header_overflow = 1;
+    return 0;
+}
+
+oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
+{
+    oc_http *h = calloc(1, sizeof *h);
+    CURL *c;
+    *out = NULL;
+    if (!h)
+        return oc_fail_nomem(err);
+    if (!(c = h->curl = curl_easy_init())) {
+        free(h);
+        return oc_fail_nomem(err);
+    }
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
+    if (opts->connect_timeout_ms > 0)
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
+    if (opts->user_agent)
+        curl_easy_setopt(c, CURLOPT_USERAGENT, opts->user_agent);
+    *out = h;
+    return OC_OK;
+}
+
+void oc_http_free(oc_http *h)
+{
+    if (!h)
+        return;
+    if (h->curl)
+        curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+static oc_code transport_error(oc_http *h, CURLcode cc, const oc_request *req, oc_error *err)
+{
+    char what[480];
+    const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+    oc_describe_request(what, sizeof what, req->method, req->url);
+    if (h->body_overflow || cc == CURLE_FILESIZE_EXCEEDED)
+        return oc_fail(err, OC_E_TOO_LARGE, "%s: the answer is larger than the limit of %zu bytes",
+                       what, req->max_body);
+    if (h->header_overflow)
+        return oc_fail(err, OC_E_TOO_LARGE, "%s: the answer's headers are larger than %d bytes",
+                       what, OC_HEADERS_MAX);
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return oc_fail(err, OC_E_TIMEOUT, "%s timed out (%s)", what, detail);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return oc_fail(err, OC_E_TLS, "%s: TLS failed (%s)", what, detail);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return oc_fail(err, OC_E_INVALID_ARGUMENT, "%s: %s", what, detail);
+    case CURLE_OUT_OF_MEMORY:
+        return oc_fail_nomem(err);
+    default:
+        return oc_fail(err, OC_E_NETWORK, "%s failed: %s", what, detail);
+    }
+}
+
+oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc_error *err)
+{
+    CURL *c = h->curl;
+    CURLcode cc;
+    const char *m = req->method;
+
+    oc_response_reset(resp);
+    h->resp = resp;
+    h->max_body = req->max_body;
+    h->body_overflow = h->header_overflow = 0;
+    h->errbuf[0] = '\0';
+
+    curl_easy_setopt(c, CURLOPT_URL, req->url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, req->headers);
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_body);
+    if (strcmp(m, "GET") == 0) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    } else if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    } else {
+        if (req->body) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        } else {
+            curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        }
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 && req->body ? NULL : m);
+    }
+    cc = curl_easy_perform(c);
+    h->resp = NULL;
+    /* Never leave pointers to the caller's memory in the handle. */
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    if (req->body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    if (strcmp(m, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+    if (cc != CURLE_OK)
+        return transport_error(h, cc, req, err);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    return OC_OK;
+}

@@ -1,0 +1,63 @@
+/*
+ * oc_http: one reused libcurl easy handle (so connections stay alive) and the
+ * response it fills. Redirects are never followed here: the caller decides,
+ * because a redirect may lead to a host that must not see the token.
+ */
+#ifndef OC_HTTP_H
+#define OC_HTTP_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "oc_buf.h"
+#include "oc_error.h"
+
+/* Explicit limit: a response header block larger than this is refused. */
+enum { OC_HEADERS_MAX = 256 * 1024 };
+
+typedef struct oc_http oc_http;
+
+typedef struct oc_http_options {
+    long timeout_ms;         /* whole request; 0 = no limit */
+    long connect_timeout_ms; /* 0 = libcurl's default */
+    const char *user_agent;
+} oc_http_options;
+
+typedef struct oc_request {
+    const char *method;                /* "GET", "POST", ... */
+    const char *url;
+    const struct curl_slist *headers;  /* may be NULL */
+    const char *body;                  /* NULL: no body */
+    size_t body_len;
+    size_t max_body;                   /* response body limit; 0 = none */
+} oc_request;
+
+typedef struct oc_response {
+    long status;
+    oc_buf body;
+    oc_buf headers;   /* "name\0value\0" pairs, names lower-cased */
+    size_t nheaders;
+} oc_response;
+
+oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err);
+void oc_http_free(oc_http *h);
+
+/* Performs req and fills resp (cleared first; its buffers are reused).
+   Any HTTP status is success here; only transport failures are errors. */
+oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc_error *err);
+
+void oc_response_init(oc_response *r);
+void oc_response_reset(oc_response *r);
+void oc_response_free(oc_response *r);
+/* The value of a header (lower-case name), or NULL; repeated headers are
+   joined with ", " as RFC 9110 allows. */
+const char *oc_response_header(const oc_response *r, const char *lname);
+/* Walks the headers: start with *pos = 0; returns 0 at the end. */
+int oc_response_next_header(const oc_response *r, size_t *pos, const char **name, const char **value);
+
+/* "GET https://host/path" without the query (which may hold parameters a log
+   should not show), into out. */
+void oc_describe_request(char *out, size_t max, const char *method, const char *url);
+
+#endif

@@ -1,0 +1,247 @@
+#include "oc_listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "oc_buf.h"
+#include "oc_crypto.h"
+#include "oc_oauth.h"
+#include "oc_time.h"
+#include "oc_url.h"
+
+struct oc_listener {
+    struct MHD_Daemon *daemon;
+    char *path;          /* the callback path, e.g. "/callback" */
+    unsigned port;
+    /* Filled by the request handler during oc_listener_wait. */
+    const char *state;
+    oc_kv *params;
+    oc_error *err;
+    int done;            /* a callback request was judged */
+    oc_code verdict;
+    int answered;        /* that request's answer has been sent */
+};
+
+int oc_is_loopback_callback(const char *url)
+{
+    oc_url u;
+    int ok;
+    if (oc_url_parse(url, "CallbackURL", &u, NULL) != OC_OK)
+        return 0;
+    ok = strcmp(u.scheme, "http") == 0 && oc_host_is_loopback(u.host);
+    oc_url_free(&u);
+    return ok;
+}
+
+static const char page_head[] =
+    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>%s</title>"
+    "<style>body{font-family:sans-serif;margin:4em auto;max-width:36em;color:#222}</style>"
+    "</head><body><h1>%s</h1><p>%s</p></body></html>";
+
+/* HTML-escapes text (a message we wrote, but it may quote a server's words). */
+static void escape_html(oc_buf *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': oc_buf_puts(out, "&lt;"); break;
+        case '>': oc_buf_puts(out, "&gt;"); break;
+        case '&': oc_buf_puts(out, "&amp;"); break;
+        case '"': oc_buf_puts(out, "&quot;"); break;
+        default: oc_buf_append(out, s, 1);
+        }
+    }
+}
+
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *title,
+                              const char *text)
+{
+    oc_buf body, esc;
+    struct MHD_Response *resp;
+    enum MHD_Result r;
+    oc_buf_init(&body, 0);
+    oc_buf_init(&esc, 0);
+    escape_html(&esc, text);
+    oc_buf_printf(&body, page_head, title, title, esc.data ? esc.data : "");
+    resp = MHD_create_response_from_buffer(body.len, body.data, MHD_RESPMEM_MUST_COPY);
+    oc_buf_free(&body);
+    oc_buf_free(&esc);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    oc_kv *kv = cls;
+    (void)kind;
+    if (oc_kv_adds(kv, key, value ? value : "") != 0)
+        return MHD_NO;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
+{
+    oc_listener *l = cls;
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    *req_cls = l;
+    if (strcmp(url, l->path) != 0)
+        return answer(conn, MHD_HTTP_NOT_FOUND, "Not found", "This page is not part of the login.");
+    if (strcmp(method, "GET") != 0)
+        return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "Method not allowed",
+                      "The login callback only takes GET.");
+    if (l->done) /* a second visit (reload, prefetch) after the verdict */
+        return answer(conn, MHD_HTTP_OK, "Login already handled", "You can close this window.");
+
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, l->params);
+    l->verdict = oc_oauth_check_callback(l->params, l->state, l->err);
+    l->done = 1;
+    if (l->verdict == OC_OK)
+        return answer(conn, MHD_HTTP_OK, "Login complete",
+                      "You can close this window and return to the application.");
+    return answer(conn, MHD_HTTP_BAD_REQUEST, "Login failed", l->err ? l->err->message : "");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    oc_listener *l = cls;
+    (void)conn;
+    (void)toe;
+    if (*req_cls == l && l->done)
+        l->answered = 1;
+}
+
+oc_code oc_listener_start(const char *callback_url, oc_listener **out, oc_error *err)
+{
+    oc_listener *l;
+    oc_url u;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    struct sockaddr *addr;
+    unsigned flags = MHD_NO_FLAG; /* external polling, on the caller's thread */
+    oc_code rc;
+
+    *out = NULL;
+    if ((rc = oc_url_parse(callback_url, "CallbackURL", &u, err)) != OC_OK)
+        return rc;
+    if (strcmp(u.scheme, "http") != 0 || !oc_host_is_loopback(u.host)) {
+        char shown[300];
+        oc_copy_printable(shown, sizeof shown, callback_url, strlen(callback_url));
+        oc_url_free(&u);
+        return oc_fail_property(err, OC_E_BAD_VALUE, "CallbackURL",
+                                "CallbackURL: the desktop login listens only on http loopback "
+                                "addresses (127.0.0.1, ::1 or localhost), not on '%s'; a web app "
+                                "handles its own redirect with get_authorization_url and "
+                                "get_access_token",
+                                shown);
+    }
+    if (!(l = calloc(1, sizeof *l)) || !(l->path = oc_strdup(u.path))) {
+        free(l);
+        oc_url_free(&u);
+        return oc_fail_nomem(err);
+    }
+    memset(&v4, 0, sizeof v4);
+    memset(&v6, 0, sizeof v6);
+    if (strcmp(u.host, "[::1]") == 0) {
+        v6.sin6_family = AF_INET6;
+        v6.sin6_port = htons((uint16_t)u.port);
+        v6.sin6_addr = in6addr_loopback;
+        addr = (struct sockaddr *)&v6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        /* "localhost" too: RFC 8252 8.3 prefers the IP literal, and browsers
+           fall back to 127.0.0.1 when ::1 refuses. */
+        v4.sin_family = AF_INET;
+        v4.sin_port = htons((uint16_t)u.port);
+        v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (strncmp(u.host, "127.", 4) == 0)
+            inet_pton(AF_INET, u.host, &v4.sin_addr);
+        addr = (struct sockaddr *)&v4;
+    }
+    l->port = u.port;
+    errno = 0;
+    l->daemon = MHD_start_daemon(flags, (uint16_t)u.port, NULL, NULL, on_request, l,
+                                 MHD_OPTION_SOCK_ADDR, addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)OC_LISTENER_CONNECTIONS,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)OC_LISTENER_CONNECTION_TIMEOUT_S,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OC_LISTENER_REQUEST_MEMORY,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+                                 MHD_OPTION_END);
+    if (!l->daemon) {
+        int e = errno;
+        rc = oc_fail_property(err, OC_E_LOGIN, "CallbackURL",
+                              "cannot listen on %s port %u for the login callback%s%s", u.host,
+                              u.port, e ? ": " : "", e ? strerror(e) : "");
+        oc_url_free(&u);
+        oc_listener_stop(l);
+        return rc;
+    }
+    if (u.port == 0) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        if (info)
+            l->port = info->port;
+    }
+    oc_url_free(&u);
+    *out = l;
+    return OC_OK;
+}
+
+unsigned oc_listener_port(const oc_listener *l)
+{
+    return l->port;
+}
+
+oc_code oc_listener_wait(oc_listener *l, const char *state, int64_t timeout_ms, oc_kv *params,
+                         oc_error *err)
+{
+    oc_error local;
+    int64_t deadline = oc_monotonic_ms() + timeout_ms, linger;
+    l->state = state;
+    l->params = params;
+    l->err = err ? err : &local;
+    l->done = l->answered = 0;
+    while (!l->done) {
+        int64_t left = deadline - oc_monotonic_ms();
+        if (left <= 0) {
+            l->params = NULL;
+            return oc_fail(err, OC_E_LOGIN,
+                           "the browser did not come back to the callback within %lld s; "
+                           "the login timed out (LoginTimeout)",
+                           (long long)(timeout_ms / 1000));
+        }
+        MHD_run_wait(l->daemon, (int32_t)(left < 500 ? left : 500));
+    }
+    /* Give the browser its page before the listener goes away. */
+    linger = oc_monotonic_ms() + 2000;
+    while (!l->answered && oc_monotonic_ms() < linger)
+        MHD_run_wait(l->daemon, 50);
+    l->params = NULL;
+    return l->verdict;
+}
+
+void oc_listener_stop(oc_listener *l)
+{
+    if (!l)
+        return;
+    if (l->daemon)
+        MHD_stop_daemon(l->daemon);
+    free(l->path);
+    free(l);
+}

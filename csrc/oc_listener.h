@@ -1,0 +1,44 @@
+/*
+ * oc_listener: the loopback HTTP listener the browser is redirected to at the
+ * end of a desktop login (RFC 8252 7.3), on libmicrohttpd.
+ *
+ * Single-threaded: libmicrohttpd runs in external-poll mode inside
+ * oc_listener_wait. Only requests to the callback path count; anything else
+ * (favicon, scanners) gets a 404 and is otherwise ignored. Slow, silent or
+ * oversize clients are cut off by libmicrohttpd's own limits.
+ */
+#ifndef OC_LISTENER_H
+#define OC_LISTENER_H
+
+#include <stdint.h>
+
+#include "oc_error.h"
+#include "oc_kv.h"
+
+typedef struct oc_listener oc_listener;
+
+/* Explicit limits. */
+enum {
+    OC_LISTENER_CONNECTIONS = 32,           /* at once; more are refused */
+    OC_LISTENER_CONNECTION_TIMEOUT_S = 10,  /* a client that sends nothing is dropped */
+    OC_LISTENER_REQUEST_MEMORY = 32 * 1024  /* request line + headers; larger gets 414/431 */
+};
+
+/* Checks that url is an http URL on 127.0.0.1, [::1] or localhost and starts
+   listening on its port (80 when it has none). */
+oc_code oc_listener_start(const char *callback_url, oc_listener **out, oc_error *err);
+/* The port actually bound. */
+unsigned oc_listener_port(const oc_listener *l);
+/*
+ * Waits up to timeout_ms for a request to the callback path, answers the
+ * browser, and returns the callback's verdict (oc_oauth_check_callback):
+ * OC_OK with the parameters (code, state, and any others) in params.
+ */
+oc_code oc_listener_wait(oc_listener *l, const char *state, int64_t timeout_ms, oc_kv *params,
+                         oc_error *err);
+void oc_listener_stop(oc_listener *l);
+
+/* Whether url is a loopback http URL the listener can serve. */
+int oc_is_loopback_callback(const char *url);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * oc_login: the desktop login (RFC 8252): state and PKCE, the authorization
+ * URL printed and opened in the browser, the loopback listener waiting for
+ * the redirect, or with urn:ietf:wg:oauth:2.0:oob the code typed on the
+ * terminal. It ends with the callback's parameters; exchanging the code is
+ * the caller's job, so the caller's transport and store are used.
+ */
+#ifndef OC_LOGIN_H
+#define OC_LOGIN_H
+
+#include <stdint.h>
+
+#include "oc_error.h"
+#include "oc_kv.h"
+#include "oc_oauth.h"
+
+#define OC_OOB_REDIRECT "urn:ietf:wg:oauth:2.0:oob"
+
+typedef struct oc_login_request {
+    const oc_flow *flow;
+    const char *callback_url; /* loopback http URL, or OC_OOB_REDIRECT */
+    const char *title;        /* provider name for the prompt, e.g. "Jumpseller" */
+    int pkce;
+    int64_t timeout_ms;
+} oc_login_request;
+
+/* On OC_OK, params holds "code" and every other callback parameter, and
+   *verifier the PKCE verifier to send with the code (NULL without PKCE). */
+oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **verifier,
+                         oc_error *err);
+
+#endif

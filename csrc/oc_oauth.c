@@ -1,0 +1,279 @@
+#include "oc_oauth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "oc_buf.h"
+#include "oc_crypto.h"
+
+/* Explicit limit on anything the flows build (URLs, bodies). */
+enum { OAUTH_MESSAGE_MAX = 256 * 1024 };
+
+void oc_token_request_free(oc_token_request *r)
+{
+    struct curl_slist *h;
+    free(r->url);
+    /* Header lines may hold Basic credentials: wipe before freeing. */
+    for (h = r->headers; h; h = h->next)
+        oc_wipe(h->data, strlen(h->data));
+    curl_slist_free_all(r->headers);
+    if (r->body)
+        oc_wipe(r->body, r->body_len);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+static oc_code append_header(struct curl_slist **list, const char *line, oc_error *err)
+{
+    struct curl_slist *n = curl_slist_append(*list, line);
+    if (!n)
+        return oc_fail_nomem(err);
+    *list = n;
+    return OC_OK;
+}
+
+oc_code oc_oauth_authorize_url(const oc_flow *f, const char *redirect_uri, const char *state,
+                               const char *challenge, const oc_kv *extra, char **out,
+                               oc_error *err)
+{
+    oc_buf q, url;
+    oc_code rc = OC_OK;
+
+    *out = NULL;
+    oc_buf_init(&q, OAUTH_MESSAGE_MAX);
+    oc_buf_init(&url, OAUTH_MESSAGE_MAX);
+    if (oc_form_append(&q, "response_type", "code", 4) ||
+        oc_form_append(&q, "client_id", f->client_id, strlen(f->client_id)) ||
+        (redirect_uri && oc_form_append(&q, "redirect_uri", redirect_uri, strlen(redirect_uri))) ||
+        (f->scope && *f->scope && oc_form_append(&q, "scope", f->scope, strlen(f->scope))) ||
+        (state && oc_form_append(&q, "state", state, strlen(state))) ||
+        (challenge && (oc_form_append(&q, "code_challenge", challenge, strlen(challenge)) ||
+                       oc_form_append(&q, "code_challenge_method", "S256", 4))) ||
+        (extra && oc_form_append_all(&q, extra)) ||
+        oc_buf_puts(&url, f->authorize_url) ||
+        oc_buf_puts(&url, strchr(f->authorize_url, '?') ? "&" : "?") ||
+        oc_buf_append(&url, q.data, q.len))
+        rc = q.overflow || url.overflow ? oc_fail(err, OC_E_INVALID_ARGUMENT,
+                                                  "the authorization URL would exceed %d bytes",
+                                                  OAUTH_MESSAGE_MAX)
+                                        : oc_fail_nomem(err);
+    oc_buf_free(&q);
+    if (rc == OC_OK)
+        *out = oc_buf_steal(&url, NULL);
+    oc_buf_free(&url);
+    return rc;
+}
+
+/* Adds the client's credentials in the way the profile asks for. */
+static oc_code client_auth(const oc_flow *f, oc_client_auth how, oc_buf *form, json_t *json,
+                           struct curl_slist **headers, oc_error *err)
+{
+    if (how == OC_CLIENT_AUTH_BASIC) {
+        oc_buf cred, line;
+        char *b64;
+        oc_code rc = OC_OK;
+        oc_buf_init(&cred, 0);
+        oc_buf_init(&line, 0);
+        if (oc_buf_printf(&cred, "%s:%s", f->client_id, f->client_secret ? f->client_secret : ""))
+            return oc_fail_nomem(err);
+        b64 = oc_base64(cred.data, cred.len);
+        oc_wipe(cred.data, cred.len);
+        oc_buf_free(&cred);
+        if (!b64 || oc_buf_printf(&line, "Authorization: Basic %s", b64))
+            rc = oc_fail_nomem(err);
+        else
+            rc = append_header(headers, line.data, err);
+        oc_free_secret(b64);
+        oc_wipe(line.data, line.len);
+        oc_buf_free(&line);
+        return rc;
+    }
+    if (json) {
+        if (json_object_set_new(json, "client_id", json_string(f->client_id)) ||
+            (f->client_secret &&
+             json_object_set_new(json, "client_secret", json_string(f->client_secret))))
+            return oc_fail_nomem(err);
+        return OC_OK;
+    }
+    if (oc_form_append(form, "client_id", f->client_id, strlen(f->client_id)) ||
+        (f->client_secret &&
+         oc_form_append(form, "client_secret", f->client_secret, strlen(f->client_secret))))
+        return oc_fail_nomem(err);
+    return OC_OK;
+}
+
+/* Builds the request from name/value pairs, as a form or as JSON. */
+static oc_code build_request(const oc_flow *f, oc_client_auth how, const oc_kv *fields,
+                             oc_token_request *out, oc_error *err)
+{
+    oc_token_request r;
+    oc_buf form;
+    json_t *json = NULL;
+    oc_code rc;
+    size_t i;
+
+    memset(&r, 0, sizeof r);
+    memset(out, 0, sizeof *out);
+    r.method = "POST";
+    oc_buf_init(&form, OAUTH_MESSAGE_MAX);
+    if (!(r.url = oc_strdup(f->token_url)))
+        return oc_fail_nomem(err);
+    if (how == OC_CLIENT_AUTH_JSON && !(json = json_object())) {
+        rc = oc_fail_nomem(err);
+        goto fail;
+    }
+    if ((rc = append_header(&r.headers, "Accept: application/json", err)) != OC_OK ||
+        (rc = append_header(&r.headers, json ? "Content-Type: application/json"
+                                             : "Content-Type: application/x-www-form-urlencoded",
+                            err)) != OC_OK ||
+        (rc = append_header(&r.headers, "Expect:", err)) != OC_OK)
+        goto fail;
+    for (i = 0; i < fields->n; i++) {
+        int bad = json ? json_object_set_new(json, fields->name[i], json_string(fields->value[i]))
+                       : oc_form_append(&form, fields->name[i], fields->value[i],
+                                        strlen(fields->value[i]));
+        if (bad) {
+            rc = form.overflow ? oc_fail(err, OC_E_INVALID_ARGUMENT,
+                                         "the token request would exceed %d bytes",
+                                         OAUTH_MESSAGE_MAX)
+                               : oc_fail_nomem(err);
+            goto fail;
+        }
+    }
+    if ((rc = client_auth(f, how, &form, json, &r.headers, err)) != OC_OK)
+        goto fail;
+    if (json) {
+        char *text = json_dumps(json, JSON_COMPACT);
+        if (!text) {
+            rc = oc_fail_nomem(err);
+            goto fail;
+        }
+        r.body_len = strlen(text);
+        r.body = text;
+        json_decref(json); /* jansson does not wipe; the copies in it are short-lived */
+        json = NULL;
+    } else {
+        r.body = oc_buf_steal(&form, &r.body_len);
+        if (!r.body) {
+            rc = oc_fail_nomem(err);
+            goto fail;
+        }
+    }
+    oc_buf_free(&form);
+    *out = r;
+    return OC_OK;
+fail:
+    json_decref(json);
+    oc_wipe(form.data, form.len);
+    oc_buf_free(&form);
+    oc_token_request_free(&r);
+    return rc;
+}
+
+oc_code oc_oauth_code_request(const oc_flow *f, const char *code, const char *redirect_uri,
+                              const char *verifier, const oc_kv *extra, oc_token_request *out,
+                              oc_error *err)
+{
+    oc_kv fields = OC_KV_INIT;
+    oc_code rc;
+    size_t i;
+    int bad = oc_kv_adds(&fields, "grant_type", "authorization_code") ||
+              oc_kv_adds(&fields, "code", code) ||
+              (redirect_uri && oc_kv_adds(&fields, "redirect_uri", redirect_uri)) ||
+              (verifier && oc_kv_adds(&fields, "code_verifier", verifier));
+    for (i = 0; !bad && extra && i < extra->n; i++)
+        bad = oc_kv_adds(&fields, extra->name[i], extra->value[i]);
+    rc = bad ? oc_fail_nomem(err) : build_request(f, f->code_auth, &fields, out, err);
+    oc_kv_free(&fields);
+    return rc;
+}
+
+oc_code oc_oauth_refresh_request(const oc_flow *f, const char *refresh_token,
+                                 oc_token_request *out, oc_error *err)
+{
+    oc_kv fields = OC_KV_INIT;
+    oc_code rc;
+    if (oc_kv_adds(&fields, "grant_type", "refresh_token") ||
+        oc_kv_adds(&fields, "refresh_token", refresh_token))
+        rc = oc_fail_nomem(err);
+    else
+        rc = build_request(f, f->refresh_auth, &fields, out, err);
+    oc_kv_free(&fields);
+    return rc;
+}
+
+oc_code oc_oauth_client_credentials_request(const oc_flow *f, oc_token_request *out,
+                                            oc_error *err)
+{
+    oc_kv fields = OC_KV_INIT;
+    oc_code rc;
+    if (oc_kv_adds(&fields, "grant_type", "client_credentials") ||
+        (f->scope && *f->scope && oc_kv_adds(&fields, "scope", f->scope)))
+        rc = oc_fail_nomem(err);
+    else
+        rc = build_request(f, f->refresh_auth, &fields, out, err);
+    oc_kv_free(&fields);
+    return rc;
+}
+
+oc_code oc_oauth_token_result(const char *what, const char *token_url, long status,
+                              const char *content_type, const char *body, size_t len,
+                              int64_t now_ms, const oc_token *previous, oc_token *out,
+                              oc_error *err)
+{
+    char endpoint[400];
+    oc_code rc;
+    oc_copy_printable(endpoint, sizeof endpoint, token_url, strcspn(token_url, "?#"));
+    if (status >= 200 && status < 300) {
+        rc = oc_token_parse_response(body, len, endpoint, now_ms, previous, out, err);
+        if (rc != OC_OK && err)
+            err->status = status;
+        return rc;
+    }
+    return oc_token_error_response(status, body, len, content_type, what, endpoint, err);
+}
+
+oc_code oc_oauth_callback(const char *query, size_t len, const char *expected_state, oc_kv *params,
+                          oc_error *err)
+{
+    if (oc_form_parse(params, query, len) != 0)
+        return oc_fail_nomem(err);
+    return oc_oauth_check_callback(params, expected_state, err);
+}
+
+oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state, oc_error *err)
+{
+    const char *state, *error, *code;
+    state = oc_kv_get(params, "state");
+    error = oc_kv_get(params, "error");
+    if (!state)
+        return oc_fail(err, OC_E_STATE_MISMATCH,
+                       "the login callback carried no state; it did not come from this login "
+                       "(possible cross-site request forgery)");
+    if (!oc_secure_streq(state, expected_state))
+        return oc_fail(err, OC_E_STATE_MISMATCH,
+                       "the login callback carried a state that does not match this login "
+                       "(possible cross-site request forgery, or an old browser tab)");
+    if (error) {
+        char shown[64], desc[240] = "";
+        const char *d = oc_kv_get(params, "error_description");
+        oc_copy_printable(shown, sizeof shown, error, strlen(error));
+        if (d)
+            oc_copy_printable(desc, sizeof desc, d, strlen(d));
+        if (err)
+            snprintf(err->oauth_error, sizeof err->oauth_error, "%s", shown);
+        if (strcmp(error, "access_denied") == 0)
+            return oc_fail(err, OC_E_ACCESS_DENIED,
+                           "access was denied at the authorization page%s%s", desc[0] ? ": " : "",
+                           desc);
+        return oc_fail(err, OC_E_OAUTH, "the authorization server answered the login with %s%s%s",
+                       shown, desc[0] ? ": " : "", desc);
+    }
+    code = oc_kv_get(params, "code");
+    if (!code || !*code)
+        return oc_fail(err, OC_E_LOGIN, "the login callback carried neither a code nor an error");
+    return OC_OK;
+}

@@ -1,0 +1,20 @@
+/*
+ * The provider-profile fields the core reads, one line each:
+ *   OC_FIELD(member, kind, "description")
+ * kind is STRING, BOOL or CLIENT_AUTH ("body", "basic" or "json").
+ * Profiles themselves are data: lua/oauthconnect/profiles/<name>.lua.
+ */
+#define OC_PROFILE_FIELD_LIST(OC_FIELD) \
+    OC_FIELD(name,           STRING,      "short name: settings file name, messages") \
+    OC_FIELD(title,          STRING,      "human name, e.g. \"Jumpseller\"") \
+    OC_FIELD(authorize_url,  STRING,      "authorization endpoint") \
+    OC_FIELD(token_url,      STRING,      "token endpoint") \
+    OC_FIELD(api_url,        STRING,      "API base URL") \
+    OC_FIELD(scope,          STRING,      "scope requested when the Scope property is unset") \
+    OC_FIELD(code_auth,      CLIENT_AUTH, "how the client authenticates when exchanging a code") \
+    OC_FIELD(refresh_auth,   CLIENT_AUTH, "how the client authenticates when refreshing") \
+    OC_FIELD(token_header,   STRING,      "request header that carries the access token") \
+    OC_FIELD(token_prefix,   STRING,      "text before the token in that header, e.g. \"Bearer \"") \
+    OC_FIELD(pkce,           BOOL,        "the server takes RFC 7636 PKCE (S256)") \
+    OC_FIELD(refreshable,    BOOL,        "the server issues refresh tokens") \
+    OC_FIELD(code_params,    STRING,      "callback parameters sent on with the code, e.g. \"context scope\"")

@@ -1,0 +1,207 @@
+#include "oc_store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oc_crypto.h"
+#include "oc_time.h"
+
+oc_code oc_store_init(oc_store *s, const oc_store_ops *ops, const char *where, oc_error *err)
+{
+    s->ops = ops;
+    s->refs = 1;
+    s->where = oc_strdup(where);
+    return s->where ? OC_OK : oc_fail_nomem(err);
+}
+
+oc_store *oc_store_retain(oc_store *s)
+{
+    if (s)
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    return s;
+}
+
+void oc_store_release(oc_store *s)
+{
+    if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        char *where = s->where;
+        s->ops->destroy(s);
+        free(where);
+    }
+}
+
+oc_code oc_store_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err)
+{
+    return s->ops->load(s, out, seed, found, err);
+}
+
+oc_code oc_store_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
+                      oc_error *err)
+{
+    return s->ops->save(s, t, provider, seed, err);
+}
+
+oc_code oc_store_remove(oc_store *s, oc_error *err)
+{
+    return s->ops->remove(s, err);
+}
+
+oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
+{
+    return s->ops->lock(s, timeout_ms, err);
+}
+
+void oc_store_unlock(oc_store *s)
+{
+    s->ops->unlock(s);
+}
+
+const char *oc_store_where(const oc_store *s)
+{
+    return s->where;
+}
+
+/* ---- the in-process store ------------------------------------------------ */
+
+typedef struct memory_store {
+    oc_store base;
+    pthread_mutex_t mutex; /* guards the fields below */
+    int has_token;
+    oc_token token;
+    char *seed;
+    int locked;
+} memory_store;
+
+static oc_code memory_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    oc_code rc = OC_OK;
+    pthread_mutex_lock(&m->mutex);
+    *found = m->has_token;
+    if (seed)
+        *seed = NULL;
+    if (m->has_token) {
+        rc = oc_token_copy(out, &m->token, err);
+        if (rc == OC_OK && seed && m->seed && !(*seed = oc_strdup(m->seed)))
+            rc = oc_fail_nomem(err);
+    }
+    pthread_mutex_unlock(&m->mutex);
+    return rc;
+}
+
+static oc_code memory_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
+                           oc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    oc_token copy;
+    char *seed_copy = NULL;
+    oc_code rc;
+    (void)provider;
+    oc_token_init(&copy);
+    if ((rc = oc_token_copy(&copy, t, err)) != OC_OK)
+        return rc;
+    if (seed && !(seed_copy = oc_strdup(seed))) {
+        oc_token_clear(&copy);
+        return oc_fail_nomem(err);
+    }
+    pthread_mutex_lock(&m->mutex);
+    oc_token_move(&m->token, &copy);
+    free(m->seed);
+    m->seed = seed_copy;
+    m->has_token = 1;
+    pthread_mutex_unlock(&m->mutex);
+    return OC_OK;
+}
+
+static oc_code memory_remove(oc_store *s, oc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    (void)err;
+    pthread_mutex_lock(&m->mutex);
+    oc_token_clear(&m->token);
+    free(m->seed);
+    m->seed = NULL;
+    m->has_token = 0;
+    pthread_mutex_unlock(&m->mutex);
+    return OC_OK;
+}
+
+static oc_code memory_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
+{
+    memory_store *m = (memory_store *)s;
+    int64_t deadline = oc_monotonic_ms() + timeout_ms, pause = 1;
+    for (;;) {
+        int got;
+        pthread_mutex_lock(&m->mutex);
+        got = !m->locked;
+        m->locked = 1;
+        pthread_mutex_unlock(&m->mutex);
+        if (got)
+            return OC_OK;
+        if (oc_monotonic_ms() >= deadline)
+            return oc_fail(err, OC_E_LOCK, "timed out waiting for the lock on %s", s->where);
+        oc_sleep_ms(pause);
+        pause = pause < 20 ? pause * 2 : 20;
+    }
+}
+
+static void memory_unlock(oc_store *s)
+{
+    memory_store *m = (memory_store *)s;
+    pthread_mutex_lock(&m->mutex);
+    m->locked = 0;
+    pthread_mutex_unlock(&m->mutex);
+}
+
+static void memory_destroy(oc_store *s)
+{
+    memory_store *m = (memory_store *)s;
+    oc_token_clear(&m->token);
+    free(m->seed);
+    pthread_mutex_destroy(&m->mutex);
+    free(m);
+}
+
+static const oc_store_ops memory_ops = {
+    memory_load, memory_save, memory_remove, memory_lock, memory_unlock, memory_destroy
+};
+
+oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err)
+{
+    memory_store *m = calloc(1, sizeof *m);
+    char where[300];
+    oc_code rc;
+    *out = NULL;
+    if (!m)
+        return oc_fail_nomem(err);
+    snprintf(where, sizeof where, "memory://%s", name ? name : "");
+    if ((rc = oc_store_init(&m->base, &memory_ops, where, err)) != OC_OK) {
+        free(m);
+        return rc;
+    }
+    pthread_mutex_init(&m->mutex, NULL);
+    oc_token_init(&m->token);
+    *out = &m->base;
+    return OC_OK;
+}
+
+char *oc_expand_home(const char *path)
+{
+    const char *home;
+    size_t hl;
+    char *out;
+    if (path[0] != '~' || (path[1] != '\0' && path[1] != '/'))
+        return oc_strdup(path);
+    home = getenv("HOME");
+    if (!home || !*home)
+        return oc_strdup(path);
+    hl = strlen(home);
+    out = malloc(hl + strlen(path));
+    if (out) {
+        memcpy(out, home, hl);
+        strcpy(out + hl, path + 1);
+    }
+    return out;
+}

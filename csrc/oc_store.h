@@ -1,0 +1,62 @@
+/*
+ * oc_store: where a token set lives between processes and runs, and the lock
+ * that makes a refresh happen once.
+ *
+ * A store is reference-counted: several clients may share one (memory://NAME
+ * stores shared inside a process). Every backend keeps the same contract:
+ *   load   -> the stored set, or found = 0 when there is none yet; a store
+ *             that exists but cannot be read or parsed is an error, never
+ *             "none" (it must not be replaced by a new login silently);
+ *   save   -> atomic: a reader sees the old set or the new one, never a mix;
+ *   lock   -> exclusive across every client (and process) using the store,
+ *             held across a refresh or login; waits at most timeout_ms.
+ */
+#ifndef OC_STORE_H
+#define OC_STORE_H
+
+#include <stdint.h>
+
+#include "oc_error.h"
+#include "oc_token.h"
+
+typedef struct oc_store oc_store;
+
+typedef struct oc_store_ops {
+    oc_code (*load)(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err);
+    oc_code (*save)(oc_store *s, const oc_token *t, const char *provider, const char *seed,
+                    oc_error *err);
+    oc_code (*remove)(oc_store *s, oc_error *err);
+    oc_code (*lock)(oc_store *s, int64_t timeout_ms, oc_error *err);
+    void (*unlock)(oc_store *s);
+    void (*destroy)(oc_store *s);
+} oc_store_ops;
+
+struct oc_store {
+    const oc_store_ops *ops;
+    int refs;
+    char *where; /* "OAuth settings file /path" or "memory://name", for messages */
+};
+
+/* A file store at path ("~" and "~/..." expanded). Touches nothing on disk yet. */
+oc_code oc_store_file_new(const char *path, oc_store **out, oc_error *err);
+/* An in-process store; name only appears in messages. */
+oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err);
+
+oc_store *oc_store_retain(oc_store *s);
+void oc_store_release(oc_store *s);
+
+oc_code oc_store_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err);
+oc_code oc_store_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
+                      oc_error *err);
+oc_code oc_store_remove(oc_store *s, oc_error *err);
+oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err);
+void oc_store_unlock(oc_store *s);
+const char *oc_store_where(const oc_store *s);
+
+/* Shared by backends: the "where" label, set once at creation. */
+oc_code oc_store_init(oc_store *s, const oc_store_ops *ops, const char *where, oc_error *err);
+
+/* "~" or "~/x" -> "$HOME/x" (malloc'd); other paths are copied. */
+char *oc_expand_home(const char *path);
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * The settings file: a JSON document, 0600, replaced atomically (temp file in
+ * the same directory, fsync, rename, fsync of the directory), with a sidecar
+ * "<file>.lock" that processes flock across a refresh.
+ *
+ * Like ssh with its keys, it refuses a file that is a symlink, is not owned
+ * by the user, or that group or others can access, and a directory that
+ * group or others can write (unless sticky, as /tmp): any of those would let
+ * another user read or replace the tokens.
+ */
+#define _GNU_SOURCE
+#include "oc_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oc_buf.h"
+#include "oc_crypto.h"
+#include "oc_time.h"
+
+enum { SETTINGS_FILE_MAX = 1024 * 1024 };
+
+#define SETTINGS_LABEL "OAuth settings file"
+#define LOCK_LABEL "lock file"
+
+typedef struct file_store {
+    oc_store base;
+    char *path;
+    char *dir;
+    char *lock_path;
+    int lock_fd;    /* -1 when not locked */
+    int lock_depth; /* nested locks by the same store object */
+} file_store;
+
+static oc_code check_dir(file_store *f, oc_error *err)
+{
+    struct stat st;
+    if (stat(f->dir, &st) != 0)
+        return oc_fail(err, OC_E_SETTINGS, "cannot use the directory %s of %s: %s", f->dir,
+                       f->base.where, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return oc_fail(err, OC_E_SETTINGS, "%s is not a directory (it should hold %s)", f->dir,
+                       f->base.where);
+    if (st.st_uid != geteuid() && st.st_uid != 0)
+        return oc_fail(err, OC_E_SETTINGS,
+                       "refusing %s: its directory %s belongs to another user (uid %lu)",
+                       f->base.where, f->dir, (unsigned long)st.st_uid);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return oc_fail(err, OC_E_SETTINGS,
+                       "refusing %s: its directory %s is writable by group or others (mode %04o); "
+                       "run chmod go-w %s",
+                       f->base.where, f->dir, (unsigned)(st.st_mode & 07777), f->dir);
+    return OC_OK;
+}
+
+/* Checks an open settings or lock file: a regular file of ours, private. */
+static oc_code check_file(int fd, const char *label, const char *path, oc_error *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return oc_fail(err, OC_E_SETTINGS, "cannot stat the %s %s: %s", label, path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return oc_fail(err, OC_E_SETTINGS, "refusing the %s %s: it is not a regular file", label,
+                       path);
+    if (st.st_uid != geteuid())
+        return oc_fail(err, OC_E_SETTINGS, "refusing the %s %s: it belongs to another user (uid %lu)",
+                       label, path, (unsigned long)st.st_uid);
+    if (st.st_mode & 077)
+        return oc_fail(err, OC_E_SETTINGS,
+                       "refusing the %s %s: group or others can access it (mode %04o); run chmod 600 %s",
+                       label, path, (unsigned)(st.st_mode & 07777), path);
+    return OC_OK;
+}
+
+static oc_code open_error(const char *label, const char *path, oc_error *err)
+{
+    if (errno == ELOOP)
+        return oc_fail(err, OC_E_SETTINGS, "refusing the %s %s: it is a symbolic link", label, path);
+    return oc_fail(err, OC_E_SETTINGS, "cannot open the %s %s: %s", label, path, strerror(errno));
+}
+
+static oc_code file_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err)
+{
+    file_store *f = (file_store *)s;
+    oc_buf buf;
+    char chunk[8192];
+    json_error_t jerr;
+    json_t *root;
+    oc_code rc;
+    int fd;
+
+    *found = 0;
+    if (seed)
+        *seed = NULL;
+    fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return OC_OK;
+        return open_error(SETTINGS_LABEL, f->path, err);
+    }
+    if ((rc = check_file(fd, SETTINGS_LABEL, f->path, err)) != OC_OK ||
+        (rc = check_dir(f, err)) != OC_OK) {
+        close(fd);
+        return rc;
+    }
+    oc_buf_init(&buf, SETTINGS_FILE_MAX);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = oc_fail(err, OC_E_SETTINGS, "cannot read %s: %s", f->base.where, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (oc_buf_append(&buf, chunk, (size_t)n) != 0) {
+            rc = buf.overflow ? oc_fail(err, OC_E_SETTINGS, "%s is larger than %d bytes",
+                                        f->base.where, SETTINGS_FILE_MAX)
+                              : oc_fail_nomem(err);
+            break;
+        }
+    }
+    close(fd);
+    oc_wipe(chunk, sizeof chunk);
+    if (rc != OC_OK) {
+        oc_wipe(buf.data, buf.len);
+        oc_buf_free(&buf);
+        return rc;
+    }
+    root = json_loadb(buf.data ? buf.data : "", buf.len, JSON_REJECT_DUPLICATES, &jerr);
+    oc_wipe(buf.data, buf.len);
+    oc_buf_free(&buf);
+    if (!root)
+        return oc_fail(err, OC_E_SETTINGS,
+                       "%s is corrupt (not valid JSON, error at byte %d); fix or remove it, it is "
+                       "never replaced by a new login on its own",
+                       f->base.where, jerr.position);
+    rc = oc_token_from_json(root, out, seed, f->base.where, err);
+    json_decref(root);
+    if (rc == OC_OK)
+        *found = 1;
+    return rc;
+}
+
+/* mkdir -p with 0700 for every directory it creates. */
+static oc_code make_dirs(const char *dir, oc_error *err)
+{
+    char *p, *copy;
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return OC_OK;
+    if (!(copy = oc_strdup(dir)))
+        return oc_fail_nomem(err);
+    for (p = copy + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+                oc_code rc = oc_fail(err, OC_E_SETTINGS, "cannot create the directory %s: %s", copy,
+                                     strerror(errno));
+                free(copy);
+                return rc;
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(copy);
+    return OC_OK;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static oc_code file_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
+                         oc_error *err)
+{
+    file_store *f = (file_store *)s;
+    json_t *doc;
+    char *text, *tmp;
+    size_t tmplen;
+    int fd, dfd;
+    oc_code rc;
+
+    if ((rc = make_dirs(f->dir, err)) != OC_OK || (rc = check_dir(f, err)) != OC_OK)
+        return rc;
+    if (!(doc = oc_token_to_json(t, provider, seed)))
+        return oc_fail_nomem(err);
+    text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(doc);
+    if (!text)
+        return oc_fail_nomem(err);
+
+    tmplen = strlen(f->path) + 16;
+    if (!(tmp = malloc(tmplen))) {
+        oc_free_secret(text);
+        return oc_fail_nomem(err);
+    }
+    snprintf(tmp, tmplen, "%s.tmp.XXXXXX", f->path);
+    fd = mkostemp(tmp, O_CLOEXEC); /* created 0600 */
+    if (fd < 0) {
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot create a temporary file next to %s: %s",
+                     f->base.where, strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
+        write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    if (close(fd) != 0 || rename(tmp, f->path) != 0) {
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot replace %s: %s", f->base.where, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    /* The rename is only durable once the directory entry is on disk. */
+    dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    rc = OC_OK;
+out:
+    free(tmp);
+    oc_free_secret(text);
+    return rc;
+}
+
+static oc_code file_remove(oc_store *s, oc_error *err)
+{
+    file_store *f = (file_store *)s;
+    if (unlink(f->path) != 0 && errno != ENOENT)
+        return oc_fail(err, OC_E_SETTINGS, "cannot remove %s: %s", f->base.where, strerror(errno));
+    return OC_OK;
+}
+
+static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
+{
+    file_store *f = (file_store *)s;
+    int64_t deadline, pause = 1;
+    oc_code rc;
+    int fd;
+
+    if (f->lock_fd >= 0) {
+        f->lock_depth++;
+        return OC_OK;
+    }
+    if ((rc = make_dirs(f->dir, err)) != OC_OK || (rc = check_dir(f, err)) != OC_OK)
+        return rc;
+    fd = open(f->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return open_error(LOCK_LABEL, f->lock_path, err);
+    if ((rc = check_file(fd, LOCK_LABEL, f->lock_path, err)) != OC_OK) {
+        close(fd);
+        return rc;
+    }
+    deadline = oc_monotonic_ms() + timeout_ms;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            rc = oc_fail(err, OC_E_LOCK, "cannot lock %s: %s", f->lock_path, strerror(errno));
+            close(fd);
+            return rc;
+        }
+        if (oc_monotonic_ms() >= deadline) {
+            close(fd);
+            return oc_fail(err, OC_E_LOCK,
+                           "timed out after %lld ms waiting for the lock %s (another process is "
+                           "refreshing or logging in)",
+                           (long long)timeout_ms, f->lock_path);
+        }
+        oc_sleep_ms(pause);
+        pause = pause < 16 ? pause * 2 : 16;
+    }
+    f->lock_fd = fd;
+    f->lock_depth = 1;
+    return OC_OK;
+}
+
+static void file_unlock(oc_store *s)
+{
+    file_store *f = (file_store *)s;
+    if (f->lock_fd < 0 || --f->lock_depth > 0)
+        return;
+    flock(f->lock_fd, LOCK_UN);
+    close(f->lock_fd);
+    f->lock_fd = -1;
+}
+
+static void file_destroy(oc_store *s)
+{
+    file_store *f = (file_store *)s;
+    if (f->lock_fd >= 0)
+        close(f->lock_fd);
+    free(f->path);
+    free(f->dir);
+    free(f->lock_path);
+    free(f);
+}
+
+static const oc_store_ops file_ops = {
+    file_load, file_save, file_remove, file_lock, file_unlock, file_destroy
+};
+
+oc_code oc_store_file_new(const char *path, oc_store **out, oc_error *err)
+{
+    file_store *f;
+    char *where, *dcopy;
+    size_t n;
+    oc_code rc;
+
+    *out = NULL;
+    if (!path || !*path)
+        return oc_fail_property(err, OC_E_BAD_VALUE, "OAuthSettingsLocation",
+                                "OAuthSettingsLocation is empty");
+    if (!(f = calloc(1, sizeof *f)))
+        return oc_fail_nomem(err);
+    f->lock_fd = -1;
+    if (!(f->path = oc_expand_home(path)))
+        goto nomem;
+    if (f->path[strlen(f->path) - 1] == '/') {
+        rc = oc_fail_property(err, OC_E_BAD_VALUE, "OAuthSettingsLocation",
+                              "OAuthSettingsLocation %s names a directory; give a file name", path);
+        file_destroy(&f->base);
+        return rc;
+    }
+    if (!(dcopy = oc_strdup(f->path)))
+        goto nomem;
+    f->dir = oc_strdup(dirname(dcopy));
+    free(dcopy);
+    n = strlen(f->path) + 6;
+    if (!f->dir || !(f->lock_path = malloc(n)))
+        goto nomem;
+    snprintf(f->lock_path, n, "%s.lock", f->path);
+    n = strlen(f->path) + 32;
+    if (!(where = malloc(n)))
+        goto nomem;
+    snprintf(where, n, "OAuth settings file %s", f->path);
+    rc = oc_store_init(&f->base, &file_ops, where, err);
+    free(where);
+    if (rc != OC_OK) {
+        file_destroy(&f->base);
+        return rc;
+    }
+    *out = &f->base;
+    return OC_OK;
+nomem:
+    file_destroy(&f->base);
+    return oc_fail_nomem(err);
+}

@@ -1,0 +1,25 @@
+/* Wall-clock and monotonic milliseconds. Token expiry is wall-clock (it is
+   persisted and shared between processes); timeouts are monotonic. */
+#ifndef OC_TIME_H
+#define OC_TIME_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t oc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int64_t oc_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void oc_sleep_ms(int64_t ms);
+
+#endif

@@ -1,0 +1,2 @@
+-- Jumpseller: require "jumpseller".connect("InitiateOAuth=GETANDREFRESH;...")
+return require("oauthconnect.provider").module(require "oauthconnect.profiles.jumpseller")

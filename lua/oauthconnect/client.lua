@@ -1,0 +1,122 @@
+-- The client object a script holds: signed requests, JSON in and out,
+-- pagination. The OAuth work (tokens, refresh, locking) is in the C core;
+-- this file only turns Lua values into core calls and back.
+
+local core = require "oauthconnect.core"
+local json = require "oauthconnect.json"
+local pagination = require "oauthconnect.pagination"
+
+local type, pcall, setmetatable, tostring = type, pcall, setmetatable, tostring
+local encode, decode = json.encode, json.decode
+
+local _M = {}
+local mt = { __index = _M }
+
+local JSON_HEADERS = { ["Content-Type"] = "application/json" }
+
+-- Wraps a core client. opts: profile (table), on_token (function or nil).
+function _M.wrap(handle, profile, on_token)
+  local self = setmetatable({
+    core = handle,
+    profile = profile,
+    on_token = on_token,
+    generation = handle:generation(),
+  }, mt)
+  return self
+end
+
+-- Reports new tokens to on_token once per change (login, refresh, another
+-- process's refresh adopted).
+local function notify(self)
+  if not self.on_token then return end
+  local g = self.core:generation()
+  if g ~= self.generation then
+    self.generation = g
+    local token = self.core:token()
+    if token then self.on_token(token) end
+  end
+end
+_M.notify = notify
+
+function _M:error(code, message, fields)
+  return core.error(code, message, fields)
+end
+
+-- client:request{method, path, query, json, body, headers} -> res | nil, err
+-- res = {status, headers (case-insensitive), body}. Any HTTP status is a res.
+function _M:request(req)
+  if type(req) ~= "table" then error("client:request expects a table", 2) end
+  local path = req.path or req.url
+  if type(path) ~= "string" then error("client:request needs path (a string)", 2) end
+  local headers, body = req.headers, req.body
+  if req.json ~= nil then
+    body = encode(req.json)
+    if headers then
+      local h = {}
+      for k, v in pairs(headers) do h[k] = v end
+      h["Content-Type"] = h["Content-Type"] or "application/json"
+      headers = h
+    else
+      headers = JSON_HEADERS
+    end
+  end
+  local status, res_headers, res_body = self.core:request((req.method or "GET"):upper(), path,
+    req.query, headers, body)
+  notify(self)
+  if not status then return nil, res_headers end
+  return { status = status, headers = res_headers, body = res_body }
+end
+
+-- The verbs: decoded JSON (true for an empty body) and res; nil, err on an
+-- HTTP error, a transport failure, or a body that is not JSON.
+local function call(self, method, path, query, payload)
+  if type(path) ~= "string" then error("path must be a string", 3) end
+  local headers
+  if payload ~= nil then
+    if type(payload) ~= "string" then payload = encode(payload) end
+    headers = JSON_HEADERS
+  end
+  local status, res_headers, res_body = self.core:request(method, path, query, headers, payload, true)
+  notify(self)
+  if not status then return nil, res_headers end
+  local res = { status = status, headers = res_headers, body = res_body }
+  if res_body == "" then return true, res end
+  local ok, value = pcall(decode, res_body)
+  if not ok then
+    return nil, core.error("bad_response",
+      ("%s %s: HTTP %d with a body that is not valid JSON"):format(method, path, status),
+      { status = status, body = res_body, headers = res_headers })
+  end
+  return value, res
+end
+
+function _M:get(path, query) return call(self, "GET", path, query) end
+function _M:post(path, body, query) return call(self, "POST", path, query, body == nil and "" or body) end
+function _M:put(path, body, query) return call(self, "PUT", path, query, body == nil and "" or body) end
+function _M:patch(path, body, query) return call(self, "PATCH", path, query, body == nil and "" or body) end
+function _M:delete(path, query) return call(self, "DELETE", path, query) end
+
+-- Every item of a paged collection, in order, across pages.
+function _M:each(path, query)
+  local style = pagination[self.profile.pagination or "page"]
+  if not style then error("unknown pagination style " .. tostring(self.profile.pagination), 2) end
+  return style(self, path, query)
+end
+
+-- The current token table (refreshed first when due; always with force).
+function _M:token(force)
+  local token, err = self.core:token(force)
+  notify(self)
+  return token, err
+end
+
+function _M:api_url() return self.core:api_url() end
+
+function _M:close()
+  self.core:close()
+end
+
+mt.__close = _M.close
+mt.__tostring = function(self) return tostring(self.core) end
+
+return _M

@@ -1,0 +1,16 @@
+-- The JSON codec the client uses: a private lua-cjson instance, so settings
+-- here never change the application's own `require "cjson"`.
+local cjson = require("cjson").new()
+
+-- Newer lua-cjson (2.1.0.9+) can mark decoded arrays so they re-encode as
+-- arrays even when empty; Debian 12 ships 2.1.0, which cannot.
+if cjson.decode_array_with_array_mt then cjson.decode_array_with_array_mt(true) end
+if cjson.encode_escape_forward_slash then cjson.encode_escape_forward_slash(false) end
+cjson.decode_max_depth(128)
+cjson.encode_sparse_array(true)
+
+return {
+  encode = cjson.encode,
+  decode = cjson.decode,
+  null = cjson.null,
+}

@@ -1,0 +1,27 @@
+-- Jumpseller, as its public docs describe it (jumpseller.com/support/oauth-2,
+-- api.jumpseller.com/v1 openapi.json). Data only: the core and the client read it.
+return {
+  name = "jumpseller",
+  title = "Jumpseller",
+  authorize_url = "https://accounts.jumpseller.com/oauth/authorize",
+  token_url = "https://accounts.jumpseller.com/oauth/token",
+  api_url = "https://api.jumpseller.com/v1",
+  -- CData's Jumpseller default: every read scope a reporting script needs.
+  scope = "read_orders read_products read_customers read_promotions read_jsapps read_settings "
+    .. "read_categories read_payment_methods read_checkout_custom_fields read_countries "
+    .. "read_customer_categories read_hooks read_store",
+  code_auth = "body",      -- client_id and client_secret in the form body
+  refresh_auth = "body",
+  token_header = "Authorization",
+  token_prefix = "Bearer ",
+  -- Jumpseller runs Doorkeeper, which takes RFC 7636 challenges; a server
+  -- without PKCE ignores the extra parameters (RFC 6749 3.1).
+  pkce = true,
+  refreshable = true,
+
+  -- read by the Lua client
+  pagination = "page",     -- ?page=N&limit=M, a short page is the last
+  page_size = 100,         -- the most Jumpseller returns per page
+  page_size_max = 100,
+  unwrap_envelope = true,  -- [{"order": {...}}] -> {...}
+}

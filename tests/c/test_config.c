@@ -1,0 +1,181 @@
+/* The connection-string grammar and its errors. */
+#include <stdlib.h>
+
+#include "oc_config.h"
+#include "oc_test.h"
+
+static oc_config *parse_ok(const char *s)
+{
+    oc_config *c = oc_config_new();
+    oc_error err;
+    oc_error_clear(&err);
+    if (oc_config_parse(c, s, strlen(s), &err) != OC_OK)
+        oc_test_fail(__FILE__, __LINE__, err.message);
+    return c;
+}
+
+static oc_code parse_err(const char *s, size_t len, oc_error *err)
+{
+    oc_config *c = oc_config_new();
+    oc_code rc;
+    oc_error_clear(err);
+    rc = oc_config_parse(c, s, len, err);
+    oc_config_free(c);
+    return rc;
+}
+
+OC_TEST(pairs_and_case_insensitive_keys)
+{
+    oc_config *c = parse_ok("authscheme=oauth;  OAUTHCLIENTID = abc ;Scope=read_orders write_products");
+    CHECK_STR(oc_config_get(c, OC_P_AUTH_SCHEME), "OAUTH");
+    CHECK_STR(oc_config_get(c, OC_P_OAUTH_CLIENT_ID), "abc");
+    CHECK_STR(oc_config_get(c, OC_P_SCOPE), "read_orders write_products");
+    oc_config_free(c);
+}
+
+OC_TEST(quoted_values_hold_separators_and_edge_spaces)
+{
+    oc_config *c = parse_ok("OAuthClientSecret=' a;b=c ';Scope=\"x \"\"y\"\" z\";OAuthClientId='it''s'");
+    CHECK_STR(oc_config_get(c, OC_P_OAUTH_CLIENT_SECRET), " a;b=c ");
+    CHECK_STR(oc_config_get(c, OC_P_SCOPE), "x \"y\" z");
+    CHECK_STR(oc_config_get(c, OC_P_OAUTH_CLIENT_ID), "it's");
+    oc_config_free(c);
+}
+
+OC_TEST(unquoted_value_keeps_equals_signs)
+{
+    oc_config *c = parse_ok("OAuthAccessToken=abc==;OAuthRefreshToken=a=b=c");
+    CHECK_STR(oc_config_get(c, OC_P_OAUTH_ACCESS_TOKEN), "abc==");
+    CHECK_STR(oc_config_get(c, OC_P_OAUTH_REFRESH_TOKEN), "a=b=c");
+    oc_config_free(c);
+}
+
+OC_TEST(last_duplicate_wins_and_trailing_semicolons)
+{
+    oc_config *c = parse_ok("Timeout=5;TIMEOUT=7;;;  ;");
+    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT, -1), 7);
+    oc_config_free(c);
+}
+
+OC_TEST(defaults_when_unset)
+{
+    oc_config *c = parse_ok("");
+    CHECK_STR(oc_config_get(c, OC_P_INITIATE_OAUTH), "OFF");
+    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT, -1), 60);
+    CHECK_INT(oc_config_int(c, OC_P_REFRESH_LEEWAY, -1), 60);
+    CHECK_INT(oc_config_int(c, OC_P_LOGIN_TIMEOUT, -1), 300);
+    CHECK(oc_config_get(c, OC_P_SCOPE) == NULL);
+    CHECK(!oc_config_is_set(c, OC_P_SCOPE));
+    oc_config_free(c);
+}
+
+OC_TEST(empty_value_unsets)
+{
+    oc_config *c = parse_ok("Timeout=5;Timeout=");
+    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT, -1), 60);
+    oc_config_free(c);
+}
+
+OC_TEST(unknown_key_names_closest)
+{
+    oc_error err;
+    CHECK_INT(parse_err("OAuthClientID2=x", 16, &err), OC_E_UNKNOWN_PROPERTY);
+    CHECK_CONTAINS(err.message, "'OAuthClientID2'");
+    CHECK_CONTAINS(err.message, "did you mean 'OAuthClientId'");
+}
+
+OC_TEST(unknown_key_never_echoes_value)
+{
+    oc_error err;
+    const char *s = "OAuthClientSecrett=topsecretvalue";
+    CHECK_INT(parse_err(s, strlen(s), &err), OC_E_UNKNOWN_PROPERTY);
+    CHECK_NOT_CONTAINS(err.message, "topsecretvalue");
+    CHECK_CONTAINS(err.message, "OAuthClientSecret");
+}
+
+OC_TEST(bad_enum_lists_allowed_values)
+{
+    oc_error err;
+    CHECK_INT(parse_err("InitiateOAuth=SOMETIMES", 23, &err), OC_E_BAD_VALUE);
+    CHECK_STR(err.property, "InitiateOAuth");
+    CHECK_CONTAINS(err.message, "'SOMETIMES'");
+    CHECK_CONTAINS(err.message, "OFF, GETANDREFRESH or REFRESH");
+}
+
+OC_TEST(enum_is_case_insensitive_and_canonical)
+{
+    oc_config *c = parse_ok("InitiateOAuth=getAndRefresh");
+    CHECK_STR(oc_config_get(c, OC_P_INITIATE_OAUTH), "GETANDREFRESH");
+    CHECK(oc_config_is(c, OC_P_INITIATE_OAUTH, "getandrefresh"));
+    oc_config_free(c);
+}
+
+OC_TEST(unterminated_quote_gives_position)
+{
+    oc_error err;
+    const char *s = "Scope=x;OAuthClientId='abc";
+    CHECK_INT(parse_err(s, strlen(s), &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "unterminated quote starting at position 23");
+}
+
+OC_TEST(non_numeric_number)
+{
+    oc_error err;
+    CHECK_INT(parse_err("Timeout=ten", 11, &err), OC_E_BAD_VALUE);
+    CHECK_STR(err.property, "Timeout");
+    CHECK_CONTAINS(err.message, "'ten' is not a whole number of seconds");
+    CHECK_INT(parse_err("Timeout=-1", 10, &err), OC_E_BAD_VALUE);
+    CHECK_INT(parse_err("OAuthTokenTimestamp=99999999999999999999", 40, &err), OC_E_BAD_VALUE);
+    CHECK_CONTAINS(err.message, "too large");
+}
+
+OC_TEST(missing_equals_and_empty_key)
+{
+    oc_error err;
+    CHECK_INT(parse_err("Scope;Timeout=1", 15, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "expected '=' after 'Scope' at position 6");
+    CHECK_INT(parse_err("=x", 2, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "property name is missing");
+}
+
+OC_TEST(text_after_closing_quote)
+{
+    oc_error err;
+    CHECK_INT(parse_err("Scope='a' b", 11, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "after the closing quote at position 11");
+}
+
+OC_TEST(nul_byte_and_size_limit)
+{
+    oc_error err;
+    char *big;
+    CHECK_INT(parse_err("Scope=a\0b", 9, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "NUL byte at position 8");
+    big = malloc(OC_CONNSTR_MAX + 2);
+    memset(big, 'a', OC_CONNSTR_MAX + 1);
+    big[OC_CONNSTR_MAX + 1] = '\0';
+    CHECK_INT(parse_err(big, OC_CONNSTR_MAX + 1, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "the limit is 65536");
+    free(big);
+}
+
+OC_TEST(set_by_name_like_a_table)
+{
+    oc_config *c = oc_config_new();
+    oc_error err;
+    oc_error_clear(&err);
+    CHECK_INT(oc_config_set(c, "refreshleeway", 13, "10", 2, &err), OC_OK);
+    CHECK_INT(oc_config_int(c, OC_P_REFRESH_LEEWAY, -1), 10);
+    CHECK_INT(oc_config_set(c, "Nope", 4, "1", 1, &err), OC_E_UNKNOWN_PROPERTY);
+    oc_config_free(c);
+}
+
+OC_TEST(clone_is_deep)
+{
+    oc_config *c = parse_ok("OAuthClientId=one"), *d = oc_config_clone(c);
+    oc_error err;
+    oc_config_set(c, "OAuthClientId", 13, "two", 3, &err);
+    CHECK_STR(oc_config_get(d, OC_P_OAUTH_CLIENT_ID), "one");
+    oc_config_free(c);
+    oc_config_free(d);
+}

@@ -1,0 +1,151 @@
+/* The loopback listener, driven by a child process playing the browser. */
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "oc_listener.h"
+#include "oc_test.h"
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+    (void)p;
+    (void)u;
+    return s * n;
+}
+
+static long get(unsigned port, const char *path_and_query)
+{
+    char url[512];
+    long status = 0;
+    CURL *c = curl_easy_init();
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path_and_query);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* Forks a "browser" that sends each request in turn; returns its pid. */
+static pid_t browse(unsigned port, const char **requests)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int i;
+        for (i = 0; requests[i]; i++)
+            get(port, requests[i]);
+        _exit(0);
+    }
+    return pid;
+}
+
+static oc_code run(const char **requests, oc_kv *params, oc_error *err, int64_t timeout_ms)
+{
+    oc_listener *l;
+    oc_code rc;
+    pid_t pid;
+    oc_error_clear(err);
+    if (oc_listener_start("http://127.0.0.1:0/cb", &l, err) != OC_OK)
+        return err->code;
+    CHECK(oc_listener_port(l) > 0);
+    pid = browse(oc_listener_port(l), requests);
+    rc = oc_listener_wait(l, "STATE", timeout_ms, params, err);
+    oc_listener_stop(l);
+    waitpid(pid, NULL, 0);
+    return rc;
+}
+
+OC_TEST(code_arrives_after_stray_requests)
+{
+    const char *req[] = { "/favicon.ico", "/", "/cb/extra", "/cb?code=THECODE&state=STATE&scope=a+b", NULL };
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    CHECK_INT(run(req, &p, &err, 5000), OC_OK);
+    CHECK_STR(oc_kv_get(&p, "code"), "THECODE");
+    CHECK_STR(oc_kv_get(&p, "scope"), "a b");
+    oc_kv_free(&p);
+}
+
+OC_TEST(wrong_state_fails)
+{
+    const char *req[] = { "/cb?code=X&state=OTHER", NULL };
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    CHECK_INT(run(req, &p, &err, 5000), OC_E_STATE_MISMATCH);
+    oc_kv_free(&p);
+}
+
+OC_TEST(access_denied)
+{
+    const char *req[] = { "/cb?error=access_denied&state=STATE", NULL };
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    CHECK_INT(run(req, &p, &err, 5000), OC_E_ACCESS_DENIED);
+    oc_kv_free(&p);
+}
+
+OC_TEST(times_out)
+{
+    const char *req[] = { "/favicon.ico", NULL };
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    CHECK_INT(run(req, &p, &err, 300), OC_E_LOGIN);
+    CHECK_CONTAINS(err.message, "timed out");
+    oc_kv_free(&p);
+}
+
+OC_TEST(silent_client_does_not_block_the_callback)
+{
+    oc_listener *l;
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    struct sockaddr_in a;
+    const char *req[] = { "/cb?code=C&state=STATE", NULL };
+    int silent;
+    pid_t pid;
+    CHECK_INT(oc_listener_start("http://127.0.0.1:0/cb", &l, &err), OC_OK);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)oc_listener_port(l));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    silent = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_INT(connect(silent, (struct sockaddr *)&a, sizeof a), 0);
+    pid = browse(oc_listener_port(l), req);
+    CHECK_INT(oc_listener_wait(l, "STATE", 5000, &p, &err), OC_OK);
+    CHECK_STR(oc_kv_get(&p, "code"), "C");
+    oc_listener_stop(l);
+    close(silent);
+    waitpid(pid, NULL, 0);
+    oc_kv_free(&p);
+}
+
+OC_TEST(refuses_non_loopback_callback)
+{
+    oc_listener *l;
+    oc_error err;
+    CHECK_INT(oc_listener_start("http://example.com:8000/cb", &l, &err), OC_E_BAD_VALUE);
+    CHECK_STR(err.property, "CallbackURL");
+    CHECK_INT(oc_listener_start("https://127.0.0.1:8000/cb", &l, &err), OC_E_BAD_VALUE);
+    CHECK(oc_is_loopback_callback("http://localhost:1/x"));
+    CHECK(oc_is_loopback_callback("http://[::1]:1/x"));
+    CHECK(!oc_is_loopback_callback("http://10.0.0.1:1/x"));
+}
+
+OC_TEST(port_in_use_is_a_clear_error)
+{
+    oc_listener *a, *b;
+    oc_error err;
+    char url[100];
+    CHECK_INT(oc_listener_start("http://127.0.0.1:0/cb", &a, &err), OC_OK);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/cb", oc_listener_port(a));
+    CHECK_INT(oc_listener_start(url, &b, &err), OC_E_LOGIN);
+    CHECK_CONTAINS(err.message, "cannot listen on 127.0.0.1 port");
+    oc_listener_stop(a);
+}

@@ -1,0 +1,210 @@
+/* The settings file and the in-process store. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "oc_crypto.h"
+#include "oc_store.h"
+#include "oc_test.h"
+
+static char *path_in_tmp(const char *rel)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s/%s", oc_test_tmpdir(), rel);
+    return buf;
+}
+
+static void sample(oc_token *t, const char *access)
+{
+    oc_token_init(t);
+    t->access_token = oc_strdup(access);
+    t->refresh_token = oc_strdup("RT");
+    t->expires_in = 60;
+    t->obtained_ms = 1000;
+    t->expires_at_ms = 61000;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+OC_TEST(file_round_trip_private_and_nested_dirs)
+{
+    oc_store *s;
+    oc_token t, back;
+    oc_error err;
+    struct stat st;
+    char *seed = NULL, dir[600];
+    int found = 0;
+    const char *path = path_in_tmp("a/b/settings.json");
+    CHECK_INT(oc_store_file_new(path, &s, &err), OC_OK);
+    CHECK_INT(oc_store_load(s, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 0);
+    sample(&t, "AT1");
+    CHECK_INT(oc_store_save(s, &t, "jumpseller", "seed1", &err), OC_OK);
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    snprintf(dir, sizeof dir, "%s/a/b", oc_test_tmpdir());
+    CHECK_INT(stat(dir, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0700);
+    oc_token_init(&back);
+    CHECK_INT(oc_store_load(s, &back, &seed, &found, &err), OC_OK);
+    CHECK_INT(found, 1);
+    CHECK_STR(back.access_token, "AT1");
+    CHECK_STR(back.refresh_token, "RT");
+    CHECK_STR(seed, "seed1");
+    free(seed);
+    oc_token_clear(&back);
+    oc_token_clear(&t);
+    oc_store_release(s);
+}
+
+OC_TEST(save_replaces_atomically_leaving_no_temp_files)
+{
+    oc_store *s;
+    oc_token t;
+    oc_error err;
+    DIR *d;
+    struct dirent *e;
+    int entries = 0, i;
+    CHECK_INT(oc_store_file_new(path_in_tmp("atomic/s.json"), &s, &err), OC_OK);
+    for (i = 0; i < 20; i++) {
+        sample(&t, i % 2 ? "odd" : "even");
+        CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_OK);
+        oc_token_clear(&t);
+    }
+    d = opendir(path_in_tmp("atomic"));
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+        {
+            entries++;
+            CHECK_STR(e->d_name, "s.json");
+        }
+    closedir(d);
+    CHECK_INT(entries, 1);
+    oc_store_release(s);
+}
+
+OC_TEST(corrupt_file_is_an_error_naming_it)
+{
+    oc_store *s;
+    oc_token t;
+    oc_error err;
+    int found = 0;
+    const char *path = path_in_tmp("corrupt.json");
+    write_file(path, "{\"access_token\": \"AT\", ", 0600);
+    CHECK_INT(oc_store_file_new(path, &s, &err), OC_OK);
+    oc_token_init(&t);
+    CHECK_INT(oc_store_load(s, &t, NULL, &found, &err), OC_E_SETTINGS);
+    CHECK_CONTAINS(err.message, path);
+    CHECK_CONTAINS(err.message, "corrupt");
+    CHECK_INT(found, 0);
+    oc_store_release(s);
+}
+
+OC_TEST(refuses_symlink_and_loose_permissions)
+{
+    oc_store *s;
+    oc_token t;
+    oc_error err;
+    int found;
+    char target[600], dir[600];
+    const char *link = path_in_tmp("link.json");
+    snprintf(target, sizeof target, "%s/real.json", oc_test_tmpdir());
+    write_file(target, "{\"access_token\":\"AT\"}", 0600);
+    CHECK_INT(symlink(target, link), 0);
+    oc_token_init(&t);
+    CHECK_INT(oc_store_file_new(link, &s, &err), OC_OK);
+    CHECK_INT(oc_store_load(s, &t, NULL, &found, &err), OC_E_SETTINGS);
+    CHECK_CONTAINS(err.message, "symbolic link");
+    oc_store_release(s);
+
+    write_file(path_in_tmp("loose.json"), "{\"access_token\":\"AT\"}", 0644);
+    CHECK_INT(oc_store_file_new(path_in_tmp("loose.json"), &s, &err), OC_OK);
+    CHECK_INT(oc_store_load(s, &t, NULL, &found, &err), OC_E_SETTINGS);
+    CHECK_CONTAINS(err.message, "mode 0644");
+    oc_store_release(s);
+
+    snprintf(dir, sizeof dir, "%s/groupw", oc_test_tmpdir());
+    mkdir(dir, 0770);
+    chmod(dir, 0770);
+    CHECK_INT(oc_store_file_new(path_in_tmp("groupw/s.json"), &s, &err), OC_OK);
+    sample(&t, "AT");
+    CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_E_SETTINGS);
+    CHECK_CONTAINS(err.message, "writable by group or others");
+    oc_token_clear(&t);
+    oc_store_release(s);
+}
+
+OC_TEST(lock_excludes_other_holders_and_processes)
+{
+    oc_store *a, *b;
+    oc_error err;
+    pid_t pid;
+    int status;
+    const char *path = path_in_tmp("locked.json");
+    CHECK_INT(oc_store_file_new(path, &a, &err), OC_OK);
+    CHECK_INT(oc_store_file_new(path, &b, &err), OC_OK);
+    CHECK_INT(oc_store_lock(a, 100, &err), OC_OK);
+    CHECK_INT(oc_store_lock(b, 50, &err), OC_E_LOCK);
+    CHECK_CONTAINS(err.message, "timed out");
+    pid = fork();
+    if (pid == 0) {
+        oc_store *c;
+        oc_error e;
+        oc_store_file_new(path, &c, &e);
+        _exit(oc_store_lock(c, 50, &e) == OC_E_LOCK ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    oc_store_unlock(a);
+    CHECK_INT(oc_store_lock(b, 100, &err), OC_OK);
+    oc_store_unlock(b);
+    oc_store_release(a);
+    oc_store_release(b);
+}
+
+OC_TEST(memory_store_shares_and_locks)
+{
+    oc_store *m;
+    oc_token t, back;
+    oc_error err;
+    int found;
+    CHECK_INT(oc_store_memory_new("x", &m, &err), OC_OK);
+    CHECK_STR(oc_store_where(m), "memory://x");
+    oc_token_init(&back);
+    CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 0);
+    sample(&t, "AT");
+    CHECK_INT(oc_store_save(m, &t, NULL, NULL, &err), OC_OK);
+    CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 1);
+    CHECK_STR(back.access_token, "AT");
+    CHECK_INT(oc_store_lock(m, 10, &err), OC_OK);
+    CHECK_INT(oc_store_lock(m, 10, &err), OC_E_LOCK);
+    oc_store_unlock(m);
+    CHECK_INT(oc_store_remove(m, &err), OC_OK);
+    CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 0);
+    oc_token_clear(&t);
+    oc_token_clear(&back);
+    oc_store_release(m);
+}
+
+OC_TEST(home_expansion)
+{
+    char *p;
+    setenv("HOME", "/home/u", 1);
+    p = oc_expand_home("~/x/y.json");
+    CHECK_STR(p, "/home/u/x/y.json");
+    free(p);
+    p = oc_expand_home("~other/x");
+    CHECK_STR(p, "~other/x");
+    free(p);
+}
