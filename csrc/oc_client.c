@@ -31,6 +31,7 @@ struct oc_client {
     int64_t timeout_ms;
     int64_t login_timeout_ms;
     oc_token token;
+    int loaded;                     /* a token was adopted: connect has nothing to do */
     int unsaved;                    /* token is newer than the store (a save failed) */
     unsigned generation;
     struct curl_slist *auth_headers;/* Accept, the token header, Expect: (per token) */
@@ -265,6 +266,7 @@ static oc_code adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
     oc_token_move(&c->token, t);
     if (changed)
         c->generation++;
+    c->loaded = 1;
     return OC_OK;
 }
 
@@ -526,49 +528,69 @@ out:
     return rc;
 }
 
-oc_code oc_client_connect(oc_client *c, oc_error *err)
+/*
+ * The token to start from: with InitiateOAuth=OFF, OAuthAccessToken as given;
+ * else the stored set when it descends from the token properties (or none
+ * were given); else the token properties, which replace what is stored.
+ * *found = 0 when there is none.
+ */
+static oc_code load_initial(oc_client *c, int *found, oc_error *err)
 {
     oc_token t;
     char *stored_seed = NULL;
-    int found = 0;
-    oc_code rc;
+    oc_code rc = OC_OK;
 
+    *found = 0;
     oc_token_init(&t);
     if (c->mode == MODE_OFF && oc_config_is_set(c->cfg, OC_P_OAUTH_ACCESS_TOKEN)) {
         if ((rc = token_from_properties(c, &t, err)) == OC_OK)
             rc = adopt(c, &t, 0, err);
+        *found = rc == OC_OK;
         return rc;
     }
-    if (c->store && (rc = oc_store_load(c->store, &t, &stored_seed, &found, err)) != OC_OK)
+    if (c->store && (rc = oc_store_load(c->store, &t, &stored_seed, found, err)) != OC_OK)
         return rc;
-    if (found && (!c->seed[0] || (stored_seed && strcmp(stored_seed, c->seed) == 0))) {
-        /* The stored set descends from the given tokens (or none were given). */
+    if (*found && (!c->seed[0] || (stored_seed && strcmp(stored_seed, c->seed) == 0))) {
         rc = adopt(c, &t, 0, err);
-    } else if (c->mode == MODE_OFF) {
-        rc = oc_fail_property(err, OC_E_MISSING_PROPERTY, "OAuthAccessToken",
-                              "OAuthAccessToken is required with InitiateOAuth=OFF (nothing is "
-                              "stored%s%s); or use InitiateOAuth=GETANDREFRESH to log in",
-                              c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
     } else if (c->seed[0]) {
-        /* New tokens given as properties replace whatever is stored. */
         oc_token_clear(&t);
         if ((rc = token_from_properties(c, &t, err)) == OC_OK && t.access_token)
             rc = save(c, &t, err);
         if (rc == OC_OK)
             rc = adopt(c, &t, 0, err);
-    } else if (c->mode == MODE_GETANDREFRESH) {
-        rc = login_locked(c, 0, err);
+        *found = rc == OC_OK;
     } else {
-        rc = oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
-                              "no token is stored%s%s and OAuthRefreshToken is not set; "
-                              "InitiateOAuth=REFRESH never opens a browser: set "
-                              "OAuthRefreshToken or log in once with InitiateOAuth=GETANDREFRESH",
-                              c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
+        *found = 0;
     }
     free(stored_seed);
     oc_token_clear(&t);
-    if (rc != OC_OK)
+    return rc;
+}
+
+oc_code oc_client_connect(oc_client *c, oc_error *err)
+{
+    int found = 0;
+    oc_code rc;
+
+    if ((rc = load_initial(c, &found, err)) != OC_OK)
         return rc;
+    if (c->mode == MODE_OFF && !c->token.access_token)
+        return oc_fail_property(err, OC_E_MISSING_PROPERTY, "OAuthAccessToken",
+                                "OAuthAccessToken is required with InitiateOAuth=OFF (nothing is "
+                                "stored%s%s); or use InitiateOAuth=GETANDREFRESH to log in",
+                                c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
+    if (!found) {
+        if (c->mode == MODE_GETANDREFRESH)
+            rc = login_locked(c, 0, err);
+        else
+            rc = oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
+                                  "no token is stored%s%s and OAuthRefreshToken is not set; "
+                                  "InitiateOAuth=REFRESH never opens a browser: set "
+                                  "OAuthRefreshToken or log in once with InitiateOAuth=GETANDREFRESH",
+                                  c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
+        if (rc != OC_OK)
+            return rc;
+    }
     return refresh_if_due(c, err);
 }
 
@@ -580,10 +602,17 @@ oc_code oc_client_login(oc_client *c, oc_error *err)
 oc_code oc_client_token(oc_client *c, int force_refresh, const oc_token **out, oc_error *err)
 {
     oc_code rc;
+    int found = 0;
     *out = NULL;
-    if (!c->token.access_token && !c->token.refresh_token &&
-        (rc = oc_client_connect(c, err)) != OC_OK)
+    /* Refreshing on request works from a refresh token alone, whatever the
+       mode (CData's RefreshOAuthAccessToken). */
+    if (!c->loaded && (rc = force_refresh ? load_initial(c, &found, err) : oc_client_connect(c, err)) != OC_OK)
         return rc;
+    if (force_refresh && !c->loaded && !found)
+        return oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
+                                "there is no refresh token: set OAuthRefreshToken%s%s",
+                                c->store ? " or store tokens in " : "",
+                                c->store ? oc_store_where(c->store) : "");
     if (force_refresh)
         rc = refresh(c, c->token.access_token ? c->token.access_token : "", err);
     else if (!c->token.access_token)
@@ -769,8 +798,7 @@ oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *
     int redirects = 0, retried = 0;
     oc_code rc;
 
-    if (!c->token.access_token && !c->token.refresh_token &&
-        (rc = oc_client_connect(c, err)) != OC_OK)
+    if (!c->loaded && (rc = oc_client_connect(c, err)) != OC_OK)
         return rc;
     if (!c->token.access_token && (rc = refresh(c, NULL, err)) != OC_OK)
         return rc;

@@ -1,0 +1,157 @@
+"""What every provider stand-in shares: routing of the OAuth endpoints, the
+order of checks on an API request, and paging helpers. A provider module
+subclasses Provider and fills in the hooks (marked "hook" below)."""
+
+from .. import oauth
+from ..httpcore import Response
+from ..oauth import OAuthError
+
+
+class Principal:
+    """Who an API request runs as. scopes None means every scope."""
+
+    def __init__(self, kind, scopes=None):
+        self.kind = kind  # "oauth", "apikey" or "basic"
+        self.scopes = scopes
+
+
+class Provider:
+    name = None
+    authorize_path = None
+    token_path = None
+    api_prefixes = ()
+    issues_refresh_tokens = True
+    default_access_ttl = 3600
+    default_response_type = None  # RFC 6749 4.1.1: response_type is required
+
+    def __init__(self, clients, options):
+        self.clients = clients
+        self.options = options
+        self.app = None  # set by SandboxApp
+
+    # -- routing ---------------------------------------------------------------
+
+    def handle(self, req):
+        """A Response, or None when the path is not this provider's."""
+        if req.path == self.authorize_path:
+            if req.method != "GET":
+                return Response.json(405, {"message": "Method Not Allowed"},
+                                     [("Allow", "GET")])
+            return oauth.authorize(self.app, req)
+        if req.path == self.token_path:
+            return oauth.token(self.app, req)
+        if any(req.path.startswith(p) for p in self.api_prefixes):
+            return self._api_request(req)
+        return None
+
+    def _api_request(self, req):
+        """Rate limit first (a gateway counts every request, authenticated or
+        not), then authentication, then the resource."""
+        state = self.app.state
+        state.count("api")
+        decision = state.admit_api_request()
+        if not decision.allowed:
+            resp = self.rate_limited(req, decision)
+            return resp.add_headers(self.rate_headers(decision, None))
+        principal = self.authenticate_api(req)
+        if isinstance(principal, Response):
+            state.count("api_unauthorized")
+            return principal.add_headers(self.rate_headers(decision, None))
+        resp = self.route_api(req, principal) or self.not_found(req)
+        return resp.add_headers(self.rate_headers(decision, principal))
+
+    def bearer_status(self, req):
+        """('ok', grant) / (reason, None) for an Authorization: Bearer header;
+        reason 'missing' when there is none."""
+        value = req.header("authorization", "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "missing", None
+        return self.app.tokens.check_access(token.strip())
+
+    # -- OAuth hooks (defaults follow RFC 6749 plainly) -------------------------
+
+    def authorize_scope(self, query):
+        """hook: (granted scope string, extra dict) or raise OAuthError."""
+        return query.get("scope", ""), {}
+
+    def authorize_callback_params(self, scope, extra):
+        """hook: parameters added to the redirect besides code and state."""
+        return {}
+
+    def token_params(self, req):
+        """hook: the token request parameters (form-encoded by default)."""
+        if req.content_type != "application/x-www-form-urlencoded":
+            raise OAuthError(400, "invalid_request",
+                             "The token request must be application/x-www-form-urlencoded.")
+        return req.form()
+
+    def authenticate_for_code(self, req, params):
+        return oauth.authenticate_client(self.clients, req, params)
+
+    def authenticate_for_refresh(self, req, params):
+        return oauth.authenticate_client(self.clients, req, params)
+
+    def check_code_params(self, params):
+        """hook: provider-specific checks of a code exchange request."""
+
+    def client_credentials(self, req, params):
+        raise OAuthError(400, "unsupported_grant_type",
+                         "The client_credentials grant is not supported.")
+
+    def code_grant_error(self, exc):
+        return OAuthError(400, exc.kind, exc.description)
+
+    def refresh_grant_error(self, exc):
+        return OAuthError(400, exc.kind, exc.description)
+
+    def oauth_error(self, exc):
+        return oauth.error_response(exc)
+
+    def token_body(self, issued):
+        """hook: the JSON object of a successful token response."""
+        raise NotImplementedError
+
+    # -- API hooks ---------------------------------------------------------------
+
+    def authenticate_api(self, req):
+        """hook: a Principal, or the 401 Response to send."""
+        raise NotImplementedError
+
+    def route_api(self, req, principal):
+        """hook: the Response for an authenticated API request, None for 404."""
+        raise NotImplementedError
+
+    def rate_headers(self, decision, principal):
+        """hook: the provider's rate-limit headers for this response."""
+        return []
+
+    def rate_limited(self, req, decision):
+        """hook: the Response when the rate limit refuses a request."""
+        return Response.json(429, {"message": "Too Many Requests"},
+                             [("Retry-After", "1")])
+
+    def not_found(self, req):
+        return Response.json(404, {"message": "Not Found"})
+
+
+def int_param(query, name, default, minimum=None, maximum=None):
+    """An integer query parameter; raises ValueError with a message naming
+    the parameter when it is malformed or out of range."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("%s must be an integer" % name)
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError("%s must be between %d and %d" % (name, minimum, maximum))
+    if minimum is not None and value < minimum:
+        raise ValueError("%s must be >= %d" % (name, minimum))
+    return value
+
+
+def page_slice(items, page, per_page):
+    start = (page - 1) * per_page
+    return items[start:start + per_page]

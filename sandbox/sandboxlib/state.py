@@ -1,0 +1,278 @@
+"""Shared mutable state of one sandbox server: counters, runtime config,
+the request log, queued faults and the rate-limit window.
+
+Every handler thread goes through this object, so all of it sits behind ONE
+lock (also handed to the token store): with a single lock there is no lock
+ordering to get wrong, and the work done while holding it is tiny.
+"""
+
+import collections
+import json
+import math
+import threading
+import time
+
+COUNTER_NAMES = (
+    "authorize",           # every authorize request
+    "token",               # every token endpoint request, whatever its outcome
+    "code_exchanges",      # successful authorization_code grants
+    "refreshes",           # successful refresh_token grants
+    "refresh_failures",    # refused refresh_token grants (any reason)
+    "invalid_grant",       # any grant refused for a bad code / refresh token
+    "client_credentials",  # client_credentials attempts (all providers refuse)
+    "api",                 # API requests (everything under the provider's API prefix)
+    "api_unauthorized",    # API requests answered 401
+    "rate_limited",        # API requests refused by the rate limiter
+    "injected",            # requests answered by a queued fault instead
+)
+
+FAULT_ACTIONS = ("respond", "hang", "close", "truncate", "delay")
+
+# How many requests the log keeps; /_sandbox/requests returns the last 50
+# that match a prefix, so a larger backlog lets a spec filter by path.
+REQUEST_LOG_SIZE = 2000
+REQUESTS_RETURNED = 50
+
+
+class ConfigError(ValueError):
+    """A /_sandbox/config or /_sandbox/inject body that cannot be applied."""
+
+
+class Fault:
+    """One queued fault (see /_sandbox/inject): what to do instead of answering."""
+
+    def __init__(self, action, status, headers, body, delay_ms):
+        self.action = action
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.delay_ms = delay_ms
+
+
+class RateDecision:
+    """Outcome of admitting one API request: allowed or not, plus the numbers
+    each provider turns into its own rate-limit headers."""
+
+    def __init__(self, allowed, used_second, used_minute, limit_second,
+                 reset_ms, minute_reset_ms, total):
+        self.allowed = allowed
+        self.used_second = used_second          # admitted requests in the last 1 s
+        self.used_minute = used_minute          # admitted requests in the last 60 s
+        self.limit_second = limit_second        # configured limit, 0 when off
+        self.reset_ms = reset_ms                # ms until the 1 s window frees a slot
+        self.minute_reset_ms = minute_reset_ms  # same for the 60 s window
+        self.total = total                      # admitted API requests since start
+
+
+class SandboxState:
+    def __init__(self, default_config):
+        self.lock = threading.RLock()
+        self._defaults = dict(default_config)
+        self.config = dict(default_config)
+        self.counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self.refresh_times = []
+        self._requests = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self._faults = []
+        self._api_times = collections.deque()  # monotonic times, last 60 s
+        self._api_total = 0
+        # Set when the server stops, so "hang" faults let go of their socket.
+        self.stopping = threading.Event()
+
+    # -- counters -----------------------------------------------------------
+
+    def count(self, name, n=1):
+        with self.lock:
+            self.counters[name] += n
+
+    def note_refresh(self):
+        with self.lock:
+            self.counters["refreshes"] += 1
+            self.refresh_times.append(time.time())
+
+    def snapshot_counters(self):
+        with self.lock:
+            out = dict(self.counters)
+            out["refresh_times"] = list(self.refresh_times)
+            return out
+
+    def reset(self):
+        """Counters, request log, queued faults and rate windows start over;
+        tokens and config are kept (a spec resets between cases without
+        losing the grant it set up)."""
+        with self.lock:
+            self.counters = dict.fromkeys(COUNTER_NAMES, 0)
+            self.refresh_times = []
+            self._requests.clear()
+            self._faults = []
+            self._api_times.clear()
+
+    # -- runtime config -----------------------------------------------------
+
+    def get_config(self):
+        with self.lock:
+            return dict(self.config)
+
+    def update_config(self, changes):
+        """Validate every key first, then apply all of them (all or nothing)."""
+        if not isinstance(changes, dict):
+            raise ConfigError("config body must be a JSON object")
+        clean = {}
+        for key, value in changes.items():
+            if key == "defaults":
+                # {"defaults": true} restores the command-line configuration.
+                if value is not True:
+                    raise ConfigError("defaults must be true")
+                continue
+            if key not in self._defaults:
+                raise ConfigError("unknown config key: %s" % key)
+            clean[key] = _check_config_value(key, value)
+        with self.lock:
+            if changes.get("defaults") is True:
+                self.config = dict(self._defaults)
+            self.config.update(clean)
+            return dict(self.config)
+
+    def cfg(self, key):
+        with self.lock:
+            return self.config[key]
+
+    # -- request log ----------------------------------------------------------
+
+    def record_request(self, entry):
+        with self.lock:
+            self._requests.append(entry)
+
+    def recent_requests(self, prefix):
+        with self.lock:
+            hits = [r for r in self._requests if r["path"].startswith(prefix)]
+        return hits[-REQUESTS_RETURNED:]
+
+    # -- fault injection ------------------------------------------------------
+
+    def add_fault(self, spec):
+        """Queue a fault from a /_sandbox/inject body; returns the normalised entry."""
+        if not isinstance(spec, dict):
+            raise ConfigError("inject body must be a JSON object")
+        path = spec.get("path")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError("path must be a string starting with /")
+        if path.startswith("/_sandbox"):
+            raise ConfigError("control endpoints cannot be faulted")
+        action = spec.get("action", "respond")
+        if action not in FAULT_ACTIONS:
+            raise ConfigError("action must be one of " + ", ".join(FAULT_ACTIONS))
+        method = spec.get("method")
+        if method is not None and not isinstance(method, str):
+            raise ConfigError("method must be a string")
+        count = _int_field(spec, "count", 1, minimum=1)
+        status = _int_field(spec, "status", 503, minimum=200, maximum=599)
+        delay_ms = _int_field(spec, "delay_ms", 0, minimum=0)
+        headers = spec.get("headers", {})
+        if not isinstance(headers, dict) or not all(
+                isinstance(k, str) and isinstance(v, (str, int, float))
+                for k, v in headers.items()):
+            raise ConfigError("headers must be an object of strings")
+        body = spec.get("body", "")
+        if not isinstance(body, str):
+            # A JSON value is accepted as a convenience and sent serialised.
+            body = json.dumps(body)
+        entry = {
+            "path": path,
+            "method": method.upper() if method else None,
+            "count": count,
+            "action": action,
+            "status": status,
+            "headers": {k: str(v) for k, v in headers.items()},
+            "body": body,
+            "delay_ms": delay_ms,
+        }
+        with self.lock:
+            self._faults.append(entry)
+            return dict(entry)
+
+    def take_fault(self, method, path):
+        """The first queued fault matching this request (FIFO), consuming one
+        of its uses, or None."""
+        with self.lock:
+            for entry in self._faults:
+                if not path.startswith(entry["path"]):
+                    continue
+                if entry["method"] and entry["method"] != method:
+                    continue
+                entry["count"] -= 1
+                if entry["count"] <= 0:
+                    self._faults.remove(entry)
+                self.counters["injected"] += 1
+                return Fault(entry["action"], entry["status"], entry["headers"],
+                             entry["body"].encode("utf-8"), entry["delay_ms"])
+            return None
+
+    def pending_faults(self):
+        with self.lock:
+            return [dict(f) for f in self._faults]
+
+    # -- rate limiting --------------------------------------------------------
+
+    def admit_api_request(self):
+        """Count one API request against a sliding 1 s window (enforced when
+        rate_limit_per_second > 0) and a 60 s window (reported only).
+        Refused requests are not counted, so a client that waits Retry-After
+        gets through."""
+        with self.lock:
+            now = time.monotonic()
+            times = self._api_times
+            while times and times[0] <= now - 60.0:
+                times.popleft()
+            in_second = 0
+            oldest_in_second = now
+            for t in reversed(times):
+                if t <= now - 1.0:
+                    break
+                in_second += 1
+                oldest_in_second = t
+            limit = self.config["rate_limit_per_second"]
+            allowed = not (limit and in_second >= limit)
+            if allowed:
+                times.append(now)
+                self._api_total += 1
+                in_second += 1
+            else:
+                self.counters["rate_limited"] += 1
+            reset_ms = max(1, math.ceil((oldest_in_second + 1.0 - now) * 1000))
+            minute_reset_ms = max(1, math.ceil((times[0] + 60.0 - now) * 1000)) if times else 60000
+            return RateDecision(allowed, in_second, len(times), limit, reset_ms,
+                                minute_reset_ms, self._api_total)
+
+
+def _check_config_value(key, value):
+    if key in ("deny", "revoke_access_on_refresh"):
+        if not isinstance(value, bool):
+            raise ConfigError("%s must be true or false" % key)
+        return value
+    if key == "access_ttl":
+        # null means "never expires" (BigCommerce's default).
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError("access_ttl must be a number of seconds >= 0 or null")
+        return value
+    if key == "rate_limit_per_second":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError("rate_limit_per_second must be an integer >= 0")
+        return value
+    if key == "rate_limit_status":
+        if value not in (429, 403) or isinstance(value, bool):
+            raise ConfigError("rate_limit_status must be 429 or 403")
+        return value
+    raise ConfigError("unknown config key: %s" % key)
+
+
+def _int_field(spec, name, default, minimum=None, maximum=None):
+    value = spec.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError("%s must be an integer" % name)
+    if minimum is not None and value < minimum:
+        raise ConfigError("%s must be >= %d" % (name, minimum))
+    if maximum is not None and value > maximum:
+        raise ConfigError("%s must be <= %d" % (name, maximum))
+    return value

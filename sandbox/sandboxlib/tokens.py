@@ -1,0 +1,221 @@
+"""Authorization codes, grants, access tokens and refresh tokens.
+
+A *grant* is one user authorization: born from a code exchange, it owns the
+access tokens and the (single live) refresh token issued for it. Keeping the
+grant lets us do what RFC 6749 4.1.2 asks when a code is replayed (revoke
+everything issued from it) and what revoke_access_on_refresh asks.
+
+All operations run under the server's single lock, so "look up, check,
+mark used" is atomic: two clients racing with the same refresh token get
+exactly one success.
+"""
+
+import base64
+import hashlib
+import re
+import secrets
+import time
+
+CODE_LIFETIME = 600  # seconds; RFC 6749 4.1.2 recommends at most 10 minutes
+
+# RFC 7636 4.1: code_verifier = 43*128unreserved
+_VERIFIER_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+
+
+class GrantError(Exception):
+    """A code or refresh token the server will not honour.
+
+    kind is the RFC 6749 5.2 error code (invalid_grant, invalid_scope);
+    the provider decides how it is rendered.
+    """
+
+    def __init__(self, description, kind="invalid_grant"):
+        super().__init__(description)
+        self.description = description
+        self.kind = kind
+
+
+class Issued:
+    """What a successful grant produced, for the provider to render."""
+
+    def __init__(self, grant, access_token, refresh_token, expires_in):
+        self.grant = grant
+        self.access_token = access_token
+        self.refresh_token = refresh_token
+        self.expires_in = expires_in  # None: never expires
+
+
+class Grant:
+    def __init__(self, grant_id, client_id, scope, extra):
+        self.id = grant_id
+        self.client_id = client_id
+        self.scope = scope
+        self.extra = extra  # provider data carried from authorize (e.g. context)
+        self.access_tokens = []
+        self.refresh_token = None
+
+
+class TokenStore:
+    def __init__(self, lock):
+        self.lock = lock
+        self._codes = {}
+        self._grants = {}
+        self._access = {}   # token -> {"grant", "expires_at", "revoked"}
+        self._refresh = {}  # token -> {"grant", "state": live|used|revoked}
+        self._next_grant = 1
+
+    # -- authorization codes ------------------------------------------------
+
+    def new_code(self, client_id, redirect_uri, scope, challenge, method, extra=None):
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            self._codes[code] = {
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "scope": scope,
+                "challenge": challenge,
+                "method": method,
+                "expires_at": time.monotonic() + CODE_LIFETIME,
+                "used": False,
+                "grant": None,
+                "extra": dict(extra or {}),
+            }
+        return code
+
+    def exchange_code(self, client_id, code, redirect_uri, verifier, ttl,
+                      with_refresh):
+        """Redeem a code (single use). Raises GrantError."""
+        with self.lock:
+            rec = self._codes.get(code)
+            if rec is None:
+                raise GrantError("The authorization code is invalid.")
+            if rec["used"]:
+                # RFC 6749 4.1.2: a replayed code SHOULD revoke what it issued.
+                if rec["grant"] is not None:
+                    self._revoke_grant(rec["grant"])
+                raise GrantError("The authorization code has already been used.")
+            if rec["client_id"] != client_id:
+                raise GrantError("The authorization code was issued to another client.")
+            # Burn the code on any presentation by its client, so a wrong
+            # code_verifier cannot be retried until it matches.
+            rec["used"] = True
+            if time.monotonic() > rec["expires_at"]:
+                raise GrantError("The authorization code has expired.")
+            if redirect_uri != rec["redirect_uri"]:
+                raise GrantError("The redirect_uri does not match the one used "
+                                 "in the authorization request.")
+            if rec["challenge"] is not None:
+                _check_verifier(rec["challenge"], rec["method"], verifier)
+            grant = Grant(self._next_grant, client_id, rec["scope"], rec["extra"])
+            self._next_grant += 1
+            self._grants[grant.id] = grant
+            rec["grant"] = grant.id
+            return self._issue(grant, ttl, with_refresh)
+
+    # -- refresh ------------------------------------------------------------
+
+    def refresh(self, client_id, refresh_token, ttl, revoke_old_access,
+                scope=None):
+        """Rotate a refresh token (single use). Raises GrantError."""
+        with self.lock:
+            rec = self._refresh.get(refresh_token)
+            if rec is None:
+                raise GrantError("The refresh token is invalid.")
+            if rec["state"] == "used":
+                raise GrantError("The refresh token has already been used.")
+            if rec["state"] == "revoked":
+                raise GrantError("The refresh token has been revoked.")
+            grant = self._grants[rec["grant"]]
+            if grant.client_id != client_id:
+                raise GrantError("The refresh token was issued to another client.")
+            if scope:
+                # RFC 6749 6: a refresh may narrow the scope, never widen it.
+                if not set(scope.split()) <= set(grant.scope.split()):
+                    raise GrantError("The requested scope exceeds the granted scope.",
+                                     kind="invalid_scope")
+            rec["state"] = "used"
+            if revoke_old_access:
+                for tok in grant.access_tokens:
+                    self._access[tok]["revoked"] = True
+            return self._issue(grant, ttl, True)
+
+    # -- checks used by the API endpoints -------------------------------------
+
+    def check_access(self, token):
+        """('ok', grant) or (reason, None), reason in unknown|expired|revoked."""
+        with self.lock:
+            rec = self._access.get(token)
+            if rec is None:
+                return "unknown", None
+            if rec["revoked"]:
+                return "revoked", None
+            if rec["expires_at"] is not None and time.monotonic() >= rec["expires_at"]:
+                return "expired", None
+            return "ok", self._grants[rec["grant"]]
+
+    # -- control endpoints ----------------------------------------------------
+
+    def expire_all(self):
+        with self.lock:
+            now = time.monotonic()
+            for rec in self._access.values():
+                rec["expires_at"] = now
+            return len(self._access)
+
+    def revoke_all(self):
+        with self.lock:
+            for rec in self._access.values():
+                rec["revoked"] = True
+            for rec in self._refresh.values():
+                if rec["state"] == "live":
+                    rec["state"] = "revoked"
+
+    def live_tokens(self):
+        with self.lock:
+            now = time.monotonic()
+            access = [t for t, r in self._access.items()
+                      if not r["revoked"] and (r["expires_at"] is None or r["expires_at"] > now)]
+            refresh = [t for t, r in self._refresh.items() if r["state"] == "live"]
+            return access, refresh
+
+    # -- internals (lock held) ------------------------------------------------
+
+    def _issue(self, grant, ttl, with_refresh):
+        access = secrets.token_urlsafe(32)
+        expires_at = None if ttl is None else time.monotonic() + ttl
+        self._access[access] = {"grant": grant.id, "expires_at": expires_at,
+                                "revoked": False}
+        grant.access_tokens.append(access)
+        refresh = None
+        if with_refresh:
+            refresh = secrets.token_urlsafe(32)
+            self._refresh[refresh] = {"grant": grant.id, "state": "live"}
+            grant.refresh_token = refresh
+        return Issued(grant, access, refresh, None if ttl is None else int(ttl))
+
+    def _revoke_grant(self, grant_id):
+        grant = self._grants.get(grant_id)
+        if grant is None:
+            return
+        for tok in grant.access_tokens:
+            self._access[tok]["revoked"] = True
+        for rec in self._refresh.values():
+            if rec["grant"] == grant_id and rec["state"] == "live":
+                rec["state"] = "revoked"
+
+
+def _check_verifier(challenge, method, verifier):
+    """RFC 7636 4.6: recompute the challenge from the verifier."""
+    if not verifier:
+        raise GrantError("code_verifier is required: the authorization request "
+                         "carried a code_challenge.")
+    if not _VERIFIER_RE.match(verifier):
+        raise GrantError("code_verifier is malformed (RFC 7636: 43-128 "
+                         "unreserved characters).")
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    else:
+        computed = verifier
+    if not secrets.compare_digest(computed, challenge):
+        raise GrantError("code_verifier does not match the code_challenge.")

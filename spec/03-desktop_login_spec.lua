@@ -1,0 +1,132 @@
+-- The desktop login end to end: a child Lua process connects with
+-- InitiateOAuth=GETANDREFRESH, and $BROWSER plays the user.
+local H = require "helpers"
+
+local SCRIPT = [[
+local jumpseller = require "jumpseller"
+local client, err = jumpseller.connect(os.getenv("CONN"))
+if not client then
+  io.stderr:write("ERR ", err.code, " ", tostring(err), "\n")
+  os.exit(3)
+end
+local info = assert(client:get("/store/info.json"))
+print(info.store.name)
+client:close()
+]]
+
+describe("the desktop login", function()
+  local sandbox, dir, props
+
+  before_each(function()
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+    props = sandbox:jumpseller_props({
+      InitiateOAuth = "GETANDREFRESH",
+      OAuthSettingsLocation = dir .. "/cfg/jumpseller.json",
+      CallbackURL = "http://127.0.0.1:" .. H.free_port() .. "/callback",
+      LoginTimeout = 20,
+    })
+  end)
+
+  after_each(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  it("logs in through the browser once, stores the tokens 0600, then reuses them", function()
+    local out, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = H.BROWSER })
+    assert.equal(0, code, err)
+    assert.equal("Sandbox Store\n", out)
+    assert.matches("To sign in to Jumpseller, open this address in your browser", err)
+    assert.matches("/oauth/authorize%?response_type=code", err)
+    assert.not_matches("sandbox%-client%-secret", err)
+    local settings = H.settings(props.OAuthSettingsLocation)
+    assert.is_string(settings.access_token)
+    assert.is_string(settings.refresh_token)
+    assert.equal("600", H.mode(props.OAuthSettingsLocation))
+    assert.equal("700", H.mode(dir .. "/cfg"))
+
+    local stats = sandbox:stats()
+    assert.equal(1, stats.authorize)
+    assert.equal(1, stats.code_exchanges)
+    -- PKCE: the exchange carried the verifier for the challenge sent at authorize
+    local exchange = sandbox:requests("/oauth/token")[1]
+    assert.matches("code_verifier=", exchange.body)
+
+    out, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = "/bin/false" })
+    assert.equal(0, code, err)
+    assert.equal(1, sandbox:stats().authorize)
+  end)
+
+  it("reports access_denied from the authorization page", function()
+    sandbox:config({ deny = true })
+    local _, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = H.BROWSER })
+    assert.equal(3, code)
+    assert.matches("ERR access_denied access was denied at the authorization page", err)
+    assert.is_nil(H.read_file(props.OAuthSettingsLocation))
+  end)
+
+  it("refuses a callback whose state does not match", function()
+    local forger = dir .. "/forger"
+    H.write_file(forger, "#!/bin/sh\nexec " .. H.BROWSER .. " \"$(echo \"$1\" | sed 's/state=[^&]*/state=forged/')\"\n", "755")
+    local _, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = forger })
+    assert.equal(3, code)
+    assert.matches("ERR state_mismatch", err)
+    assert.equal(0, sandbox:stats().code_exchanges)
+  end)
+
+  it("times out when the browser never comes back", function()
+    props.LoginTimeout = 1
+    local t0 = H.now()
+    local _, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = "/bin/true" })
+    assert.equal(3, code)
+    assert.matches("ERR login_failed .*timed out", err)
+    assert.is_true(H.now() - t0 < 10)
+  end)
+
+  it("refuses a callback address that is not loopback", function()
+    props.CallbackURL = "http://192.0.2.1:8000/callback"
+    local _, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = H.BROWSER })
+    assert.equal(3, code)
+    assert.matches("CallbackURL: the desktop login listens only on http loopback addresses", err)
+  end)
+
+  it("needs CallbackURL to log in, and says so", function()
+    props.CallbackURL = nil
+    local _, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = H.BROWSER })
+    assert.equal(3, code)
+    assert.matches("ERR missing_property CallbackURL is required for the browser login", err)
+  end)
+
+  it("asks for the code on the terminal with urn:ietf:wg:oauth:2.0:oob", function()
+    props.CallbackURL = "urn:ietf:wg:oauth:2.0:oob"
+    local code = H.capture("curl -s " .. H.q(sandbox.url
+      .. "/oauth/authorize?response_type=code&client_id=sandbox-client-id&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&scope=read_store"))
+      :match('<code id="code">([^<]+)</code>')
+    assert.is_string(code)
+    local codefile = dir .. "/code.txt"
+    H.write_file(codefile, code .. "\n")
+    -- setsid: no controlling terminal, so the code is read from stdin
+    local envs = "LUA_PATH=" .. H.q(H.LPATH .. ";;") .. " LUA_CPATH=" .. H.q(H.CPATH .. ";;")
+      .. " CONN=" .. H.q(H.connstr(props)) .. " BROWSER=/bin/true"
+    H.write_file(dir .. "/s.lua", SCRIPT)
+    local out = H.capture(envs .. " setsid -w " .. H.LUA .. " " .. H.q(dir .. "/s.lua") .. " <" .. H.q(codefile)
+      .. " 2>" .. H.q(dir .. "/err"))
+    assert.equal("Sandbox Store\n", out, H.read_file(dir .. "/err"))
+    assert.matches("paste the code", H.read_file(dir .. "/err"))
+  end)
+
+  it("exchanges OAuthVerifier headlessly and stores the tokens", function()
+    local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    props.OAuthVerifier = code
+    local out, err, rc = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = "/bin/false" })
+    assert.equal(0, rc, err)
+    assert.equal("Sandbox Store\n", out)
+    assert.is_string(H.settings(props.OAuthSettingsLocation).refresh_token)
+    assert.equal(1, sandbox:stats().code_exchanges)
+    -- the verifier is spent; the stored tokens are used from now on
+    out, err, rc = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = "/bin/false" })
+    assert.equal(0, rc, err)
+    assert.equal(1, sandbox:stats().code_exchanges)
+  end)
+end)

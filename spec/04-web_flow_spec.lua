@@ -1,0 +1,119 @@
+-- The web-flow helpers (CData's GetOAuthAuthorizationURL, GetOAuthAccessToken,
+-- RefreshOAuthAccessToken) for servers that handle the redirect themselves.
+local H = require "helpers"
+local jumpseller = require "jumpseller"
+
+local function query_of(url)
+  local t = {}
+  for k, v in (url:match("%?(.*)$") or ""):gmatch("([^&=]+)=([^&]*)") do
+    t[k] = v:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  end
+  return t
+end
+
+describe("the web flow", function()
+  local sandbox, dir, props
+
+  before_each(function()
+    sandbox = H.sandbox("jumpseller", { "--redirect-uri", "https://app.example/oauth/callback" })
+    dir = H.tmpdir()
+    props = sandbox:jumpseller_props({
+      CallbackURL = "https://app.example/oauth/callback",
+      OAuthSettingsLocation = dir .. "/tokens.json",
+    })
+  end)
+
+  after_each(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  local function follow(url)
+    -- the user approves: the sandbox redirects to the app's callback
+    local location = H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. H.q(url))
+    return query_of(location)
+  end
+
+  it("builds the authorization URL with state, PKCE and the default scope", function()
+    local url, state, verifier = assert(jumpseller.get_authorization_url(props))
+    local q = query_of(url)
+    assert.equal("code", q.response_type)
+    assert.equal("sandbox-client-id", q.client_id)
+    assert.equal("https://app.example/oauth/callback", q.redirect_uri)
+    assert.equal(state, q.state)
+    assert.equal("S256", q.code_challenge_method)
+    assert.is_true(#verifier >= 43)
+    assert.matches("read_orders read_products read_customers", q.scope)
+    assert.matches("read_store$", q.scope)
+    local url2, state2 = jumpseller.get_authorization_url(props)
+    assert.not_equal(state, state2)
+    assert.not_equal(url, url2)
+  end)
+
+  it("exchanges the code, persists the tokens and reports them to on_token", function()
+    local url, state, verifier = assert(jumpseller.get_authorization_url(props))
+    local callback = follow(url)
+    assert.equal(state, callback.state)
+    local reported
+    props.on_token = function(t) reported = t end
+    local token = assert(jumpseller.get_access_token(props, callback.code, { code_verifier = verifier }))
+    assert.is_string(token.access_token)
+    assert.is_string(token.refresh_token)
+    assert.equal(3600, token.expires_in)
+    assert.is_true(token.expires_at > os.time())
+    assert.equal(token.access_token, reported.access_token)
+    assert.equal(token.refresh_token, H.settings(props.OAuthSettingsLocation).refresh_token)
+  end)
+
+  it("takes the callback's whole query in place of the code", function()
+    local url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    local callback = follow(url)
+    callback.code_verifier = verifier
+    local token = assert(jumpseller.get_access_token(props, callback))
+    assert.is_string(token.access_token)
+  end)
+
+  it("fails clearly when the PKCE verifier is missing", function()
+    local url = assert(jumpseller.get_authorization_url(props))
+    local callback = follow(url)
+    local token, err = jumpseller.get_access_token(props, callback.code)
+    assert.is_nil(token)
+    assert.equal("oauth_error", err.code)
+    assert.equal("invalid_grant", err.oauth_error)
+    assert.equal(400, err.status)
+    assert.matches("the authorization code exchange was refused by http://127%.0%.0%.1:%d+/oauth/token %(HTTP 400%): invalid_grant", err.message)
+    assert.is_nil(H.read_file(props.OAuthSettingsLocation))
+  end)
+
+  it("refreshes on demand with rotation, and the spent refresh token is dead", function()
+    local url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    local first = assert(jumpseller.get_access_token(props, follow(url).code, { code_verifier = verifier }))
+    local second = assert(jumpseller.refresh_access_token(props))
+    assert.not_equal(first.access_token, second.access_token)
+    assert.not_equal(first.refresh_token, second.refresh_token)
+    assert.equal(second.refresh_token, H.settings(props.OAuthSettingsLocation).refresh_token)
+    -- CData's RefreshOAuthAccessToken(OAuthRefreshToken) with the spent one
+    local p2 = sandbox:jumpseller_props({ OAuthRefreshToken = first.refresh_token })
+    local token, err = jumpseller.refresh_access_token(p2)
+    assert.is_nil(token)
+    assert.equal("invalid_grant", err.oauth_error)
+    assert.not_matches(first.refresh_token, tostring(err), 1, true)
+    assert.equal(1, sandbox:stats().refreshes)
+  end)
+
+  it("works without a settings location, returning tokens only", function()
+    props.OAuthSettingsLocation = nil
+    local url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    local token = assert(jumpseller.get_access_token(props, follow(url).code, { code_verifier = verifier }))
+    local p2 = sandbox:jumpseller_props({ OAuthRefreshToken = token.refresh_token })
+    local t2 = assert(jumpseller.refresh_access_token(p2))
+    assert.is_string(t2.access_token)
+  end)
+
+  it("needs a client id and a callback URL, and names them", function()
+    local _, err = jumpseller.get_authorization_url({ CallbackURL = "https://x/cb" })
+    assert.equal("OAuthClientId", err.property)
+    _, err = jumpseller.get_authorization_url({ OAuthClientId = "x" })
+    assert.equal("CallbackURL", err.property)
+  end)
+end)

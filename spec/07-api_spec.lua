@@ -1,0 +1,145 @@
+-- Signed requests, JSON, pagination and HTTP errors against the Jumpseller sandbox.
+local H = require "helpers"
+local jumpseller = require "jumpseller"
+
+describe("the Jumpseller client", function()
+  local sandbox, client, dir
+
+  setup(function()
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+    local props = sandbox:jumpseller_props({
+      InitiateOAuth = "GETANDREFRESH",
+      OAuthSettingsLocation = dir .. "/tokens.json",
+      CallbackURL = "http://127.0.0.1:1/callback",
+      Scope = "read_store read_orders read_products write_products",
+    })
+    local code = sandbox:authorize({ scope = props.Scope })
+    assert(jumpseller.get_access_token(props, code))
+    client = assert(jumpseller.connect(props))
+  end)
+
+  teardown(function()
+    if client then client:close() end
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  it("gets the store info", function()
+    local info, res = assert(client:get("/store/info.json"))
+    assert.equal("Sandbox Store", info.store.name)
+    assert.equal(200, res.status)
+    assert.matches("application/json", res.headers["Content-Type"])
+    assert.equal(res.headers["content-type"], res.headers["CONTENT-TYPE"])
+  end)
+
+  it("signs with a Bearer token and identifies itself", function()
+    assert(client:get("/store/info.json"))
+    local reqs = sandbox:requests("/v1/store/info.json")
+    local last = reqs[#reqs]
+    assert.matches("^Bearer %S+$", last.headers.authorization)
+    assert.matches("^oauthconnect/%d", last.headers["user-agent"])
+  end)
+
+  it("walks every order across pages, unwrapping envelopes, with a filter", function()
+    local count = assert(client:get("/orders/count.json", { status = "paid" })).count
+    assert.is_true(count > 0)
+    local seen, ids = 0, {}
+    for order in client:each("/orders.json", { status = "paid" }) do
+      seen = seen + 1
+      assert.is_number(order.id)
+      assert.is_nil(ids[order.id])
+      ids[order.id] = true
+      assert.equal("paid", order.status:lower())
+    end
+    assert.equal(count, seen)
+  end)
+
+  it("asks for pages of at most 100", function()
+    sandbox:reset()
+    local n = 0
+    for _ in client:each("/orders.json", { limit = 500 }) do n = n + 1 end
+    assert.equal(300, n)
+    for _, r in ipairs(sandbox:requests("/v1/orders.json")) do
+      assert.equal("100", r.query.limit)
+    end
+    assert.equal(4, #sandbox:requests("/v1/orders.json")) -- 100, 100, 100, then an empty page
+  end)
+
+  it("posts JSON and returns the created object", function()
+    local created, res = assert(client:post("/products.json", { product = { name = "Tee", price = 10 } }))
+    assert.equal("Tee", created.product.name)
+    assert.is_number(created.product.id)
+    assert.is_true(res.status == 200 or res.status == 201)
+    local reqs = sandbox:requests("/v1/products.json")
+    assert.matches("^application/json", reqs[#reqs].headers["content-type"])
+  end)
+
+  it("turns HTTP errors into err with status, code and the provider's message", function()
+    local body, err = client:get("/orders/999999.json")
+    assert.is_nil(body)
+    assert.equal(404, err.status)
+    assert.equal("not_found", err.code)
+    assert.matches("GET http://127%.0%.0%.1:%d+/v1/orders/999999%.json: HTTP 404 Not Found: Order not found", tostring(err))
+
+    body, err = client:post("/products.json", { product = { price = 3 } })
+    assert.is_nil(body)
+    assert.equal(422, err.status)
+    assert.equal("unprocessable", err.code)
+    assert.matches("name can't be blank", err.message)
+  end)
+
+  it("returns the raw response from request, whatever the status", function()
+    local res = assert(client:request { method = "GET", path = "/orders/999999.json" })
+    assert.equal(404, res.status)
+    assert.matches("Order not found", res.body)
+    res = assert(client:request { method = "post", path = "/products.json", json = { product = { name = "Mug" } } })
+    assert.equal("Mug", require("oauthconnect.json").decode(res.body).product.name)
+  end)
+
+  it("reports a 200 whose body is not JSON", function()
+    sandbox:inject({ path = "/v1/store/info.json", status = 200, body = "<html>oops</html>",
+      headers = { ["Content-Type"] = "text/html" } })
+    local body, err = client:get("/store/info.json")
+    assert.is_nil(body)
+    assert.equal("bad_response", err.code)
+    assert.equal(200, err.status)
+  end)
+
+  it("never sends the token to another origin", function()
+    local evil = H.sandbox("jumpseller")
+    local body, err = client:get(evil.url .. "/v1/store/info.json")
+    assert.is_nil(body)
+    assert.equal("origin_refused", err.code)
+
+    sandbox:inject({ path = "/v1/store/info.json", status = 302,
+      headers = { Location = evil.url .. "/v1/store/info.json" } })
+    body, err = client:get("/store/info.json")
+    assert.is_nil(body)
+    assert.equal("origin_refused", err.code)
+    assert.equal(0, #evil:requests("/"))
+    evil:stop()
+  end)
+
+  it("follows a redirect within the API origin with the token", function()
+    sandbox:inject({ path = "/v1/store/old.json", status = 301, headers = { Location = "/v1/store/info.json" } })
+    local info = assert(client:get("/store/old.json"))
+    assert.equal("Sandbox Store", info.store.name)
+  end)
+
+  it("refuses paths with spaces or control characters", function()
+    local _, err = client:get("/orders.json\r\nX-Evil: 1")
+    assert.equal("invalid_argument", err.code)
+  end)
+
+  it("closes exactly once, and refuses use after close", function()
+    local c = assert(jumpseller.connect({ OAuthAccessToken = "x", URL = sandbox.url .. "/v1" }))
+    c:close()
+    c:close()
+    assert.has_error(function() c:get("/store/info.json") end, "attempt to use a closed client")
+    do
+      local scoped <close> = assert(jumpseller.connect({ OAuthAccessToken = "x", URL = sandbox.url .. "/v1" }))
+      assert.is_table(scoped)
+    end
+  end)
+end)

@@ -1,0 +1,230 @@
+-- Shared by the specs: the sandbox servers, temporary directories, child Lua
+-- processes, and small HTTP helpers. Everything a spec starts it stops.
+
+assert(_VERSION == "Lua 5.4" or os.getenv("OC_SPEC_LUA") == "luajit",
+  "the specs must run on Lua 5.4 (got " .. _VERSION .. "); run busted --lua=lua5.4")
+
+local system = require "system"
+local json = require "oauthconnect.json"
+
+local H = {}
+
+H.ROOT = os.getenv("OC_ROOT") or "."
+H.LUA = os.getenv("OC_SPEC_LUA_BIN") or "lua5.4"
+H.CPATH = H.ROOT .. "/build/lua/?.so"
+H.LPATH = H.ROOT .. "/lua/?.lua;" .. H.ROOT .. "/lua/?/init.lua;" .. H.ROOT .. "/spec/?.lua"
+
+function H.sleep(s) system.sleep(s) end
+function H.now() return system.gettime() end
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+H.q = shell_quote
+
+function H.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function H.write_file(path, text, mode)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  if mode then os.execute("chmod " .. mode .. " " .. shell_quote(path)) end
+end
+
+function H.exec(cmd)
+  local ok, how, code = os.execute(cmd)
+  return ok and 0 or code, how
+end
+
+-- Runs cmd and returns its stdout.
+function H.capture(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok and 0 or code
+end
+
+local function my_pid()
+  local stat = H.read_file("/proc/self/stat")
+  return tonumber(stat:match("^(%d+)"))
+end
+H.pid = my_pid()
+
+-- A private temporary directory (0700), removed by H.cleanup().
+local tmpdirs = {}
+function H.tmpdir()
+  local d = H.capture("mktemp -d"):gsub("%s+$", "")
+  tmpdirs[#tmpdirs + 1] = d
+  return d
+end
+
+function H.cleanup()
+  for _, d in ipairs(tmpdirs) do os.execute("rm -rf " .. shell_quote(d)) end
+  tmpdirs = {}
+end
+
+-- ---- the sandbox ----------------------------------------------------------------
+
+local Sandbox = {}
+Sandbox.__index = Sandbox
+
+-- Starts sandbox/server.py for a provider; opts: extra command-line flags
+-- as a table of strings. Returns a handle with url, pid, and control helpers.
+function H.sandbox(provider, opts)
+  opts = opts or {}
+  local dir = H.tmpdir()
+  local portfile = dir .. "/port.json"
+  local args = { "python3", H.ROOT .. "/sandbox/server.py", "--provider", provider,
+    "--port-file", portfile, "--parent-pid", tostring(H.pid) }
+  for _, a in ipairs(opts) do args[#args + 1] = a end
+  local quoted = {}
+  for i, a in ipairs(args) do quoted[i] = shell_quote(a) end
+  os.execute(table.concat(quoted, " ") .. " >/dev/null 2>" .. shell_quote(dir .. "/stderr") .. " &")
+  local deadline = H.now() + 15
+  local info
+  while H.now() < deadline do
+    local text = H.read_file(portfile)
+    if text and text ~= "" then info = json.decode(text) break end
+    H.sleep(0.02)
+  end
+  assert(info, "the sandbox did not start: " .. (H.read_file(dir .. "/stderr") or ""))
+  local s = setmetatable({ url = info.url, pid = info.pid, provider = provider, dir = dir }, Sandbox)
+  return s
+end
+
+-- curl, for control requests; returns status, body.
+function H.http(method, url, body, headers)
+  local cmd = { "curl", "-s", "-o", "-", "-w", "\\n%{http_code}", "-X", method }
+  for k, v in pairs(headers or {}) do
+    cmd[#cmd + 1] = "-H"
+    cmd[#cmd + 1] = k .. ": " .. v
+  end
+  if body then
+    cmd[#cmd + 1] = "--data-binary"
+    cmd[#cmd + 1] = body
+  end
+  cmd[#cmd + 1] = url
+  local quoted = {}
+  for i, a in ipairs(cmd) do quoted[i] = i == 1 and a or shell_quote(a) end
+  local out = H.capture(table.concat(quoted, " "))
+  local text, status = out:match("^(.*)\n(%d+)$")
+  return tonumber(status), text
+end
+
+function Sandbox:control(method, path, body)
+  local status, text = H.http(method, self.url .. "/_sandbox/" .. path,
+    body and (type(body) == "string" and body or json.encode(body)),
+    body and { ["Content-Type"] = "application/json" } or nil)
+  assert(status == 200, "sandbox control " .. path .. " answered " .. tostring(status) .. ": " .. tostring(text))
+  return json.decode(text)
+end
+
+function Sandbox:stats() return self:control("GET", "stats") end
+function Sandbox:config(t) return self:control("POST", "config", t) end
+function Sandbox:inject(t) return self:control("POST", "inject", t) end
+function Sandbox:expire() return self:control("POST", "expire", {}) end
+function Sandbox:revoke() return self:control("POST", "revoke", {}) end
+function Sandbox:reset() return self:control("POST", "reset", {}) end
+function Sandbox:tokens() return self:control("GET", "tokens") end
+function Sandbox:requests(prefix)
+  return self:control("GET", "requests?path=" .. (prefix or "/"))
+end
+
+function Sandbox:stop()
+  if self.pid then
+    os.execute("kill " .. self.pid .. " 2>/dev/null")
+    local deadline = H.now() + 5
+    while H.now() < deadline and os.execute("kill -0 " .. self.pid .. " 2>/dev/null") do
+      H.sleep(0.02)
+    end
+    self.pid = nil
+  end
+end
+
+-- The connection properties that point a Jumpseller client at a sandbox.
+function Sandbox:jumpseller_props(extra)
+  local p = {
+    OAuthClientId = "sandbox-client-id",
+    OAuthClientSecret = "sandbox-client-secret",
+    OAuthAuthorizationURL = self.url .. "/oauth/authorize",
+    OAuthAccessTokenURL = self.url .. "/oauth/token",
+    URL = self.url .. "/v1",
+  }
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return p
+end
+
+-- Same, as a connection string.
+function H.connstr(props)
+  local keys = {}
+  for k in pairs(props) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    parts[#parts + 1] = k .. "=" .. "'" .. tostring(props[k]):gsub("'", "''") .. "'"
+  end
+  return table.concat(parts, ";")
+end
+
+-- Plays the user at the authorization page: returns the code (and the whole
+-- redirect query) the sandbox sends to redirect_uri.
+function Sandbox:authorize(params)
+  local q = {}
+  local p = { response_type = "code", client_id = "sandbox-client-id",
+    redirect_uri = "http://127.0.0.1:1/callback", state = "s",
+    scope = self.provider == "keap" and "full" or "read_store read_orders" }
+  for k, v in pairs(params or {}) do p[k] = v end
+  for k, v in pairs(p) do
+    q[#q + 1] = k .. "=" .. tostring(v):gsub("[^%w%-_.~]", function(c) return ("%%%02X"):format(c:byte()) end)
+  end
+  local path = self.provider == "keap" and "/app/oauth/authorize"
+    or self.provider == "bigcommerce" and "/oauth2/authorize" or "/oauth/authorize"
+  local out = H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. shell_quote(self.url .. path .. "?" .. table.concat(q, "&")))
+  local query = out:match("%?(.*)$") or ""
+  local fields = {}
+  for k, v in query:gmatch("([^&=]+)=([^&]*)") do
+    fields[k] = v:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  end
+  return fields.code, fields
+end
+
+-- A free loopback TCP port (the kernel's choice; tiny race, fine for tests).
+function H.free_port()
+  local out = H.capture([[python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])']])
+  return tonumber(out)
+end
+
+-- The settings file's JSON as a table.
+function H.settings(path)
+  local text = H.read_file(path)
+  return text and json.decode(text)
+end
+
+-- File mode as an octal string, e.g. "600".
+function H.mode(path)
+  return (H.capture("stat -c %a " .. shell_quote(path)):gsub("%s+$", ""))
+end
+
+-- A "browser" for $BROWSER: follows the authorize redirect to the callback.
+H.BROWSER = H.ROOT .. "/sandbox/browser"
+
+-- Runs a Lua script in a child process with the module paths set; returns
+-- its stdout, stderr and exit code. env: table of extra environment variables.
+function H.run_lua(script, env)
+  local dir = H.tmpdir()
+  H.write_file(dir .. "/script.lua", script)
+  local prefix = { "LUA_PATH=" .. shell_quote(H.LPATH .. ";;"), "LUA_CPATH=" .. shell_quote(H.CPATH .. ";;") }
+  for k, v in pairs(env or {}) do prefix[#prefix + 1] = k .. "=" .. shell_quote(v) end
+  local cmd = table.concat(prefix, " ") .. " " .. H.LUA .. " " .. shell_quote(dir .. "/script.lua")
+    .. " 2>" .. shell_quote(dir .. "/stderr")
+  local out, code = H.capture(cmd)
+  return out, H.read_file(dir .. "/stderr") or "", code
+end
+
+return H
