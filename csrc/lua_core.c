@@ -662,6 +662,48 @@ static int client_tostring(lua_State *L)
 
 /* ---- module functions ------------------------------------------------------------ */
 
+/* Turns integral floats (|x| <= 2^53) into integers, walking tables. */
+static void integerize(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 4, "JSON too deep");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+            lua_Number n = lua_tonumber(L, -1);
+            if (n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(lua_Integer)n) {
+                lua_pushvalue(L, -2);
+                lua_pushinteger(L, (lua_Integer)n);
+                lua_rawset(L, idx); /* replacing an existing key's value is allowed during lua_next */
+            }
+        } else if (lua_type(L, -1) == LUA_TTABLE && depth < JSON_DEPTH_MAX * 8) {
+            integerize(L, -1, depth + 1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/*
+ * core.integerize(value) -> value: old lua-cjson (Debian 12's 2.1.0) decodes
+ * every number as a float, so an id 1001 would print as "1001.0" and build
+ * wrong URLs. JSON has one number type; integral values become integers.
+ */
+static int l_integerize(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TTABLE)
+        integerize(L, 1, 0);
+    else if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
+        lua_Number n = lua_tonumber(L, 1);
+        if (n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(lua_Integer)n)
+            lua_pushinteger(L, (lua_Integer)n);
+        else
+            lua_pushvalue(L, 1);
+        return 1;
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* core.parse(connection_string) -> { CanonicalName = value, ... } | nil, err */
 static int l_parse(lua_State *L)
 {
@@ -753,6 +795,7 @@ static const luaL_Reg module_functions[] = {
     { "property_name", l_property_name },
     { "properties", l_properties },
     { "error", l_error },
+    { "integerize", l_integerize },
     { NULL, NULL }
 };
 

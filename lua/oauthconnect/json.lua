@@ -1,6 +1,7 @@
 -- The JSON codec the client uses: a private lua-cjson instance, so settings
 -- here never change the application's own `require "cjson"`.
 local cjson = require("cjson").new()
+local core = require "oauthconnect.core"
 
 -- Newer lua-cjson (2.1.0.9+) can mark decoded arrays so they re-encode as
 -- arrays even when empty; Debian 12 ships 2.1.0, which cannot.
@@ -9,8 +10,16 @@ if cjson.encode_escape_forward_slash then cjson.encode_escape_forward_slash(fals
 cjson.decode_max_depth(128)
 cjson.encode_sparse_array(true)
 
+local decode = cjson.decode
+-- Old lua-cjson decodes 1001 as the float 1001.0 (so "/orders/" .. id builds
+-- "/orders/1001.0"); then integral numbers are turned back into integers.
+if math.type(decode("[1]")[1]) == "float" then
+  local integerize = core.integerize
+  decode = function(text) return integerize(cjson.decode(text)) end
+end
+
 return {
   encode = cjson.encode,
-  decode = cjson.decode,
+  decode = decode,
   null = cjson.null,
 }

@@ -1,0 +1,153 @@
+-- Refresh before expiry and after a 401, rotation persisted, single flight
+-- between clients, and a failed refresh that leaves the store as it was.
+local H = require "helpers"
+local jumpseller = require "jumpseller"
+
+describe("token refresh", function()
+  local sandbox, dir, props
+
+  -- Obtains a first token set through the web flow, stored in props' file.
+  local function seed_tokens()
+    local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    return assert(jumpseller.get_access_token(props, code))
+  end
+
+  before_each(function()
+    sandbox = H.sandbox("jumpseller", { "--access-ttl", "4" })
+    dir = H.tmpdir()
+    props = sandbox:jumpseller_props({
+      InitiateOAuth = "GETANDREFRESH",
+      OAuthSettingsLocation = dir .. "/tokens.json",
+      CallbackURL = "http://127.0.0.1:1/callback",
+    })
+  end)
+
+  after_each(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  it("refreshes shortly before expiry, with a leeway of a quarter of a short lifetime", function()
+    local first = seed_tokens()
+    local client = assert(jumpseller.connect(props))
+    assert(client:get("/store/info.json"))
+    assert.equal(0, sandbox:stats().refreshes)
+    H.sleep(2.2) -- 4 s token: not yet due (leeway capped at 1 s)
+    assert(client:get("/store/info.json"))
+    assert.equal(0, sandbox:stats().refreshes)
+    H.sleep(1.0) -- now inside the last second
+    assert(client:get("/store/info.json"))
+    local stats = sandbox:stats()
+    assert.equal(1, stats.refreshes)
+    assert.equal(0, stats.api_unauthorized)
+    local stored = H.settings(props.OAuthSettingsLocation)
+    assert.not_equal(first.refresh_token, stored.refresh_token)
+    assert.equal(client:token().access_token, stored.access_token)
+    client:close()
+  end)
+
+  it("refreshes once after a 401 and retries the request", function()
+    seed_tokens()
+    local client = assert(jumpseller.connect(props))
+    sandbox:expire()
+    local info = assert(client:get("/store/info.json"))
+    assert.equal("Sandbox Store", info.store.name)
+    local stats = sandbox:stats()
+    assert.equal(1, stats.refreshes)
+    assert.equal(1, stats.api_unauthorized)
+    client:close()
+  end)
+
+  it("persists the rotated refresh token before using the new access token", function()
+    local first = seed_tokens()
+    local reported = {}
+    local client = assert(jumpseller.connect(props, { on_token = function(t) reported[#reported + 1] = t end }))
+    local token = assert(client:token(true))
+    assert.not_equal(first.refresh_token, token.refresh_token)
+    assert.equal(token.refresh_token, H.settings(props.OAuthSettingsLocation).refresh_token)
+    assert.equal(1, #reported)
+    assert.equal(token.access_token, reported[1].access_token)
+    -- the spent refresh token is dead at the server: nothing may use it again
+    local t, err = jumpseller.refresh_access_token(sandbox:jumpseller_props({ OAuthRefreshToken = first.refresh_token }))
+    assert.is_nil(t)
+    assert.equal("invalid_grant", err.oauth_error)
+    client:close()
+  end)
+
+  it("adopts another client's refresh instead of refreshing again", function()
+    seed_tokens()
+    sandbox:config({ revoke_access_on_refresh = true })
+    local a = assert(jumpseller.connect(props))
+    local b = assert(jumpseller.connect(props))
+    assert(a:token(true)) -- a refreshes; b's access token is now revoked
+    assert.equal(1, sandbox:stats().refreshes)
+    local info = assert(b:get("/store/info.json")) -- 401, re-read the store, adopt
+    assert.equal("Sandbox Store", info.store.name)
+    local stats = sandbox:stats()
+    assert.equal(1, stats.refreshes)
+    assert.equal(0, stats.invalid_grant)
+    assert.equal(a:token().access_token, b:token().access_token)
+    a:close()
+    b:close()
+  end)
+
+  it("shares tokens between clients of one memory:// store", function()
+    local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    props.OAuthSettingsLocation = "memory://shared-" .. tostring(H.now())
+    assert(jumpseller.get_access_token(props, code))
+    local a = assert(jumpseller.connect(props))
+    local b = assert(jumpseller.connect(props))
+    H.sleep(3.2)
+    assert(a:get("/store/info.json"))
+    assert(b:get("/store/info.json"))
+    assert.equal(1, sandbox:stats().refreshes)
+    assert.equal(a:token().access_token, b:token().access_token)
+    a:close()
+    b:close()
+  end)
+
+  it("leaves the store untouched when the refresh is refused", function()
+    seed_tokens()
+    local before = H.read_file(props.OAuthSettingsLocation)
+    local client = assert(jumpseller.connect(props))
+    sandbox:revoke()
+    local body, err = client:get("/store/info.json")
+    assert.is_nil(body)
+    assert.equal("oauth_error", err.code)
+    assert.equal("invalid_grant", err.oauth_error)
+    assert.matches("was rejected with HTTP 401 and: the token refresh was refused by", err.message)
+    assert.equal(before, H.read_file(props.OAuthSettingsLocation))
+    client:close()
+  end)
+
+  it("leaves the store untouched when the token endpoint answers garbage", function()
+    seed_tokens()
+    local before = H.read_file(props.OAuthSettingsLocation)
+    local client = assert(jumpseller.connect(props))
+    for _, fault in ipairs({
+      { status = 200, body = "<html>maintenance</html>", headers = { ["Content-Type"] = "text/html" } },
+      { status = 200, body = '{"access_token": 5}' },
+      { status = 502, body = "Bad gateway" },
+      { action = "truncate", status = 200, body = '{"access_token": "x' },
+    }) do
+      fault.path = "/oauth/token"
+      sandbox:inject(fault)
+      local token, err = client:token(true)
+      assert.is_nil(token, fault.body)
+      assert.is_string(err.code)
+      assert.equal(before, H.read_file(props.OAuthSettingsLocation))
+    end
+    assert(client:token(true)) -- and it still works afterwards
+    client:close()
+  end)
+
+  it("keeps using a valid token when a due refresh fails on the network", function()
+    seed_tokens()
+    local client = assert(jumpseller.connect(props))
+    H.sleep(3.2)
+    sandbox:inject({ path = "/oauth/token", status = 503, body = "down for maintenance", count = 10 })
+    assert(client:get("/store/info.json")) -- refresh failed, token not expired yet: used
+    assert.equal(0, sandbox:stats().refreshes)
+    client:close()
+  end)
+end)
