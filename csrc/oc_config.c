@@ -121,29 +121,56 @@ oc_config *oc_config_clone(const oc_config *cfg)
     return c;
 }
 
+/* Equal ignoring case and underscores, so "OAuthClient" names OAUTH_CLIENT
+   as CData spells it. */
+static int loose_equal(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < an && a[i] == '_')
+            i++;
+        while (j < bn && b[j] == '_')
+            j++;
+        if (i == an || j == bn)
+            return i == an && j == bn;
+        if (toupper((unsigned char)a[i]) != toupper((unsigned char)b[j]))
+            return 0;
+        i++;
+        j++;
+    }
+}
+
 /* Checks an enum value against "A|B|C"; returns the canonical spelling's
-   offset and length through out parameters, or 0 when it is not allowed. */
+   length and start (through canon), or 0 when it is not allowed. */
 static int match_enum(const char *allowed, const char *v, size_t vlen, const char **canon)
 {
     const char *s = allowed;
     while (*s) {
         const char *bar = strchr(s, '|');
         size_t n = bar ? (size_t)(bar - s) : strlen(s);
-        if (n == vlen) {
-            size_t i;
-            for (i = 0; i < n; i++)
-                if (toupper((unsigned char)s[i]) != toupper((unsigned char)v[i]))
-                    break;
-            if (i == n) {
-                *canon = s;
-                return (int)n;
-            }
+        if (loose_equal(s, n, v, vlen)) {
+            *canon = s;
+            return (int)n;
         }
         if (!bar)
             break;
         s = bar + 1;
     }
     return 0;
+}
+
+static const char *bool_text(const char *v, size_t n)
+{
+    static const char *const yes[] = { "TRUE", "YES", "ON", "1" };
+    static const char *const no[] = { "FALSE", "NO", "OFF", "0" };
+    size_t i;
+    for (i = 0; i < 4; i++) {
+        if (loose_equal(yes[i], strlen(yes[i]), v, n))
+            return "TRUE";
+        if (loose_equal(no[i], strlen(no[i]), v, n))
+            return "FALSE";
+    }
+    return NULL;
 }
 
 /* "A, B or C" from "A|B|C", for error messages. */
@@ -170,6 +197,7 @@ static oc_code parse_number(oc_prop p, const char *v, size_t vlen, int64_t *out,
     const oc_prop_info *info = &prop_table[p];
     const char *unit = info->type == OC_PT_MILLIS ? "milliseconds" : "seconds";
     int64_t max = info->type == OC_PT_MILLIS ? INT64_C(32503680000000) /* year 3000 */
+                  : info->type == OC_PT_PORT ? 65535
                                              : INT64_C(2147483647);
     int64_t n = 0;
     size_t i;
@@ -183,13 +211,18 @@ static oc_code parse_number(oc_prop p, const char *v, size_t vlen, int64_t *out,
             goto bad;
         if (n > (max - (v[i] - '0')) / 10)
             return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
-                                    "%s: '%s' is too large (at most %lld %s)", info->name, shown,
-                                    (long long)max, unit);
+                                    "%s: '%s' is too large (at most %lld)", info->name, shown,
+                                    (long long)max);
         n = n * 10 + (v[i] - '0');
     }
+    if (info->type == OC_PT_PORT && n == 0)
+        goto bad;
     *out = n;
     return OC_OK;
 bad:
+    if (info->type == OC_PT_PORT)
+        return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
+                                "%s: '%s' is not a port number (1 to 65535)", info->name, shown);
     return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
                             "%s: '%s' is not a whole number of %s", info->name, shown, unit);
 }
@@ -224,10 +257,20 @@ oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t 
         }
         src = canon;
         n = (size_t)cn;
-    } else if (info->type == OC_PT_SECONDS || info->type == OC_PT_MILLIS) {
+    } else if (info->type == OC_PT_SECONDS || info->type == OC_PT_MILLIS ||
+               info->type == OC_PT_PORT) {
         oc_code rc = parse_number(p, value, vlen, &number, err);
         if (rc != OC_OK)
             return rc;
+    } else if (info->type == OC_PT_BOOL) {
+        if (!(src = bool_text(value, vlen))) {
+            char shown[64];
+            oc_copy_printable(shown, sizeof shown, value, vlen);
+            return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
+                                    "%s: '%s' is not an allowed value; use TRUE or FALSE",
+                                    info->name, shown);
+        }
+        n = strlen(src);
     }
     copy = malloc(n + 1);
     if (!copy)
@@ -402,6 +445,12 @@ int64_t oc_config_int(const oc_config *cfg, oc_prop p, int64_t fallback)
         return n;
     }
     return fallback;
+}
+
+int oc_config_bool(const oc_config *cfg, oc_prop p)
+{
+    const char *v = oc_config_get(cfg, p);
+    return v && strcmp(v, "TRUE") == 0;
 }
 
 int oc_config_is(const oc_config *cfg, oc_prop p, const char *value)

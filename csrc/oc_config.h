@@ -26,7 +26,9 @@ typedef enum oc_prop_type {
     OC_PT_URL,
     OC_PT_ENUM,
     OC_PT_SECONDS, /* a whole, non-negative number of seconds */
-    OC_PT_MILLIS   /* a whole, non-negative number of milliseconds since the epoch */
+    OC_PT_MILLIS,  /* a whole, non-negative number of milliseconds since the epoch */
+    OC_PT_BOOL,    /* TRUE/FALSE (also YES/NO, ON/OFF, 1/0), kept as "TRUE" or "FALSE" */
+    OC_PT_PORT     /* a TCP port, 1 to 65535 */
 } oc_prop_type;
 
 enum { OC_PF_SECRET = 1 };
@@ -71,5 +73,7 @@ int oc_config_is_set(const oc_config *cfg, oc_prop p);
 int64_t oc_config_int(const oc_config *cfg, oc_prop p, int64_t fallback);
 /* Case-insensitive comparison of an enum property with one allowed value. */
 int oc_config_is(const oc_config *cfg, oc_prop p, const char *value);
+/* The value of an OC_PT_BOOL property (its default when unset). */
+int oc_config_bool(const oc_config *cfg, oc_prop p);
 
 #endif

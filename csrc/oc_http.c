@@ -7,6 +7,7 @@
 
 struct oc_http {
     CURL *curl;
+    oc_log *log;
     char errbuf[CURL_ERROR_SIZE];
     /* Per-perform state the libcurl callbacks write into. They never fail
        with longjmp: they record what went wrong and return curl's abort value. */
@@ -126,6 +127,59 @@ overflow:
     return 0;
 }
 
+/* libcurl's trace, for Verbosity 2 and up; every line goes through the
+   redacting log. The request body is logged by oc_http_perform, whole. */
+static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *ud)
+{
+    oc_http *h = ud;
+    (void)c;
+    switch (type) {
+    case CURLINFO_HEADER_OUT: { /* the whole request head */
+        size_t i = 0;
+        while (i < size) {
+            size_t start = i;
+            while (i < size && data[i] != '\n')
+                i++;
+            oc_log_header(h->log, 2, "> ", data + start, i - start);
+            i++;
+        }
+        break;
+    }
+    case CURLINFO_HEADER_IN:
+        oc_log_header(h->log, 2, "< ", data, size);
+        break;
+    case CURLINFO_TEXT:
+        oc_log_header(h->log, 4, "* ", data, size);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static oc_code set_trust(CURL *c, const oc_http_options *o, oc_error *err)
+{
+    CURLcode cc = CURLE_OK;
+    if (o->ca_pem) {
+        struct curl_blob blob;
+        blob.data = (void *)o->ca_pem;
+        blob.len = strlen(o->ca_pem);
+        blob.flags = CURL_BLOB_COPY;
+        cc = curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+        if (cc == CURLE_OK)
+            cc = curl_easy_setopt(c, CURLOPT_PROXY_CAINFO_BLOB, &blob);
+    } else if (o->ca_file) {
+        cc = curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+        if (cc == CURLE_OK)
+            cc = curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, o->ca_file);
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    }
+    if (cc != CURLE_OK)
+        return oc_fail_property(err, OC_E_BAD_VALUE, "SSLServerCert",
+                                "SSLServerCert: libcurl cannot use it (%s)", curl_easy_strerror(cc));
+    return OC_OK;
+}
+
 oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
 {
     oc_http *h = calloc(1, sizeof *h);
@@ -153,6 +207,34 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
     if (opts->user_agent)
         curl_easy_setopt(c, CURLOPT_USERAGENT, opts->user_agent);
+    if (opts->proxy) {
+        curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
+        curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* an explicit proxy takes every request */
+        if (opts->proxy_port)
+            curl_easy_setopt(c, CURLOPT_PROXYPORT, opts->proxy_port);
+        if (opts->proxy_auth && opts->proxy_user) {
+            curl_easy_setopt(c, CURLOPT_PROXYAUTH, opts->proxy_auth);
+            curl_easy_setopt(c, CURLOPT_PROXYUSERNAME, opts->proxy_user);
+            curl_easy_setopt(c, CURLOPT_PROXYPASSWORD, opts->proxy_password ? opts->proxy_password : "");
+        }
+    } else if (!opts->proxy_from_env) {
+        curl_easy_setopt(c, CURLOPT_PROXY, ""); /* "" also overrides the environment */
+    }
+    if (opts->http_auth) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, opts->http_auth);
+        curl_easy_setopt(c, CURLOPT_USERNAME, opts->user ? opts->user : "");
+        curl_easy_setopt(c, CURLOPT_PASSWORD, opts->password ? opts->password : "");
+    }
+    if (set_trust(c, opts, err) != OC_OK) {
+        oc_http_free(h);
+        return err ? err->code : OC_E_BAD_VALUE;
+    }
+    h->log = opts->log;
+    if (oc_log_level(h->log) >= 2) {
+        curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+        curl_easy_setopt(c, CURLOPT_DEBUGDATA, h);
+        curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+    }
     *out = h;
     return OC_OK;
 }
@@ -229,6 +311,8 @@ oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc
         }
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 && req->body ? NULL : m);
     }
+    if (req->body && oc_log_level(h->log) >= 3)
+        oc_log_body(h->log, 3, "> ", req->body, req->body_len);
     cc = curl_easy_perform(c);
     h->resp = NULL;
     /* Never leave pointers to the caller's memory in the handle. */
@@ -237,8 +321,21 @@ oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     if (strcmp(m, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
-    if (cc != CURLE_OK)
-        return transport_error(h, cc, req, err);
+    if (cc != CURLE_OK) {
+        oc_code rc = transport_error(h, cc, req, err);
+        if (h->log && err)
+            oc_logf(h->log, 1, "%s", err->message);
+        return rc;
+    }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (h->log) {
+        char what[480];
+        curl_off_t us = 0;
+        curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us);
+        oc_describe_request(what, sizeof what, m, req->url);
+        oc_logf(h->log, 1, "%s -> %ld (%.1f ms, %zu bytes)", what, resp->status, (double)us / 1000.0,
+                resp->body.len);
+        oc_log_body(h->log, 3, "< ", resp->body.data, resp->body.len);
+    }
     return OC_OK;
 }

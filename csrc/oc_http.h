@@ -12,6 +12,7 @@
 
 #include "oc_buf.h"
 #include "oc_error.h"
+#include "oc_log.h"
 
 /* Explicit limit: a response header block larger than this is refused. */
 enum { OC_HEADERS_MAX = 256 * 1024 };
@@ -22,6 +23,18 @@ typedef struct oc_http_options {
     long timeout_ms;         /* whole request; 0 = no limit */
     long connect_timeout_ms; /* 0 = libcurl's default */
     const char *user_agent;
+    int proxy_from_env;      /* honour https_proxy/http_proxy/no_proxy (when proxy is NULL) */
+    const char *proxy;       /* host or URL, or NULL */
+    long proxy_port;         /* 0: the proxy's own or libcurl's default */
+    long proxy_auth;         /* CURLAUTH_* bits, 0 for none */
+    const char *proxy_user;
+    const char *proxy_password;
+    const char *ca_file;     /* trust these instead of the system's; or: */
+    const char *ca_pem;      /* the same as PEM text */
+    long http_auth;          /* CURLAUTH_NTLM etc., with user and password; 0 for none */
+    const char *user;
+    const char *password;
+    oc_log *log;             /* borrowed; NULL for none */
 } oc_http_options;
 
 typedef struct oc_request {

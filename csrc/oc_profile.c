@@ -24,9 +24,11 @@ oc_profile *oc_profile_new(void)
         return NULL;
     p->token_header = oc_strdup("Authorization");
     p->token_prefix = oc_strdup("Bearer ");
+    p->apikey_header = oc_strdup("X-API-Key");
+    p->auth_schemes = oc_strdup("OAUTH|OAUTH_CLIENT|BASIC|APIKEY|NONE|NTLM");
     p->code_auth = p->refresh_auth = OC_CLIENT_AUTH_BODY;
     p->refreshable = 1;
-    if (!p->token_header || !p->token_prefix) {
+    if (!p->token_header || !p->token_prefix || !p->apikey_header || !p->auth_schemes) {
         oc_profile_free(p);
         return NULL;
     }

@@ -31,7 +31,9 @@ typedef struct oc_field_info {
     const char *doc;
 } oc_field_info;
 
-/* A profile with every string NULL, Bearer in Authorization, form-body client auth. */
+/* A profile for a generic OAuth 2 server: no endpoints, Bearer in
+   Authorization, form-body client auth, refreshable, every AuthScheme,
+   API keys in X-API-Key. */
 oc_profile *oc_profile_new(void);
 oc_profile *oc_profile_clone(const oc_profile *p);
 void oc_profile_free(oc_profile *p);

@@ -17,4 +17,9 @@
     OC_FIELD(token_prefix,   STRING,      "text before the token in that header, e.g. \"Bearer \"") \
     OC_FIELD(pkce,           BOOL,        "the server takes RFC 7636 PKCE (S256)") \
     OC_FIELD(refreshable,    BOOL,        "the server issues refresh tokens") \
-    OC_FIELD(code_params,    STRING,      "callback parameters sent on with the code, e.g. \"context scope\"")
+    OC_FIELD(code_params,    STRING,      "callback parameters sent on with the code, e.g. \"context scope\"") \
+    OC_FIELD(auth_schemes,   STRING,      "the AuthScheme values the provider takes, e.g. \"OAUTH|APIKEY\"") \
+    OC_FIELD(apikey_header,  STRING,      "request header for AuthScheme=APIKEY") \
+    OC_FIELD(apikey_prefix,  STRING,      "text before the key in that header") \
+    OC_FIELD(store_id_member,STRING,      "token response member that names the store, e.g. \"context\"") \
+    OC_FIELD(store_id_prefix,STRING,      "prefix to strip from it, e.g. \"stores/\"")

@@ -8,8 +8,8 @@
  * A default of NULL means "none", or that the provider profile supplies it.
  */
 #define OC_PROPERTY_LIST(OC_PROP) \
-    OC_PROP(AUTH_SCHEME, "AuthScheme", OC_PT_ENUM, "OAUTH", 0, "OAUTH", \
-        "How requests are authenticated. OAUTH: the authorization-code flow with a browser login.") \
+    OC_PROP(AUTH_SCHEME, "AuthScheme", OC_PT_ENUM, "OAUTH", 0, "OAUTH|OAUTH_CLIENT|BASIC|APIKEY|NONE|NTLM", \
+        "How requests are authenticated. OAUTH: authorization code with a browser login. OAUTH_CLIENT: the client-credentials grant. BASIC: User and Password (Jumpseller: store login and authtoken). APIKEY: the APIKey property in the provider's header. NONE: nothing. NTLM: User and Password through NTLM. The provider profile lists the schemes it can use.") \
     OC_PROP(INITIATE_OAUTH, "InitiateOAuth", OC_PT_ENUM, "OFF", 0, "OFF|GETANDREFRESH|REFRESH", \
         "OFF: use OAuthAccessToken as given and never refresh. GETANDREFRESH: load the stored tokens, log in through the browser when there are none, refresh when due. REFRESH: never prompt; refresh from OAuthRefreshToken or the stored one.") \
     OC_PROP(OAUTH_CLIENT_ID, "OAuthClientId", OC_PT_STRING, NULL, 0, NULL, \
@@ -43,4 +43,30 @@
     OC_PROP(TIMEOUT, "Timeout", OC_PT_SECONDS, "60", 0, NULL, \
         "Seconds an HTTP request may take in total; 0 means no limit.") \
     OC_PROP(LOGIN_TIMEOUT, "LoginTimeout", OC_PT_SECONDS, "300", 0, NULL, \
-        "Seconds the desktop login waits for the browser to come back to CallbackURL.")
+        "Seconds the desktop login waits for the browser to come back to CallbackURL.") \
+    OC_PROP(STORE_ID, "StoreId", OC_PT_STRING, NULL, 0, NULL, \
+        "The store the API base URL names (BigCommerce: the store hash), filling {StoreId} in URL. When unset it is taken from the token (BigCommerce's context) and stored with it.") \
+    OC_PROP(API_KEY, "APIKey", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
+        "The key for AuthScheme=APIKEY (BigCommerce store-level API account token, Keap personal access token or service account key).") \
+    OC_PROP(USER, "User", OC_PT_STRING, NULL, 0, NULL, \
+        "The user for AuthScheme=BASIC or NTLM (Jumpseller: the store login).") \
+    OC_PROP(PASSWORD, "Password", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
+        "The password for AuthScheme=BASIC or NTLM (Jumpseller: the authtoken).") \
+    OC_PROP(PROXY_AUTO_DETECT, "ProxyAutoDetect", OC_PT_BOOL, "TRUE", 0, NULL, \
+        "Use the proxy the environment names (https_proxy, http_proxy, no_proxy) when ProxyServer is unset; FALSE connects directly.") \
+    OC_PROP(PROXY_SERVER, "ProxyServer", OC_PT_STRING, NULL, 0, NULL, \
+        "An HTTP proxy to send every request through (host name or URL).") \
+    OC_PROP(PROXY_PORT, "ProxyPort", OC_PT_PORT, "80", 0, NULL, \
+        "The port of ProxyServer, unless ProxyServer names one.") \
+    OC_PROP(PROXY_AUTH_SCHEME, "ProxyAuthScheme", OC_PT_ENUM, "BASIC", 0, "BASIC|DIGEST|NTLM|NONE", \
+        "How to authenticate to ProxyServer when ProxyUser is set.") \
+    OC_PROP(PROXY_USER, "ProxyUser", OC_PT_STRING, NULL, 0, NULL, \
+        "The user name for ProxyServer.") \
+    OC_PROP(PROXY_PASSWORD, "ProxyPassword", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
+        "The password for ProxyServer.") \
+    OC_PROP(SSL_SERVER_CERT, "SSLServerCert", OC_PT_STRING, NULL, 0, NULL, \
+        "Certificates to trust instead of the system's: a PEM file, or PEM text (-----BEGIN CERTIFICATE-----...), of a CA or of the server itself. Verification is never turned off.") \
+    OC_PROP(VERBOSITY, "Verbosity", OC_PT_ENUM, "1", 0, "1|2|3|4|5", \
+        "How much goes to Logfile: 1 requests and OAuth events, 2 also headers, 3 also bodies (cut at 64 KiB), 4 also libcurl's connection and TLS notes, 5 bodies in full. Secrets are always redacted.") \
+    OC_PROP(LOGFILE, "Logfile", OC_PT_STRING, NULL, 0, NULL, \
+        "A file to append the log to (created 0600), or - for stderr. Without it nothing is logged.")

@@ -136,13 +136,17 @@ function Sandbox:requests(prefix)
   return self:control("GET", "requests?path=" .. (prefix or "/"))
 end
 
+-- Whether a process still runs (a zombie waiting for its reaper does not).
+function H.alive(pid)
+  local stat = H.read_file("/proc/" .. pid .. "/stat")
+  return stat ~= nil and not stat:match("^%d+ %b() Z")
+end
+
 function Sandbox:stop()
   if self.pid then
     os.execute("kill " .. self.pid .. " 2>/dev/null")
     local deadline = H.now() + 5
-    while H.now() < deadline and os.execute("kill -0 " .. self.pid .. " 2>/dev/null") do
-      H.sleep(0.02)
-    end
+    while H.now() < deadline and H.alive(self.pid) do H.sleep(0.01) end
     self.pid = nil
   end
 end
@@ -155,6 +159,31 @@ function Sandbox:jumpseller_props(extra)
     OAuthAuthorizationURL = self.url .. "/oauth/authorize",
     OAuthAccessTokenURL = self.url .. "/oauth/token",
     URL = self.url .. "/v1",
+  }
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return p
+end
+
+-- The connection properties for a BigCommerce or Keap sandbox.
+function Sandbox:bigcommerce_props(extra)
+  local p = {
+    OAuthClientId = "sandbox-client-id",
+    OAuthClientSecret = "sandbox-client-secret",
+    OAuthAuthorizationURL = self.url .. "/oauth2/authorize",
+    OAuthAccessTokenURL = self.url .. "/oauth2/token",
+    URL = self.url .. "/stores/{StoreId}/v3",
+  }
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return p
+end
+
+function Sandbox:keap_props(extra)
+  local p = {
+    OAuthClientId = "sandbox-client-id",
+    OAuthClientSecret = "sandbox-client-secret",
+    OAuthAuthorizationURL = self.url .. "/app/oauth/authorize",
+    OAuthAccessTokenURL = self.url .. "/token",
+    URL = self.url .. "/crm/rest/v1",
   }
   for k, v in pairs(extra or {}) do p[k] = v end
   return p

@@ -18,6 +18,8 @@ return {
   -- without PKCE ignores the extra parameters (RFC 6749 3.1).
   pkce = true,
   refreshable = true,
+  -- BASIC is the store login and its authtoken (Jumpseller's older API auth).
+  auth_schemes = "OAUTH|BASIC",
 
   -- read by the Lua client
   pagination = "page",     -- ?page=N&limit=M, a short page is the last

@@ -1,0 +1,164 @@
+/*
+ * The error for an HTTP answer: a stable code by status, the method and URL,
+ * and the provider's own words from the error bodies the providers send.
+ */
+#include "oc_client_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "oc_buf.h"
+
+static const char *reason_phrase(long status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
+}
+
+static oc_code code_for_status(long status)
+{
+    switch (status) {
+    case 400: return OC_E_BAD_REQUEST;
+    case 401: return OC_E_UNAUTHORIZED;
+    case 403: return OC_E_FORBIDDEN;
+    case 404: return OC_E_NOT_FOUND;
+    case 409: return OC_E_CONFLICT;
+    case 422: return OC_E_UNPROCESSABLE;
+    case 429: return OC_E_RATE_LIMITED;
+    default: return status >= 500 ? OC_E_SERVER_ERROR : OC_E_HTTP;
+    }
+}
+
+static void append_text(oc_buf *out, const char *s, size_t len)
+{
+    char shown[300];
+    oc_copy_printable(shown, sizeof shown, s, len);
+    if (out->len)
+        oc_buf_puts(out, "; ");
+    oc_buf_puts(out, shown);
+}
+
+/* Collects the human message from the error bodies the providers send:
+   {"message"}, {"error", "error_description"}, {"errors": [..] or {field: [..]}},
+   {"title", "detail"}, [{"message"}], {"fault": {"faultstring"}}. */
+static void describe_body(json_t *v, oc_buf *out, int depth)
+{
+    const char *key;
+    json_t *m;
+    size_t i;
+    if (depth > 3 || out->len > 400)
+        return;
+    if (json_is_string(v)) {
+        append_text(out, json_string_value(v), json_string_length(v));
+        return;
+    }
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+            describe_body(m, out, depth + 1);
+        return;
+    }
+    if (!json_is_object(v))
+        return;
+    if ((m = json_object_get(v, "message")) && json_is_string(m))
+        { describe_body(m, out, depth + 1); return; }
+    if ((m = json_object_get(v, "error_description")) && json_is_string(m))
+        { describe_body(m, out, depth + 1); return; }
+    if ((m = json_object_get(v, "title")) && json_is_string(m)) {
+        describe_body(m, out, depth + 1);
+        if ((m = json_object_get(v, "detail")) && json_is_string(m))
+            describe_body(m, out, depth + 1);
+        if ((m = json_object_get(v, "errors")) && json_is_object(m))
+            describe_body(m, out, depth + 1);
+        return;
+    }
+    if ((m = json_object_get(v, "fault")) && json_is_object(m) &&
+        (m = json_object_get(m, "faultstring")) && json_is_string(m))
+        { describe_body(m, out, depth + 1); return; }
+    if ((m = json_object_get(v, "errors")))
+        { describe_body(m, out, depth + 1); return; }
+    if ((m = json_object_get(v, "error")) && json_is_string(m))
+        { describe_body(m, out, depth + 1); return; }
+    if (depth > 0) { /* {field: ["can't be blank"]} */
+        json_object_foreach(v, key, m) {
+            oc_buf item;
+            oc_buf_init(&item, 0);
+            describe_body(m, &item, depth + 1);
+            if (item.len) {
+                char line[360];
+                snprintf(line, sizeof line, "%s %s", key, item.data);
+                append_text(out, line, strlen(line));
+            }
+            oc_buf_free(&item);
+        }
+    }
+}
+
+oc_code oc_client_http_error(const oc_client *c, const char *method, const char *target,
+                             const oc_response *resp, oc_error *err)
+{
+    char what[480], hint[300] = "";
+    oc_buf detail;
+    json_t *body = NULL;
+    long status = resp->status;
+    oc_code rc;
+
+    oc_buf_init(&detail, 0);
+    if (resp->body.len && resp->body.len <= 1024 * 1024)
+        body = json_loadb(resp->body.data, resp->body.len, 0, NULL);
+    if (body)
+        describe_body(body, &detail, 0);
+    json_decref(body);
+    if (strncasecmp(target, "http", 4) == 0) {
+        oc_describe_request(what, sizeof what, method, target);
+    } else {
+        char full[600];
+        snprintf(full, sizeof full, "%s%s%s", oc_client_api_url(c), target[0] == '/' ? "" : "/", target);
+        oc_describe_request(what, sizeof what, method, full);
+    }
+    if (status == 401) {
+        if (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF)
+            snprintf(hint, sizeof hint,
+                     "the access token was rejected (expired or revoked); with InitiateOAuth=OFF "
+                     "it is not refreshed");
+        else if (c->scheme == OC_SCHEME_NONE)
+            snprintf(hint, sizeof hint, "the server wants credentials and AuthScheme=NONE sends none");
+        else if (!oc_client_uses_tokens(c))
+            snprintf(hint, sizeof hint, "the server rejected the %s credentials",
+                     oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
+        else if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
+            snprintf(hint, sizeof hint,
+                     "the access token was rejected; %s tokens cannot be refreshed, so the app "
+                     "must be authorized again",
+                     oc_client_title(c));
+        else
+            snprintf(hint, sizeof hint,
+                     "the access token was rejected even after a refresh (revoked?); log in again");
+    }
+    if (err)
+        err->status = status;
+    rc = oc_fail(err, code_for_status(status), "%s: HTTP %ld%s%s%s%s%s%s", what, status,
+                 reason_phrase(status)[0] ? " " : "", reason_phrase(status),
+                 detail.len ? ": " : "", detail.len ? detail.data : "", hint[0] ? "; " : "", hint);
+    oc_buf_free(&detail);
+    return rc;
+}

@@ -1,0 +1,504 @@
+/*
+ * The client's tokens: where they come from (the properties, the store, the
+ * browser login, the client-credentials grant) and how they are renewed.
+ *
+ * The rules that keep tokens from being lost: a refresh or login runs under
+ * the store's lock and re-reads the store first (another client or process
+ * may have done it already); a rotated refresh token is saved before the new
+ * access token is used; a failed refresh leaves the store as it was.
+ */
+#include "oc_client_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oc_buf.h"
+#include "oc_crypto.h"
+#include "oc_login.h"
+#include "oc_time.h"
+
+/* Adopts t (moved in) and builds the header list every request reuses.
+   changed: t is new to this program (issued, or refreshed by another
+   process), not merely loaded at start-up; it bumps the generation. */
+static oc_code adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
+{
+    oc_buf line;
+    oc_code rc;
+    oc_buf_init(&line, 0);
+    if (t->access_token &&
+        oc_buf_printf(&line, "%s: %s%s", c->profile->token_header,
+                      c->profile->token_prefix ? c->profile->token_prefix : "", t->access_token))
+        return oc_fail_nomem(err);
+    rc = oc_client_set_auth_headers(c, line.data, err);
+    oc_wipe(line.data, line.len);
+    oc_buf_free(&line);
+    if (rc != OC_OK)
+        return rc;
+    oc_log_secret(c->log, t->access_token);
+    oc_log_secret(c->log, t->refresh_token);
+    oc_token_move(&c->token, t);
+    if (changed)
+        c->generation++;
+    c->loaded = 1;
+    /* The token may name the store the API URL needs (BigCommerce's context). */
+    if (!c->api_url)
+        oc_client_resolve_api_url(c, NULL);
+    return OC_OK;
+}
+
+static int same_access_token(const oc_token *a, const oc_token *b)
+{
+    return a->access_token && b->access_token && strcmp(a->access_token, b->access_token) == 0;
+}
+
+static oc_code token_from_properties(const oc_client *c, oc_token *t, oc_error *err)
+{
+    const char *a = oc_config_get(c->cfg, OC_P_OAUTH_ACCESS_TOKEN);
+    const char *r = oc_config_get(c->cfg, OC_P_OAUTH_REFRESH_TOKEN);
+    int64_t expires_in = oc_config_int(c->cfg, OC_P_OAUTH_EXPIRES_IN, -1);
+    oc_token_init(t);
+    if ((a && !(t->access_token = oc_strdup(a))) || (r && !(t->refresh_token = oc_strdup(r)))) {
+        oc_token_clear(t);
+        return oc_fail_nomem(err);
+    }
+    t->obtained_ms = oc_config_int(c->cfg, OC_P_OAUTH_TOKEN_TIMESTAMP, 0);
+    if (t->obtained_ms == 0)
+        t->obtained_ms = oc_now_ms();
+    if (expires_in > 0) {
+        t->expires_in = expires_in;
+        t->expires_at_ms = t->obtained_ms + expires_in * 1000;
+    }
+    return OC_OK;
+}
+
+static int64_t lock_timeout(const oc_client *c, int with_login)
+{
+    int64_t t = c->timeout_ms > 0 ? 2 * c->timeout_ms + 10000 : 600000;
+    return with_login ? t + c->login_timeout_ms : t;
+}
+
+static oc_code save(oc_client *c, const oc_token *t, oc_error *err)
+{
+    if (!c->store)
+        return OC_OK;
+    return oc_store_save(c->store, t, c->profile->name, c->seed[0] ? c->seed : NULL, err);
+}
+
+/* Performs a token endpoint request through the client's handle. */
+static oc_code token_call(oc_client *c, oc_token_request *tr, const char *what,
+                          const oc_token *previous, oc_token *out, oc_error *err)
+{
+    oc_request r;
+    oc_code rc;
+    memset(&r, 0, sizeof r);
+    r.method = tr->method;
+    r.url = tr->url;
+    r.headers = tr->headers;
+    r.body = tr->body;
+    r.body_len = tr->body_len;
+    r.max_body = OC_TOKEN_RESPONSE_MAX;
+    rc = oc_http_perform(c->http, &r, &c->scratch, err);
+    if (rc != OC_OK) {
+        oc_error_prefix(err, "%s failed", what);
+    } else {
+        rc = oc_oauth_token_result(what, tr->url, c->scratch.status,
+                                   oc_response_header(&c->scratch, "content-type"),
+                                   c->scratch.body.data ? c->scratch.body.data : "",
+                                   c->scratch.body.len, oc_now_ms(), previous, out, err);
+        if (rc == OC_OK) {
+            oc_log_secret(c->log, out->access_token);
+            oc_log_secret(c->log, out->refresh_token);
+        }
+    }
+    /* The answer held tokens: do not keep them in the reused buffer. */
+    oc_wipe(c->scratch.body.data, c->scratch.body.len);
+    oc_response_reset(&c->scratch);
+    if (rc != OC_OK && err)
+        oc_logf(c->log, 1, "%s", err->message);
+    return rc;
+}
+
+/* A new token from the grant the scheme uses: refresh_token, or
+   client_credentials for OAUTH_CLIENT (which has no refresh token). */
+static oc_code renew(oc_client *c, const oc_token *base, oc_token *fresh, oc_error *err)
+{
+    oc_token_request tr;
+    oc_code rc;
+    memset(&tr, 0, sizeof tr);
+    if (c->scheme == OC_SCHEME_OAUTH_CLIENT) {
+        oc_logf(c->log, 1, "requesting a token (client credentials) from %s", c->flow.token_url);
+        if ((rc = oc_oauth_client_credentials_request(&c->flow, &tr, err)) == OC_OK)
+            rc = token_call(c, &tr, "the client-credentials token request", NULL, fresh, err);
+    } else {
+        oc_logf(c->log, 1, "refreshing the token at %s", c->flow.token_url);
+        if ((rc = oc_oauth_refresh_request(&c->flow, base->refresh_token, &tr, err)) == OC_OK)
+            rc = token_call(c, &tr, "the token refresh", base, fresh, err);
+    }
+    oc_token_request_free(&tr);
+    return rc;
+}
+
+/*
+ * The refresh, single-flight: under the store's lock, re-read the store; if
+ * another client or process already refreshed (the stored access token is
+ * not the one we saw rejected, or is no longer due), adopt it and send
+ * nothing. Otherwise refresh with the newest stored refresh token and
+ * persist the answer before anything uses it.
+ * rejected: the access token a server just refused (after a 401), or NULL.
+ */
+oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
+{
+    oc_token base, fresh;
+    int locked = 0, found = 0;
+    oc_code rc;
+
+    oc_token_init(&base);
+    oc_token_init(&fresh);
+    if (!oc_client_uses_tokens(c))
+        return oc_fail(err, OC_E_UNSUPPORTED, "AuthScheme=%s uses no OAuth token",
+                       oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
+    if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
+        return oc_fail(err, OC_E_NO_TOKEN,
+                       "%s tokens cannot be refreshed; the app must be authorized again",
+                       oc_client_title(c));
+    if ((rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
+                                 &c->flow.token_url, err)) != OC_OK)
+        return rc;
+    if (c->store) {
+        if ((rc = oc_store_lock(c->store, lock_timeout(c, 0), err)) != OC_OK)
+            return rc;
+        locked = 1;
+        if (!c->unsaved) {
+            if ((rc = oc_store_load(c->store, &base, NULL, &found, err)) != OC_OK)
+                goto out;
+            if (found && base.access_token &&
+                (rejected ? strcmp(base.access_token, rejected) != 0
+                          : !same_access_token(&base, &c->token) &&
+                                !oc_token_due(&base, oc_now_ms(), c->leeway_s))) {
+                oc_logf(c->log, 1, "using the token another client or process just renewed");
+                rc = adopt(c, &base, 1, err);
+                goto out;
+            }
+        }
+    }
+    if (!found && (rc = oc_token_copy(&base, &c->token, err)) != OC_OK)
+        goto out;
+    if (c->scheme == OC_SCHEME_OAUTH && !base.refresh_token) {
+        rc = oc_fail(err, OC_E_NO_TOKEN,
+                     "the %s access token %s and there is no refresh token to renew it; log in "
+                     "again",
+                     oc_client_title(c), rejected ? "was rejected" : "expired");
+        goto out;
+    }
+    if ((rc = renew(c, &base, &fresh, err)) != OC_OK)
+        goto out;
+    /* Persist first: the old refresh token is spent now. */
+    if ((rc = save(c, &fresh, err)) != OC_OK) {
+        oc_error_prefix(err, "the token was renewed but could not be saved (it is kept in memory "
+                             "for this client)");
+        c->unsaved = 1;
+        if (adopt(c, &fresh, 1, NULL) != OC_OK)
+            c->unsaved = 0;
+        goto out;
+    }
+    c->unsaved = 0;
+    rc = adopt(c, &fresh, 1, err);
+out:
+    if (locked)
+        oc_store_unlock(c->store);
+    oc_token_clear(&base);
+    oc_token_clear(&fresh);
+    return rc;
+}
+
+oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err)
+{
+    int64_t now = oc_now_ms();
+    oc_error local;
+    oc_code rc;
+    if (!oc_client_uses_tokens(c) || (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF) ||
+        !oc_token_due(&c->token, now, c->leeway_s))
+        return OC_OK;
+    oc_error_clear(&local);
+    rc = oc_client_refresh(c, NULL, &local);
+    /* A failed refresh is only an error once the current token cannot be
+       used any more: a network blip within the leeway is not. */
+    if (rc == OC_OK || (c->token.access_token && !oc_token_expired(&c->token, now) &&
+                        rc != OC_E_OAUTH && rc != OC_E_NO_TOKEN))
+        return OC_OK;
+    if (err)
+        *err = local;
+    return rc;
+}
+
+/* The callback parameters the profile says go along with the code. */
+static oc_code code_params(const oc_client *c, const oc_kv *callback, oc_kv *out, oc_error *err)
+{
+    const char *list = c->profile->code_params;
+    if (!callback || !list)
+        return OC_OK;
+    while (*list) {
+        size_t n = strcspn(list, " ,");
+        if (n) {
+            char name[64];
+            const char *v;
+            snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), list);
+            if ((v = oc_kv_get(callback, name)) && oc_kv_adds(out, name, v) != 0)
+                return oc_fail_nomem(err);
+        }
+        list += n;
+        list += strspn(list, " ,");
+    }
+    return OC_OK;
+}
+
+/* Exchanges a code, stores and adopts the tokens. */
+static oc_code exchange(oc_client *c, const char *code, const oc_kv *callback, const char *verifier,
+                        const char *redirect_uri, oc_error *err)
+{
+    oc_token_request tr;
+    oc_token fresh;
+    oc_kv extra = OC_KV_INIT;
+    oc_code rc;
+    memset(&tr, 0, sizeof tr);
+    oc_token_init(&fresh);
+    oc_log_secret(c->log, code);
+    oc_log_secret(c->log, verifier);
+    if ((rc = code_params(c, callback, &extra, err)) != OC_OK ||
+        (rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "to exchange an authorization code", err)) != OC_OK ||
+        (rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
+                                 &c->flow.token_url, err)) != OC_OK ||
+        (rc = oc_oauth_code_request(&c->flow, code, redirect_uri, verifier, &extra, &tr, err)) != OC_OK ||
+        (rc = token_call(c, &tr, "the authorization code exchange", NULL, &fresh, err)) != OC_OK ||
+        (rc = save(c, &fresh, err)) != OC_OK)
+        goto out;
+    oc_logf(c->log, 1, "exchanged the authorization code for tokens%s%s", c->store ? "; stored in " : "",
+            c->store ? oc_store_where(c->store) : "");
+    c->unsaved = 0;
+    rc = adopt(c, &fresh, 1, err);
+out:
+    oc_kv_free(&extra);
+    oc_token_request_free(&tr);
+    oc_token_clear(&fresh);
+    return rc;
+}
+
+/* The login under the store's lock: processes started together log in once. */
+static oc_code login_locked(oc_client *c, int force, oc_error *err)
+{
+    const char *verifier_prop = oc_config_get(c->cfg, OC_P_OAUTH_VERIFIER);
+    const char *callback = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
+    oc_token stored;
+    oc_kv params = OC_KV_INIT;
+    char *verifier = NULL;
+    int found = 0;
+    oc_code rc;
+
+    if (c->scheme != OC_SCHEME_OAUTH)
+        return oc_fail(err, OC_E_UNSUPPORTED, "the browser login is for AuthScheme=OAUTH");
+    if (!verifier_prop &&
+        ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "for the browser login", err)) != OC_OK ||
+         (rc = oc_client_need(c, OC_P_CALLBACK_URL, "for the browser login (the redirect URI "
+                                                    "registered for the app)", err)) != OC_OK ||
+         (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
+                                  &c->flow.authorize_url, err)) != OC_OK))
+        return rc;
+    oc_token_init(&stored);
+    if (c->store && (rc = oc_store_lock(c->store, lock_timeout(c, 1), err)) != OC_OK)
+        return rc;
+    if (c->store && !force) {
+        if ((rc = oc_store_load(c->store, &stored, NULL, &found, err)) != OC_OK)
+            goto out;
+        if (found) { /* another process logged in while we waited */
+            rc = adopt(c, &stored, 1, err);
+            goto out;
+        }
+    }
+    if (verifier_prop) {
+        rc = exchange(c, verifier_prop, NULL, NULL, callback, err);
+    } else {
+        oc_login_request lr;
+        lr.flow = &c->flow;
+        lr.callback_url = callback;
+        lr.title = oc_client_title(c);
+        lr.pkce = c->profile->pkce;
+        lr.timeout_ms = c->login_timeout_ms;
+        oc_logf(c->log, 1, "starting the browser login; callback %s", callback);
+        if ((rc = oc_login_desktop(&lr, &params, &verifier, err)) == OC_OK)
+            rc = exchange(c, oc_kv_get(&params, "code"), &params, verifier, callback, err);
+        else if (err)
+            oc_logf(c->log, 1, "the browser login failed: %s", err->message);
+    }
+out:
+    if (c->store)
+        oc_store_unlock(c->store);
+    oc_token_clear(&stored);
+    oc_kv_free(&params);
+    oc_free_secret(verifier);
+    return rc;
+}
+
+/*
+ * The token to start from: with InitiateOAuth=OFF, OAuthAccessToken as given;
+ * else the stored set when it descends from the token properties (or none
+ * were given); else the token properties, which replace what is stored.
+ * *found = 0 when there is none.
+ */
+static oc_code load_initial(oc_client *c, int *found, oc_error *err)
+{
+    oc_token t;
+    char *stored_seed = NULL;
+    oc_code rc = OC_OK;
+
+    *found = 0;
+    oc_token_init(&t);
+    if (c->mode == OC_MODE_OFF && c->scheme == OC_SCHEME_OAUTH &&
+        oc_config_is_set(c->cfg, OC_P_OAUTH_ACCESS_TOKEN)) {
+        if ((rc = token_from_properties(c, &t, err)) == OC_OK)
+            rc = adopt(c, &t, 0, err);
+        *found = rc == OC_OK;
+        return rc;
+    }
+    if (c->store && (rc = oc_store_load(c->store, &t, &stored_seed, found, err)) != OC_OK)
+        return rc;
+    if (*found && (!c->seed[0] || (stored_seed && strcmp(stored_seed, c->seed) == 0))) {
+        rc = adopt(c, &t, 0, err);
+    } else if (c->seed[0]) {
+        oc_token_clear(&t);
+        if ((rc = token_from_properties(c, &t, err)) == OC_OK && t.access_token)
+            rc = save(c, &t, err);
+        if (rc == OC_OK)
+            rc = adopt(c, &t, 0, err);
+        *found = rc == OC_OK;
+    } else {
+        *found = 0;
+    }
+    free(stored_seed);
+    oc_token_clear(&t);
+    return rc;
+}
+
+oc_code oc_client_connect(oc_client *c, oc_error *err)
+{
+    int found = 0;
+    oc_code rc;
+
+    if (!oc_client_uses_tokens(c)) {
+        c->loaded = 1;
+        return OC_OK;
+    }
+    if ((rc = load_initial(c, &found, err)) != OC_OK)
+        return rc;
+    if (c->scheme == OC_SCHEME_OAUTH_CLIENT) {
+        if (!found || !c->token.access_token || oc_token_due(&c->token, oc_now_ms(), c->leeway_s))
+            return oc_client_refresh(c, NULL, err);
+        return OC_OK;
+    }
+    if (c->mode == OC_MODE_OFF && !c->token.access_token)
+        return oc_fail_property(err, OC_E_MISSING_PROPERTY, "OAuthAccessToken",
+                                "OAuthAccessToken is required with InitiateOAuth=OFF (nothing is "
+                                "stored%s%s); or use InitiateOAuth=GETANDREFRESH to log in",
+                                c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
+    if (!found) {
+        if (c->mode == OC_MODE_GETANDREFRESH)
+            rc = login_locked(c, 0, err);
+        else
+            rc = oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
+                                  "no token is stored%s%s and OAuthRefreshToken is not set; "
+                                  "InitiateOAuth=REFRESH never opens a browser: set "
+                                  "OAuthRefreshToken or log in once with InitiateOAuth=GETANDREFRESH",
+                                  c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
+        if (rc != OC_OK)
+            return rc;
+    }
+    if (!c->token.access_token)
+        return oc_client_refresh(c, NULL, err);
+    return oc_client_refresh_if_due(c, err);
+}
+
+oc_code oc_client_login(oc_client *c, oc_error *err)
+{
+    return login_locked(c, 1, err);
+}
+
+oc_code oc_client_token(oc_client *c, int force_refresh, const oc_token **out, oc_error *err)
+{
+    oc_code rc;
+    int found = 0;
+    *out = NULL;
+    if (!oc_client_uses_tokens(c))
+        return oc_fail(err, OC_E_UNSUPPORTED, "AuthScheme=%s uses no OAuth token",
+                       oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
+    /* Refreshing on request works from a refresh token alone, whatever the
+       mode (CData's RefreshOAuthAccessToken). */
+    if (!c->loaded &&
+        (rc = force_refresh ? load_initial(c, &found, err) : oc_client_connect(c, err)) != OC_OK)
+        return rc;
+    if (force_refresh && !c->loaded && !found && c->scheme == OC_SCHEME_OAUTH)
+        return oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
+                                "there is no refresh token: set OAuthRefreshToken%s%s",
+                                c->store ? " or store tokens in " : "",
+                                c->store ? oc_store_where(c->store) : "");
+    if (force_refresh)
+        rc = oc_client_refresh(c, c->token.access_token ? c->token.access_token : "", err);
+    else if (!c->token.access_token)
+        rc = oc_client_refresh(c, NULL, err);
+    else
+        rc = oc_client_refresh_if_due(c, err);
+    if (rc == OC_OK)
+        *out = &c->token;
+    return rc;
+}
+
+oc_code oc_client_authorization_url(oc_client *c, const char *redirect_uri, char **url,
+                                    char **state, char **verifier, oc_error *err)
+{
+    char *challenge = NULL;
+    oc_code rc;
+    *url = *state = *verifier = NULL;
+    if (!redirect_uri)
+        redirect_uri = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
+    if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "to build the authorization URL", err)) != OC_OK ||
+        (!redirect_uri &&
+         (rc = oc_client_need(c, OC_P_CALLBACK_URL, "to build the authorization URL", err)) != OC_OK) ||
+        (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
+                                 &c->flow.authorize_url, err)) != OC_OK ||
+        (rc = oc_random_urlsafe(32, state, err)) != OC_OK)
+        goto fail;
+    if (c->profile->pkce && ((rc = oc_random_urlsafe(32, verifier, err)) != OC_OK ||
+                             (rc = oc_pkce_s256(*verifier, &challenge, err)) != OC_OK))
+        goto fail;
+    rc = oc_oauth_authorize_url(&c->flow, redirect_uri, *state, challenge, NULL, url, err);
+    free(challenge);
+    if (rc == OC_OK)
+        return OC_OK;
+fail:
+    free(challenge);
+    free(*state);
+    oc_free_secret(*verifier);
+    *state = *verifier = NULL;
+    return rc;
+}
+
+oc_code oc_client_exchange_code(oc_client *c, const char *code, const oc_kv *callback_params,
+                                const char *verifier, const char *redirect_uri, oc_error *err)
+{
+    if (!code || !*code)
+        return oc_fail(err, OC_E_INVALID_ARGUMENT, "the authorization code is empty");
+    if (!redirect_uri)
+        redirect_uri = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
+    return exchange(c, code, callback_params, verifier, redirect_uri, err);
+}
+
+oc_code oc_client_forget(oc_client *c, oc_error *err)
+{
+    oc_code rc = OC_OK;
+    if (c->store) {
+        if ((rc = oc_store_lock(c->store, lock_timeout(c, 0), err)) != OC_OK)
+            return rc;
+        rc = oc_store_remove(c->store, err);
+        oc_store_unlock(c->store);
+    }
+    return rc;
+}

@@ -1,0 +1,65 @@
+/*
+ * The client's insides, shared by its files: oc_client.c (set-up),
+ * oc_client_auth.c (tokens: load, login, refresh), oc_client_request.c
+ * (signed requests) and oc_api_error.c (HTTP error messages).
+ */
+#ifndef OC_CLIENT_INTERNAL_H
+#define OC_CLIENT_INTERNAL_H
+
+#include "oc_client.h"
+#include "oc_log.h"
+#include "oc_oauth.h"
+
+typedef enum oc_mode { OC_MODE_OFF, OC_MODE_GETANDREFRESH, OC_MODE_REFRESH } oc_mode;
+
+typedef enum oc_scheme {
+    OC_SCHEME_OAUTH,
+    OC_SCHEME_OAUTH_CLIENT,
+    OC_SCHEME_BASIC,
+    OC_SCHEME_APIKEY,
+    OC_SCHEME_NONE,
+    OC_SCHEME_NTLM
+} oc_scheme;
+
+struct oc_client {
+    oc_config *cfg;
+    oc_profile *profile;
+    oc_scheme scheme;
+    oc_mode mode;
+    oc_store *store;                /* NULL: the token lives in this client only */
+    oc_http *http;
+    oc_log *log;                    /* NULL unless Logfile is set */
+    oc_flow flow;                   /* points into cfg and profile */
+    const char *api_template;       /* URL or the profile's, may hold {StoreId} */
+    char *api_url;                  /* resolved, no trailing '/'; NULL until StoreId is known */
+    char seed[65];                  /* fingerprint of OAuthAccessToken/OAuthRefreshToken, or "" */
+    int64_t leeway_s;
+    int64_t timeout_ms;
+    int64_t login_timeout_ms;
+    oc_token token;
+    int loaded;                     /* a token was adopted: connect has nothing to do */
+    int unsaved;                    /* token is newer than the store (a save failed) */
+    unsigned generation;
+    struct curl_slist *auth_headers;/* Accept, the credentials header, Expect: */
+    oc_response scratch;            /* token endpoint answers */
+};
+
+const char *oc_client_title(const oc_client *c);
+/* Whether the scheme works with OAuth tokens (OAUTH, OAUTH_CLIENT). */
+int oc_client_uses_tokens(const oc_client *c);
+/* The endpoint from property p or the profile's fallback, checked secure. */
+oc_code oc_client_endpoint(const oc_client *c, oc_prop p, const char *fallback, const char **out,
+                           oc_error *err);
+oc_code oc_client_need(const oc_client *c, oc_prop p, const char *why, oc_error *err);
+/* (Re)builds the header list every request carries; credentials may be NULL. */
+oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_error *err);
+/* Fills api_url from the template, StoreId or the token; error when the
+   template needs a StoreId nobody gave. */
+oc_code oc_client_resolve_api_url(oc_client *c, oc_error *err);
+void oc_client_free_auth_headers(oc_client *c);
+
+/* oc_client_auth.c */
+oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err);
+oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err);
+
+#endif

@@ -1,0 +1,242 @@
+/*
+ * Signed requests: the URL under the API base (never another origin), the
+ * credentials header, same-origin redirects, and one refresh-and-retry
+ * after a 401.
+ */
+#include "oc_client_internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oc_buf.h"
+#include "oc_crypto.h"
+#include "oc_url.h"
+
+enum { MAX_REDIRECTS = 5 };
+
+static int has_forbidden_chars(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Length of a "/v<digits>" segment at s, or 0. */
+static size_t version_segment(const char *s)
+{
+    size_t n = 2;
+    if (s[0] != '/' || s[1] != 'v' || !isdigit((unsigned char)s[2]))
+        return 0;
+    while (isdigit((unsigned char)s[n]))
+        n++;
+    return n;
+}
+
+/* The base a target goes under. A target that starts with its own API
+   version ("/v2/orders") replaces the base's trailing one (".../v3"), so
+   every version of an API is reachable from one URL. */
+static size_t base_length(const char *base, const char *target)
+{
+    size_t len = strlen(base), tv = version_segment(target), i;
+    if (!tv || target[tv] != '/')
+        return len;
+    for (i = len; i > 0 && base[i - 1] != '/'; i--)
+        ;
+    if (i > 0 && version_segment(base + i - 1) == len - (i - 1))
+        return i - 1;
+    return len;
+}
+
+/* The absolute URL for target; tokens go only to the API's origin. */
+static oc_code build_url(const oc_client *c, const char *target, const oc_kv *query, oc_buf *url,
+                         oc_error *err)
+{
+    int absolute = strncasecmp(target, "https://", 8) == 0 || strncasecmp(target, "http://", 7) == 0;
+    char shown[300];
+    if (has_forbidden_chars(target)) {
+        oc_copy_printable(shown, sizeof shown, target, strlen(target));
+        return oc_fail(err, OC_E_INVALID_ARGUMENT,
+                       "the request path '%s' holds a space or control character; encode it",
+                       shown);
+    }
+    if (absolute) {
+        if (!oc_url_same_origin(target, c->api_url)) {
+            oc_copy_printable(shown, sizeof shown, target, strcspn(target, "?#"));
+            return oc_fail(err, OC_E_ORIGIN,
+                           "refusing to send the %s token to %s: it goes only to the API origin "
+                           "of %s (URL)",
+                           oc_client_title(c), shown, c->api_url);
+        }
+        if (oc_buf_puts(url, target))
+            return oc_fail_nomem(err);
+    } else if (oc_buf_append(url, c->api_url, base_length(c->api_url, target)) ||
+               (target[0] != '/' && oc_buf_puts(url, "/")) || oc_buf_puts(url, target)) {
+        return oc_fail_nomem(err);
+    }
+    if (query && query->n) {
+        oc_buf q;
+        int bad;
+        oc_buf_init(&q, 0);
+        bad = oc_form_append_all(&q, query) ||
+              oc_buf_puts(url, strchr(url->data, '?') ? "&" : "?") ||
+              oc_buf_append(url, q.data ? q.data : "", q.len);
+        oc_buf_free(&q);
+        if (bad)
+            return oc_fail_nomem(err);
+    }
+    return OC_OK;
+}
+
+/* Header name of a "Name: value" line equals name (case-insensitive). */
+static int header_is(const char *line, const char *name, size_t nlen)
+{
+    return strncasecmp(line, name, nlen) == 0 && line[nlen] == ':';
+}
+
+/* The client's lines, minus those the caller overrides, then the caller's. */
+static oc_code merge_headers(const oc_client *c, const struct curl_slist *extra,
+                             struct curl_slist **out, oc_error *err)
+{
+    struct curl_slist *list = NULL, *n;
+    const struct curl_slist *h, *e;
+    for (e = extra; e; e = e->next) {
+        if (strchr(e->data, '\r') || strchr(e->data, '\n') || !strchr(e->data, ':'))
+            return oc_fail(err, OC_E_INVALID_ARGUMENT,
+                           "a request header must be one 'Name: value' line");
+    }
+    for (h = c->auth_headers; h; h = h->next) {
+        size_t nlen = strcspn(h->data, ":");
+        int overridden = 0;
+        for (e = extra; e && !overridden; e = e->next)
+            overridden = header_is(e->data, h->data, nlen);
+        if (overridden)
+            continue;
+        if (!(n = curl_slist_append(list, h->data)))
+            goto nomem;
+        list = n;
+    }
+    for (e = extra; e; e = e->next) {
+        if (!(n = curl_slist_append(list, e->data)))
+            goto nomem;
+        list = n;
+    }
+    *out = list;
+    return OC_OK;
+nomem:
+    for (n = list; n; n = n->next)
+        oc_wipe(n->data, strlen(n->data));
+    curl_slist_free_all(list);
+    return oc_fail_nomem(err);
+}
+
+static int is_redirect(long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *resp,
+                          oc_error *err)
+{
+    oc_buf url;
+    oc_request r;
+    struct curl_slist *merged = NULL, *h;
+    char *rejected = NULL, *next_url = NULL;
+    int redirects = 0, retried = 0;
+    oc_code rc;
+
+    if (!c->loaded && (rc = oc_client_connect(c, err)) != OC_OK)
+        return rc;
+    if (oc_client_uses_tokens(c) && !c->token.access_token && (rc = oc_client_refresh(c, NULL, err)) != OC_OK)
+        return rc;
+    if ((rc = oc_client_refresh_if_due(c, err)) != OC_OK)
+        return rc;
+    if (!c->api_url && (rc = oc_client_resolve_api_url(c, err)) != OC_OK)
+        return rc;
+    oc_buf_init(&url, 0);
+    if ((rc = build_url(c, req->target, req->query, &url, err)) != OC_OK)
+        goto out;
+
+    memset(&r, 0, sizeof r);
+    r.method = req->method;
+    r.url = url.data;
+    r.body = req->body;
+    r.body_len = req->body_len;
+    r.max_body = req->max_body ? req->max_body : OC_API_RESPONSE_MAX;
+    for (;;) {
+        if (req->headers && (rc = merge_headers(c, req->headers, &merged, err)) != OC_OK)
+            goto out;
+        r.headers = merged ? merged : c->auth_headers;
+        rc = oc_http_perform(c->http, &r, resp, err);
+        for (h = merged; h; h = h->next)
+            oc_wipe(h->data, strlen(h->data));
+        curl_slist_free_all(merged);
+        merged = NULL;
+        if (rc != OC_OK)
+            goto out;
+
+        if (resp->status == 401 && !retried && oc_client_uses_tokens(c) &&
+            (c->scheme == OC_SCHEME_OAUTH_CLIENT ||
+             (c->mode != OC_MODE_OFF && c->profile->refreshable))) {
+            /* Refresh once (unless another process already did) and retry. */
+            retried = 1;
+            free(rejected);
+            if (!(rejected = oc_strdup(c->token.access_token ? c->token.access_token : ""))) {
+                rc = oc_fail_nomem(err);
+                goto out;
+            }
+            if ((rc = oc_client_refresh(c, rejected, err)) != OC_OK) {
+                char what[480];
+                oc_describe_request(what, sizeof what, r.method, r.url);
+                oc_error_prefix(err, "%s was rejected with HTTP 401 and", what);
+                goto out;
+            }
+            continue;
+        }
+        if (is_redirect(resp->status) && oc_response_header(resp, "location")) {
+            char *target = oc_url_resolve(r.url, oc_response_header(resp, "location"));
+            char what[480];
+            oc_describe_request(what, sizeof what, r.method, r.url);
+            if (!target) {
+                rc = oc_fail(err, OC_E_BAD_RESPONSE, "%s redirected to an invalid location", what);
+                goto out;
+            }
+            if (!oc_url_same_origin(target, c->api_url)) {
+                char shown[300];
+                oc_copy_printable(shown, sizeof shown, target, strcspn(target, "?#"));
+                free(target);
+                if (err)
+                    err->status = resp->status;
+                rc = oc_fail(err, OC_E_ORIGIN,
+                             "%s redirected to %s, another origin; not followed, so the token "
+                             "stays with %s",
+                             what, shown, c->api_url);
+                goto out;
+            }
+            if (++redirects > MAX_REDIRECTS) {
+                free(target);
+                rc = oc_fail(err, OC_E_BAD_RESPONSE, "%s: more than %d redirects", what,
+                             MAX_REDIRECTS);
+                goto out;
+            }
+            free(next_url);
+            next_url = target;
+            r.url = next_url;
+            if (resp->status == 303 || ((resp->status == 301 || resp->status == 302) &&
+                                        strcmp(r.method, "POST") == 0)) {
+                r.method = "GET";
+                r.body = NULL;
+                r.body_len = 0;
+            }
+            continue;
+        }
+        break;
+    }
+out:
+    oc_free_secret(rejected);
+    free(next_url);
+    oc_buf_free(&url);
+    return rc;
+}

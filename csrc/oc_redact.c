@@ -1,0 +1,205 @@
+#include "oc_redact.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "oc_crypto.h"
+#include "oc_kv.h"
+
+enum { MIN_SECRET = 4, MAX_SECRETS = 64 };
+
+static const char *const secret_headers[] = {
+    "authorization", "proxy-authorization", "x-auth-token", "x-keap-api-key", "x-api-key",
+    "cookie", "set-cookie", NULL
+};
+
+/* (An authorization code is caught by the literal net: the client registers
+   it before sending it. "code" as a name is too common to redact by name.) */
+static const char *const secret_fields[] = {
+    "access_token", "refresh_token", "id_token", "client_secret", "code_verifier",
+    "password", "assertion", "client_assertion", "token", "api_key", "apikey", NULL
+};
+
+static int in_list(const char *const *list, const char *name, size_t len)
+{
+    size_t i;
+    for (i = 0; list[i]; i++)
+        if (strlen(list[i]) == len && strncasecmp(list[i], name, len) == 0)
+            return 1;
+    return 0;
+}
+
+int oc_header_is_secret(const char *name, size_t len)
+{
+    return in_list(secret_headers, name, len);
+}
+
+int oc_field_is_secret(const char *name, size_t len)
+{
+    return in_list(secret_fields, name, len);
+}
+
+static void add_one(oc_secrets *s, const char *value)
+{
+    size_t i;
+    if (!value || strlen(value) < MIN_SECRET)
+        return;
+    for (i = 0; i < s->n; i++)
+        if (strcmp(s->value[i], value) == 0)
+            return;
+    if (s->n == MAX_SECRETS) { /* the oldest go first; current ones were added last */
+        oc_free_secret(s->value[0]);
+        memmove(s->value, s->value + 1, (s->n - 1) * sizeof *s->value);
+        s->n--;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        char **v = realloc(s->value, cap * sizeof *v);
+        if (!v)
+            return;
+        s->value = v;
+        s->cap = cap;
+    }
+    if ((s->value[s->n] = oc_strdup(value)) != NULL)
+        s->n++;
+}
+
+void oc_secrets_add(oc_secrets *s, const char *value)
+{
+    char *escaped;
+    if (!value)
+        return;
+    add_one(s, value);
+    /* the same secret as it appears in a form body or a query */
+    escaped = curl_easy_escape(NULL, value, 0);
+    if (escaped) {
+        add_one(s, escaped);
+        oc_wipe(escaped, strlen(escaped));
+        curl_free(escaped);
+    }
+}
+
+void oc_secrets_free(oc_secrets *s)
+{
+    size_t i;
+    for (i = 0; i < s->n; i++)
+        oc_free_secret(s->value[i]);
+    free(s->value);
+    memset(s, 0, sizeof *s);
+}
+
+void oc_redact_literals(oc_buf *out, const char *text, size_t len, const oc_secrets *s)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t k, best = 0;
+        for (k = 0; s && k < s->n; k++) {
+            size_t n = strlen(s->value[k]);
+            if (n <= len - i && n > best && memcmp(text + i, s->value[k], n) == 0)
+                best = n;
+        }
+        if (best) {
+            oc_buf_puts(out, OC_REDACTED);
+            i += best;
+        } else {
+            oc_buf_append(out, text + i, 1);
+            i++;
+        }
+    }
+}
+
+void oc_redact_header(oc_buf *out, const char *line, size_t len, const oc_secrets *s)
+{
+    const char *colon = memchr(line, ':', len);
+    if (colon && oc_header_is_secret(line, (size_t)(colon - line))) {
+        oc_buf_append(out, line, (size_t)(colon - line));
+        oc_buf_puts(out, ": " OC_REDACTED);
+        return;
+    }
+    oc_redact_literals(out, line, len, s);
+}
+
+static void redact_json(json_t *v, int depth)
+{
+    const char *key;
+    json_t *m;
+    size_t i;
+    if (depth > 64)
+        return;
+    if (json_is_object(v)) {
+        json_object_foreach(v, key, m) {
+            if (oc_field_is_secret(key, strlen(key)) && !json_is_null(m))
+                json_object_set_new(v, key, json_string(OC_REDACTED));
+            else
+                redact_json(m, depth + 1);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) redact_json(m, depth + 1);
+    }
+}
+
+/* A form body: name=value pairs of URL-safe characters only. */
+static int looks_like_form(const char *body, size_t len)
+{
+    size_t i;
+    if (!len || !memchr(body, '=', len))
+        return 0;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)body[i];
+        if (!(isalnum(c) || strchr("=&%+-._~*", c)))
+            return 0;
+    }
+    return 1;
+}
+
+static void redact_form(oc_buf *out, const char *body, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i, eq;
+        while (i < len && body[i] != '&')
+            i++;
+        for (eq = start; eq < i && body[eq] != '='; eq++)
+            ;
+        if (start)
+            oc_buf_append(out, "&", 1);
+        if (eq < i && oc_field_is_secret(body + start, eq - start)) {
+            oc_buf_append(out, body + start, eq - start + 1);
+            oc_buf_puts(out, OC_REDACTED);
+        } else {
+            oc_buf_append(out, body + start, i - start);
+        }
+        i++;
+    }
+}
+
+void oc_redact_body(oc_buf *out, const char *body, size_t len, const oc_secrets *s)
+{
+    oc_buf tmp;
+    json_t *j = NULL;
+    oc_buf_init(&tmp, 0);
+    if (len && (body[0] == '{' || body[0] == '['))
+        j = json_loadb(body, len, 0, NULL);
+    if (j) {
+        char *text;
+        redact_json(j, 0);
+        text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(j);
+        if (text) {
+            oc_buf_puts(&tmp, text);
+            free(text);
+        }
+    } else if (looks_like_form(body, len)) {
+        redact_form(&tmp, body, len);
+    } else {
+        oc_buf_append(&tmp, body, len);
+    }
+    oc_redact_literals(out, tmp.data ? tmp.data : "", tmp.len, s);
+    oc_wipe(tmp.data, tmp.len);
+    oc_buf_free(&tmp);
+}

@@ -1,0 +1,39 @@
+/*
+ * oc_redact: takes secrets out of text before it is logged. Three nets, each
+ * catching what the others may miss:
+ *   - header lines whose name carries credentials keep only their name;
+ *   - form and JSON bodies lose the values of credential fields;
+ *   - every known secret value (client secret, tokens, passwords, keys, in
+ *     plain and percent-encoded form) is replaced wherever it appears.
+ */
+#ifndef OC_REDACT_H
+#define OC_REDACT_H
+
+#include <stddef.h>
+
+#include "oc_buf.h"
+
+#define OC_REDACTED "[REDACTED]"
+
+/* Known secret values; copies are kept (and wiped when freed). */
+typedef struct oc_secrets {
+    char **value;
+    size_t n, cap;
+} oc_secrets;
+
+void oc_secrets_add(oc_secrets *s, const char *value);
+void oc_secrets_free(oc_secrets *s);
+
+/* Whether a header (name, any case) carries credentials. */
+int oc_header_is_secret(const char *name, size_t len);
+/* Whether a form field or JSON member name holds a credential. */
+int oc_field_is_secret(const char *name, size_t len);
+
+/* Appends text to out with every known secret replaced. */
+void oc_redact_literals(oc_buf *out, const char *text, size_t len, const oc_secrets *s);
+/* Appends one "Name: value" header line, redacted. */
+void oc_redact_header(oc_buf *out, const char *line, size_t len, const oc_secrets *s);
+/* Appends a body, redacted: JSON and form bodies field by field, then literals. */
+void oc_redact_body(oc_buf *out, const char *body, size_t len, const oc_secrets *s);
+
+#endif

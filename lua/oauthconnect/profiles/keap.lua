@@ -1,0 +1,25 @@
+-- Keap (Infusionsoft), as developer.infusionsoft.com and its PHP SDK describe
+-- it: the code exchange carries the client secret in the body, the refresh
+-- authenticates with HTTP Basic; refresh tokens rotate and are single-use.
+return {
+  name = "infusionsoft",
+  title = "Keap",
+  authorize_url = "https://accounts.infusionsoft.com/app/oauth/authorize",
+  token_url = "https://api.infusionsoft.com/token",
+  api_url = "https://api.infusionsoft.com/crm/rest/v1",
+  scope = "full",
+  code_auth = "body",
+  refresh_auth = "basic",       -- Authorization: Basic base64(client_id:client_secret)
+  token_header = "Authorization",
+  token_prefix = "Bearer ",
+  pkce = false,
+  refreshable = true,
+  auth_schemes = "OAUTH|APIKEY",
+  apikey_header = "X-Keap-API-Key", -- personal access token or service account key
+  apikey_prefix = "",
+
+  -- read by the Lua client
+  pagination = "offset",        -- v1 limit/offset (+ next); v2 page_size/page_token
+  page_size = 1000,
+  page_size_max = 1000,
+}
