@@ -741,7 +741,7 @@ static int l_property_name(lua_State *L)
 static int l_properties(lua_State *L)
 {
     static const char *const type_names[] = { "string", "url", "enum", "seconds", "milliseconds",
-                                               "boolean", "port" };
+                                               "boolean", "port", "count" };
     int p;
     lua_createtable(L, OC_P__COUNT, 0);
     for (p = 0; p < OC_P__COUNT; p++) {

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "oc_buf.h"
+#include "oc_retry.h"
 
 static const char *reason_phrase(long status)
 {
@@ -154,9 +155,20 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
             snprintf(hint, sizeof hint,
                      "the access token was rejected even after a refresh (revoked?); log in again");
     }
+    if (status == 429 || status == 403) {
+        const char *ra = oc_response_header(resp, "retry-after");
+        if (ra && !hint[0]) {
+            char shown[64];
+            oc_copy_printable(shown, sizeof shown, ra, strlen(ra));
+            snprintf(hint, sizeof hint, "the server asks to wait (Retry-After: %s)", shown);
+        }
+    }
     if (err)
         err->status = status;
-    rc = oc_fail(err, code_for_status(status), "%s: HTTP %ld%s%s%s%s%s%s", what, status,
+    rc = oc_fail(err,
+                 status == 403 && oc_retry_status(403, method, c->profile, resp) ? OC_E_RATE_LIMITED
+                                                                                 : code_for_status(status),
+                 "%s: HTTP %ld%s%s%s%s%s%s", what, status,
                  reason_phrase(status)[0] ? " " : "", reason_phrase(status),
                  detail.len ? ": " : "", detail.len ? detail.data : "", hint[0] ? "; " : "", hint);
     oc_buf_free(&detail);

@@ -16,6 +16,7 @@
 #include "oc_buf.h"
 #include "oc_crypto.h"
 #include "oc_login.h"
+#include "oc_retry.h"
 #include "oc_time.h"
 
 /* Adopts t (moved in) and builds the header list every request reuses.
@@ -85,12 +86,20 @@ static oc_code save(oc_client *c, const oc_token *t, oc_error *err)
     return oc_store_save(c->store, t, c->profile->name, c->seed[0] ? c->seed : NULL, err);
 }
 
-/* Performs a token endpoint request through the client's handle. */
+/*
+ * Performs a token endpoint request through the client's handle. A token
+ * request is not idempotent (a refresh spends the refresh token), so it is
+ * tried again only when the server cannot have acted on it: the request was
+ * never sent, or the answer was a 429.
+ */
 static oc_code token_call(oc_client *c, oc_token_request *tr, const char *what,
                           const oc_token *previous, oc_token *out, oc_error *err)
 {
     oc_request r;
     oc_code rc;
+    int attempt = 1;
+    int64_t max_attempts = oc_config_int(c->cfg, OC_P_MAX_ATTEMPTS, 3);
+    int64_t max_wait = oc_config_int(c->cfg, OC_P_RETRY_MAX_WAIT, 60) * 1000;
     memset(&r, 0, sizeof r);
     r.method = tr->method;
     r.url = tr->url;
@@ -98,7 +107,23 @@ static oc_code token_call(oc_client *c, oc_token_request *tr, const char *what,
     r.body = tr->body;
     r.body_len = tr->body_len;
     r.max_body = OC_TOKEN_RESPONSE_MAX;
-    rc = oc_http_perform(c->http, &r, &c->scratch, err);
+    for (;;) {
+        int64_t wait = -1;
+        rc = oc_http_perform(c->http, &r, &c->scratch, err);
+        if (attempt >= max_attempts)
+            break;
+        if (rc != OC_OK && rc == OC_E_NETWORK && !oc_http_sent(c->http))
+            wait = oc_backoff_ms(attempt, 250, max_wait);
+        else if (rc == OC_OK && c->scratch.status == 429 &&
+                 (wait = oc_retry_wait_ms(&c->scratch, c->profile, oc_now_ms())) < 0)
+            wait = oc_backoff_ms(attempt, 250, max_wait);
+        if (wait < 0 || wait > max_wait)
+            break;
+        oc_logf(c->log, 1, "%s: attempt %d %s; retrying in %lld ms", what, attempt,
+                rc == OC_OK ? "was rate limited" : "could not connect", (long long)wait);
+        oc_sleep_ms(wait);
+        attempt++;
+    }
     if (rc != OC_OK) {
         oc_error_prefix(err, "%s failed", what);
     } else {

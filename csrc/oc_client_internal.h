@@ -40,6 +40,7 @@ struct oc_client {
     int loaded;                     /* a token was adopted: connect has nothing to do */
     int unsaved;                    /* token is newer than the store (a save failed) */
     unsigned generation;
+    int64_t not_before_ms;          /* a spent rate-limit quota: send nothing before */
     struct curl_slist *auth_headers;/* Accept, the credentials header, Expect: */
     oc_response scratch;            /* token endpoint answers */
 };

@@ -12,9 +12,11 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_retry.h"
+#include "oc_time.h"
 #include "oc_url.h"
 
-enum { MAX_REDIRECTS = 5 };
+enum { MAX_REDIRECTS = 5, BACKOFF_BASE_MS = 250 };
 
 static int has_forbidden_chars(const char *s)
 {
@@ -132,6 +134,19 @@ nomem:
     return oc_fail_nomem(err);
 }
 
+/* Waits out a quota an earlier answer said was spent, so the request is not
+   sent just to collect a 429. */
+static void pace(oc_client *c, int64_t max_wait_ms)
+{
+    int64_t wait = c->not_before_ms - oc_now_ms();
+    if (wait <= 0)
+        return;
+    if (wait > max_wait_ms)
+        wait = max_wait_ms;
+    oc_logf(c->log, 1, "rate limit quota spent: waiting %lld ms before the next request", (long long)wait);
+    oc_sleep_ms(wait);
+}
+
 static int is_redirect(long status)
 {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -144,7 +159,9 @@ oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *
     oc_request r;
     struct curl_slist *merged = NULL, *h;
     char *rejected = NULL, *next_url = NULL;
-    int redirects = 0, retried = 0;
+    int redirects = 0, retried = 0, attempt = 1;
+    int64_t max_attempts = oc_config_int(c->cfg, OC_P_MAX_ATTEMPTS, 3);
+    int64_t max_wait = oc_config_int(c->cfg, OC_P_RETRY_MAX_WAIT, 60) * 1000;
     oc_code rc;
 
     if (!c->loaded && (rc = oc_client_connect(c, err)) != OC_OK)
@@ -166,16 +183,44 @@ oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *
     r.body_len = req->body_len;
     r.max_body = req->max_body ? req->max_body : OC_API_RESPONSE_MAX;
     for (;;) {
+        int64_t wait;
         if (req->headers && (rc = merge_headers(c, req->headers, &merged, err)) != OC_OK)
             goto out;
         r.headers = merged ? merged : c->auth_headers;
+        pace(c, max_wait);
         rc = oc_http_perform(c->http, &r, resp, err);
         for (h = merged; h; h = h->next)
             oc_wipe(h->data, strlen(h->data));
         curl_slist_free_all(merged);
         merged = NULL;
-        if (rc != OC_OK)
+        if (rc != OC_OK) {
+            /* Retry a failure in transit only when the request cannot have
+               been acted on twice: never sent, or idempotent. */
+            if ((rc == OC_E_NETWORK || rc == OC_E_TIMEOUT) && attempt < max_attempts &&
+                (!oc_http_sent(c->http) || oc_method_is_idempotent(r.method))) {
+                wait = oc_backoff_ms(attempt, BACKOFF_BASE_MS, max_wait);
+                oc_logf(c->log, 1, "attempt %d failed (%s); retrying in %lld ms", attempt,
+                        err ? err->message : "", (long long)wait);
+                oc_sleep_ms(wait);
+                attempt++;
+                continue;
+            }
             goto out;
+        }
+        if ((wait = oc_quota_wait_ms(resp, c->profile, oc_now_ms())) > 0)
+            c->not_before_ms = oc_now_ms() + wait;
+        if (attempt < max_attempts && oc_retry_status(resp->status, r.method, c->profile, resp)) {
+            wait = oc_retry_wait_ms(resp, c->profile, oc_now_ms());
+            if (wait < 0)
+                wait = oc_backoff_ms(attempt, BACKOFF_BASE_MS, max_wait);
+            if (wait <= max_wait) {
+                oc_logf(c->log, 1, "HTTP %ld on attempt %d; retrying in %lld ms", resp->status,
+                        attempt, (long long)wait);
+                oc_sleep_ms(wait);
+                attempt++;
+                continue;
+            }
+        }
 
         if (resp->status == 401 && !retried && oc_client_uses_tokens(c) &&
             (c->scheme == OC_SCHEME_OAUTH_CLIENT ||

@@ -223,6 +223,9 @@ bad:
     if (info->type == OC_PT_PORT)
         return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
                                 "%s: '%s' is not a port number (1 to 65535)", info->name, shown);
+    if (info->type == OC_PT_COUNT)
+        return oc_fail_property(err, OC_E_BAD_VALUE, info->name, "%s: '%s' is not a whole number",
+                                info->name, shown);
     return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
                             "%s: '%s' is not a whole number of %s", info->name, shown, unit);
 }
@@ -258,7 +261,7 @@ oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t 
         src = canon;
         n = (size_t)cn;
     } else if (info->type == OC_PT_SECONDS || info->type == OC_PT_MILLIS ||
-               info->type == OC_PT_PORT) {
+               info->type == OC_PT_PORT || info->type == OC_PT_COUNT) {
         oc_code rc = parse_number(p, value, vlen, &number, err);
         if (rc != OC_OK)
             return rc;

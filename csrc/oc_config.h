@@ -28,7 +28,8 @@ typedef enum oc_prop_type {
     OC_PT_SECONDS, /* a whole, non-negative number of seconds */
     OC_PT_MILLIS,  /* a whole, non-negative number of milliseconds since the epoch */
     OC_PT_BOOL,    /* TRUE/FALSE (also YES/NO, ON/OFF, 1/0), kept as "TRUE" or "FALSE" */
-    OC_PT_PORT     /* a TCP port, 1 to 65535 */
+    OC_PT_PORT,    /* a TCP port, 1 to 65535 */
+    OC_PT_COUNT    /* a whole, non-negative number */
 } oc_prop_type;
 
 enum { OC_PF_SECRET = 1 };

@@ -239,6 +239,13 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
     return OC_OK;
 }
 
+int oc_http_sent(const oc_http *h)
+{
+    long n = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &n);
+    return n > 0;
+}
+
 void oc_http_free(oc_http *h)
 {
     if (!h)

@@ -60,6 +60,10 @@ void oc_http_free(oc_http *h);
    Any HTTP status is success here; only transport failures are errors. */
 oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc_error *err);
 
+/* Whether the last perform sent any of its request (a failure before that,
+   such as a refused connection, is safe to retry for any method). */
+int oc_http_sent(const oc_http *h);
+
 void oc_response_init(oc_response *r);
 void oc_response_reset(oc_response *r);
 void oc_response_free(oc_response *r);

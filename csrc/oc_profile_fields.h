@@ -22,4 +22,7 @@
     OC_FIELD(apikey_header,  STRING,      "request header for AuthScheme=APIKEY") \
     OC_FIELD(apikey_prefix,  STRING,      "text before the key in that header") \
     OC_FIELD(store_id_member,STRING,      "token response member that names the store, e.g. \"context\"") \
-    OC_FIELD(store_id_prefix,STRING,      "prefix to strip from it, e.g. \"stores/\"")
+    OC_FIELD(store_id_prefix,STRING,      "prefix to strip from it, e.g. \"stores/\"") \
+    OC_FIELD(wait_headers,   STRING,      "headers naming a wait before retrying: \"Name=ms|s|date,...\"") \
+    OC_FIELD(quota_headers,  STRING,      "remaining-quota headers: \"Name=window_ms\" or \"Name=@ResetMsHeader\", ...") \
+    OC_FIELD(rate_limit_403, BOOL,        "the server may signal a spent rate limit with 403")

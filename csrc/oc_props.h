@@ -42,6 +42,10 @@
         "The API base URL that request paths are relative to. Default: the provider profile's.") \
     OC_PROP(TIMEOUT, "Timeout", OC_PT_SECONDS, "60", 0, NULL, \
         "Seconds an HTTP request may take in total; 0 means no limit.") \
+    OC_PROP(MAX_ATTEMPTS, "MaxAttempts", OC_PT_COUNT, "3", 0, NULL, \
+        "How many times a request is tried in all: 429 (and rate-limit 403s) for any method; 502, 503, 504 and network failures for idempotent ones (or when nothing was sent). Waits follow Retry-After and the provider's rate-limit headers, else exponential backoff with full jitter.") \
+    OC_PROP(RETRY_MAX_WAIT, "RetryMaxWait", OC_PT_SECONDS, "60", 0, NULL, \
+        "The longest wait, in seconds, before a retry or for a spent quota; a server asking for longer gets its error returned instead.") \
     OC_PROP(LOGIN_TIMEOUT, "LoginTimeout", OC_PT_SECONDS, "300", 0, NULL, \
         "Seconds the desktop login waits for the browser to come back to CallbackURL.") \
     OC_PROP(STORE_ID, "StoreId", OC_PT_STRING, NULL, 0, NULL, \

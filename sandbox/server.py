@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Local stand-in for the Jumpseller, BigCommerce and Keap OAuth + API servers.
+"""Local stand-in for the Jumpseller, BigCommerce and Keap OAuth + API servers,
+plus a plain RFC 6749 server ("generic") standing in for any other.
 
-    python3 sandbox/server.py --provider jumpseller|bigcommerce|keap [options]
+    python3 sandbox/server.py --provider jumpseller|bigcommerce|keap|generic [options]
 
 When ready it prints one JSON line to stdout,
     {"url": "http://127.0.0.1:PORT", "provider": "...", "pid": N}
@@ -33,15 +34,16 @@ PARENT_POLL = 0.5  # seconds between checks that --parent-pid is alive
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        description="Local OAuth 2 / API stand-in for Jumpseller, BigCommerce and Keap.")
+        description="Local OAuth 2 / API stand-in for Jumpseller, BigCommerce, Keap "
+                    "and a generic RFC 6749 server.")
     p.add_argument("--provider", required=True, choices=sorted(PROVIDERS))
     p.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--port-file", help="also write the ready line to this file (atomically)")
     p.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     p.add_argument("--access-ttl", type=float,
-                   help="access token lifetime in seconds (default: jumpseller 3600, "
-                        "keap 86400, bigcommerce never expires)")
+                   help="access token lifetime in seconds (default: jumpseller and "
+                        "generic 3600, keap 86400, bigcommerce never expires)")
     p.add_argument("--client-id", default="sandbox-client-id")
     p.add_argument("--client-secret", default="sandbox-client-secret")
     p.add_argument("--redirect-uri", action="extend", nargs="+", default=[],
@@ -53,9 +55,10 @@ def parse_args(argv):
     p.add_argument("--deny", action="store_true", help="authorize answers error=access_denied")
     p.add_argument("--api-key", action="extend", nargs="+", default=[],
                    help="static API keys/tokens accepted (BigCommerce X-Auth-Token, "
-                        "Keap X-Keap-API-Key)")
-    p.add_argument("--basic-login", help="Jumpseller BASIC auth login")
-    p.add_argument("--basic-token", help="Jumpseller BASIC auth authtoken")
+                        "Keap X-Keap-API-Key, generic X-API-Key)")
+    p.add_argument("--basic-login", help="Jumpseller BASIC auth login / generic API Basic user")
+    p.add_argument("--basic-token", help="Jumpseller BASIC auth authtoken / generic API Basic "
+                                         "password")
     p.add_argument("--store-hash", default="sbx123abc", help="BigCommerce store hash")
     args = p.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):

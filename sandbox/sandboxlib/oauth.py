@@ -1,4 +1,4 @@
-"""The OAuth 2 endpoints shared by the three providers (RFC 6749, RFC 7636).
+"""The OAuth 2 endpoints shared by the providers (RFC 6749, RFC 7636).
 
 The flow lives here once; each provider plugs in what differs (how the token
 request body is encoded, how the client authenticates for each grant, the
@@ -137,7 +137,7 @@ def token(app, req):
             return _refresh_grant(app, req, params)
         if grant_type == "client_credentials":
             app.state.count("client_credentials")
-            provider.client_credentials(req, params)  # raises
+            return _client_credentials_grant(app, req, params)
         raise OAuthError(400, "unsupported_grant_type",
                          "The authorization grant type is not supported.")
     except OAuthError as exc:
@@ -189,6 +189,17 @@ def _refresh_grant(app, req, params):
     return token_response(provider.token_body(issued))
 
 
+def _client_credentials_grant(app, req, params):
+    """RFC 6749 4.4. The provider authenticates the client and settles the
+    scope, or refuses the grant outright (most providers do)."""
+    provider = app.provider
+    client_id, scope = provider.client_credentials(req, params)
+    issued = app.tokens.issue_client_credentials(client_id, scope,
+                                                 app.state.cfg("access_ttl"))
+    app.state.count("client_credentials_issued")
+    return token_response(provider.token_body(issued))
+
+
 def token_response(body):
     return Response.json(200, body, TOKEN_HEADERS)
 
@@ -206,6 +217,15 @@ def parse_basic(value):
     """(client_id, secret) from an Authorization: Basic header, None when the
     header is absent or another scheme. RFC 6749 2.3.1: both halves are
     form-urlencoded before base64."""
+    raw = decode_basic(value)
+    if raw is None:
+        return None
+    return urllib.parse.unquote_plus(raw[0]), urllib.parse.unquote_plus(raw[1])
+
+
+def decode_basic(value):
+    """(user, password) exactly as sent (RFC 7617, no form-decoding), None
+    when the header is absent or another scheme; OAuthError when malformed."""
     if not value:
         return None
     scheme, _, cred = value.partition(" ")
@@ -220,17 +240,24 @@ def parse_basic(value):
     if not sep:
         raise OAuthError(401, "invalid_client", "Malformed Basic credentials.",
                          [("WWW-Authenticate", 'Basic realm="oauth"')])
-    return urllib.parse.unquote_plus(user), urllib.parse.unquote_plus(password)
+    return user, password
 
 
-def authenticate_client(clients, req, params, allow_basic=True, allow_body=True):
+def authenticate_client(clients, req, params, allow_basic=True, allow_body=True,
+                        accept_raw_basic=False):
     """Return the authenticated client_id or raise invalid_client (401).
 
-    Basic wins when both are present (Doorkeeper does the same)."""
+    Basic wins when both are present (Doorkeeper does the same).
+    accept_raw_basic: also accept Basic credentials that were not
+    form-urlencoded, as many clients send them (a "+" or "%" in a raw secret
+    would otherwise be mangled by the decoding)."""
     basic = parse_basic(req.header("authorization")) if allow_basic else None
     if basic is not None:
         if clients.check(*basic):
             return basic[0]
+        raw = decode_basic(req.header("authorization")) if accept_raw_basic else None
+        if raw is not None and clients.check(*raw):
+            return raw[0]
         raise OAuthError(401, "invalid_client",
                          "Client authentication failed (HTTP Basic).",
                          [("WWW-Authenticate", 'Basic realm="oauth"')])

@@ -19,7 +19,8 @@ COUNTER_NAMES = (
     "refreshes",           # successful refresh_token grants
     "refresh_failures",    # refused refresh_token grants (any reason)
     "invalid_grant",       # any grant refused for a bad code / refresh token
-    "client_credentials",  # client_credentials attempts (all providers refuse)
+    "client_credentials",  # client_credentials attempts (only generic grants them)
+    "client_credentials_issued",  # successful client_credentials grants
     "api",                 # API requests (everything under the provider's API prefix)
     "api_unauthorized",    # API requests answered 401
     "rate_limited",        # API requests refused by the rate limiter

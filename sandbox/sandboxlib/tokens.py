@@ -1,9 +1,10 @@
 """Authorization codes, grants, access tokens and refresh tokens.
 
-A *grant* is one user authorization: born from a code exchange, it owns the
-access tokens and the (single live) refresh token issued for it. Keeping the
-grant lets us do what RFC 6749 4.1.2 asks when a code is replayed (revoke
-everything issued from it) and what revoke_access_on_refresh asks.
+A *grant* is one authorization: born from a code exchange (or, for the
+generic provider, a client_credentials request), it owns the access tokens
+and the (single live) refresh token issued for it. Keeping the grant lets us
+do what RFC 6749 4.1.2 asks when a code is replayed (revoke everything
+issued from it) and what revoke_access_on_refresh asks.
 
 All operations run under the server's single lock, so "look up, check,
 mark used" is atomic: two clients racing with the same refresh token get
@@ -38,19 +39,23 @@ class GrantError(Exception):
 class Issued:
     """What a successful grant produced, for the provider to render."""
 
-    def __init__(self, grant, access_token, refresh_token, expires_in):
+    def __init__(self, grant, access_token, refresh_token, expires_in, scope):
         self.grant = grant
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.expires_in = expires_in  # None: never expires
+        # The access token's own scope: the grant's, or less after a refresh
+        # that narrowed it (RFC 6749 6).
+        self.scope = scope
 
 
 class Grant:
-    def __init__(self, grant_id, client_id, scope, extra):
+    def __init__(self, grant_id, client_id, scope, extra, kind="authorization_code"):
         self.id = grant_id
         self.client_id = client_id
-        self.scope = scope
+        self.scope = scope  # what the resource owner granted; a refresh never exceeds it
         self.extra = extra  # provider data carried from authorize (e.g. context)
+        self.kind = kind    # its grant type: authorization_code or client_credentials
         self.access_tokens = []
         self.refresh_token = None
 
@@ -60,7 +65,7 @@ class TokenStore:
         self.lock = lock
         self._codes = {}
         self._grants = {}
-        self._access = {}   # token -> {"grant", "expires_at", "revoked"}
+        self._access = {}   # token -> {"grant", "scope", "expires_at", "revoked"}
         self._refresh = {}  # token -> {"grant", "state": live|used|revoked}
         self._next_grant = 1
 
@@ -112,6 +117,16 @@ class TokenStore:
             rec["grant"] = grant.id
             return self._issue(grant, ttl, with_refresh)
 
+    # -- client credentials ---------------------------------------------------
+
+    def issue_client_credentials(self, client_id, scope, ttl):
+        """RFC 6749 4.4: the client acts for itself; 4.4.3: no refresh token."""
+        with self.lock:
+            grant = Grant(self._next_grant, client_id, scope, {}, kind="client_credentials")
+            self._next_grant += 1
+            self._grants[grant.id] = grant
+            return self._issue(grant, ttl, False)
+
     # -- refresh ------------------------------------------------------------
 
     def refresh(self, client_id, refresh_token, ttl, revoke_old_access,
@@ -128,30 +143,39 @@ class TokenStore:
             grant = self._grants[rec["grant"]]
             if grant.client_id != client_id:
                 raise GrantError("The refresh token was issued to another client.")
+            narrowed = None
             if scope:
                 # RFC 6749 6: a refresh may narrow the scope, never widen it.
+                # The bound is the scope originally granted, not the last
+                # access token's, so a later refresh may ask for it again.
                 if not set(scope.split()) <= set(grant.scope.split()):
                     raise GrantError("The requested scope exceeds the granted scope.",
                                      kind="invalid_scope")
+                narrowed = " ".join(dict.fromkeys(scope.split()))
             rec["state"] = "used"
             if revoke_old_access:
                 for tok in grant.access_tokens:
                     self._access[tok]["revoked"] = True
-            return self._issue(grant, ttl, True)
+            return self._issue(grant, ttl, True, narrowed)
 
     # -- checks used by the API endpoints -------------------------------------
 
     def check_access(self, token):
         """('ok', grant) or (reason, None), reason in unknown|expired|revoked."""
+        status, grant, _ = self.inspect_access(token)
+        return status, grant
+
+    def inspect_access(self, token):
+        """('ok', grant, token scope) or (reason, None, None), as check_access."""
         with self.lock:
             rec = self._access.get(token)
             if rec is None:
-                return "unknown", None
+                return "unknown", None, None
             if rec["revoked"]:
-                return "revoked", None
+                return "revoked", None, None
             if rec["expires_at"] is not None and time.monotonic() >= rec["expires_at"]:
-                return "expired", None
-            return "ok", self._grants[rec["grant"]]
+                return "expired", None, None
+            return "ok", self._grants[rec["grant"]], rec["scope"]
 
     # -- control endpoints ----------------------------------------------------
 
@@ -180,18 +204,19 @@ class TokenStore:
 
     # -- internals (lock held) ------------------------------------------------
 
-    def _issue(self, grant, ttl, with_refresh):
+    def _issue(self, grant, ttl, with_refresh, scope=None):
         access = secrets.token_urlsafe(32)
+        scope = grant.scope if scope is None else scope
         expires_at = None if ttl is None else time.monotonic() + ttl
-        self._access[access] = {"grant": grant.id, "expires_at": expires_at,
-                                "revoked": False}
+        self._access[access] = {"grant": grant.id, "scope": scope,
+                                "expires_at": expires_at, "revoked": False}
         grant.access_tokens.append(access)
         refresh = None
         if with_refresh:
             refresh = secrets.token_urlsafe(32)
             self._refresh[refresh] = {"grant": grant.id, "state": "live"}
             grant.refresh_token = refresh
-        return Issued(grant, access, refresh, None if ttl is None else int(ttl))
+        return Issued(grant, access, refresh, None if ttl is None else int(ttl), scope)
 
     def _revoke_grant(self, grant_id):
         grant = self._grants.get(grant_id)

@@ -996,5 +996,295 @@ class KeapTest(ProviderTestCase):
         self.assertIn("fault", body)
 
 
+# ---------------------------------------------------------------------------------
+# Generic (plain RFC 6749 / 7636 / 6750)
+# ---------------------------------------------------------------------------------
+
+GEN_ID = "generic-client"
+GEN_SECRET = "s3cr+t:%é/ x"  # "+", "%" and ":" tell form-urlencoded Basic from raw
+
+
+def basic_form(user, password):
+    """RFC 6749 2.3.1: form-urlencode both halves, then Basic."""
+    return basic(urllib.parse.quote_plus(user), urllib.parse.quote_plus(password))
+
+
+class GenericTest(ProviderTestCase):
+    provider = "generic"
+    extra_args = ("--client-id", GEN_ID, "--client-secret", GEN_SECRET,
+                  "--api-key", "generic-key", "--basic-login", "apiuser",
+                  "--basic-token", "apipass")
+    authorize_path = "/oauth2/authorize"
+    token_path = "/oauth2/token"
+    scope = "read write"
+
+    def authorize(self, **params):
+        params.setdefault("client_id", GEN_ID)
+        return super().authorize(**params)
+
+    def exchange(self, code, headers=None, **extra):
+        params = {"grant_type": "authorization_code", "code": code,
+                  "redirect_uri": REDIRECT, "client_id": GEN_ID, "client_secret": GEN_SECRET}
+        params.update(extra)
+        params = {k: v for k, v in params.items() if v is not None}
+        return self.token_request(params, headers)
+
+    def refresh(self, refresh_token, **extra):
+        params = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        params.update(extra)
+        return self.token_request(params, {"Authorization": basic_form(GEN_ID, GEN_SECRET)})
+
+    def client_credentials(self, headers=None, **extra):
+        params = {"grant_type": "client_credentials"}
+        params.update(extra)
+        if headers is None:
+            headers = {"Authorization": basic_form(GEN_ID, GEN_SECRET)}
+        return self.token_request(params, headers)
+
+    def api(self, method, path, token=None, obj=None, headers=None):
+        hdrs = {"Authorization": "Bearer " + token} if token else {}
+        hdrs.update(headers or {})
+        return self.sbx.json(method, path, obj, hdrs)
+
+    # -- token endpoint -------------------------------------------------------------------
+
+    def test_code_exchange_token_response(self):
+        status, headers, body = self.exchange(self.get_code())
+        self.assertEqual(status, 200, body)
+        self.assertEqual(set(body), {"access_token", "token_type", "expires_in",
+                                     "refresh_token", "scope"})
+        self.assertEqual((body["token_type"], body["expires_in"], body["scope"]),
+                         ("Bearer", 3600, "read write"))
+        self.assertEqual((headers["cache-control"], headers["pragma"]), ("no-store", "no-cache"))
+        # No scope asked for: the default "api"; any well-formed scope-token is granted.
+        self.assertEqual(self.exchange(self.get_code(scope=None))[2]["scope"], "api")
+        self.assertEqual(self.exchange(self.get_code(scope="a:b  https://x/y a:b"))[2]["scope"],
+                         "a:b https://x/y")
+        _, _, q, _ = self.authorize(scope='bad"scope', state="s")
+        self.assertEqual((q["error"], q["state"]), ("invalid_scope", "s"))
+
+    def test_client_secret_post_and_json_body(self):
+        self.assertEqual(self.exchange(self.get_code())[0], 200)  # client_secret_post
+        status, headers, body = self.exchange(self.get_code(), client_secret="wrong")
+        self.assertEqual((status, body["error"]), (401, "invalid_client"))
+        self.assertTrue(headers["www-authenticate"].startswith("Basic"))
+        status, _, body = self.sbx.json("POST", self.token_path, {
+            "grant_type": "authorization_code", "code": self.get_code(),
+            "redirect_uri": REDIRECT, "client_id": GEN_ID, "client_secret": GEN_SECRET})
+        self.assertEqual(status, 200, body)
+        # RFC 6749 3.2: a repeated parameter is an invalid_request.
+        status, _, body = self.sbx.request(
+            "POST", self.token_path, "grant_type=client_credentials&grant_type=password",
+            {"Content-Type": "application/x-www-form-urlencoded",
+             "Authorization": basic_form(GEN_ID, GEN_SECRET)})
+        self.assertEqual((status, json.loads(body)["error"]), (400, "invalid_request"))
+
+    def test_client_secret_basic_form_urlencoded_and_raw(self):
+        no_body = {"client_id": None, "client_secret": None}
+        status, _, body = self.exchange(
+            self.get_code(), {"Authorization": basic_form(GEN_ID, GEN_SECRET)}, **no_body)
+        self.assertEqual(status, 200, body)
+        status, _, body = self.exchange(
+            self.get_code(), {"Authorization": basic(GEN_ID, GEN_SECRET)}, **no_body)
+        self.assertEqual(status, 200, body)  # raw, as many clients send it
+        for bad in (basic_form(GEN_ID, "wrong"), basic(GEN_ID, "s3cr t:%é/ x"), "Basic !!!"):
+            status, headers, body = self.exchange(self.get_code(), {"Authorization": bad},
+                                                  **no_body)
+            self.assertEqual((status, body["error"]), (401, "invalid_client"), bad)
+            self.assertTrue(headers["www-authenticate"].startswith("Basic"))
+        status, headers, body = self.exchange(self.get_code(), client_id=None,
+                                              client_secret=None)
+        self.assertEqual((status, body["error"]), (401, "invalid_client"))
+        self.assertTrue(headers["www-authenticate"].startswith("Basic"))
+        # Basic wins over the body, both ways.
+        self.assertEqual(self.exchange(self.get_code(),
+                                       {"Authorization": basic_form(GEN_ID, GEN_SECRET)},
+                                       client_secret="wrong")[0], 200)
+        self.assertEqual(self.exchange(self.get_code(),
+                                       {"Authorization": basic_form(GEN_ID, "wrong")})[0], 401)
+
+    def test_client_credentials_issues_no_refresh_token(self):
+        live_refresh = self.sbx.control("GET", "stats")["live_refresh_tokens"]
+        status, headers, body = self.client_credentials()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(set(body), {"access_token", "token_type", "expires_in", "scope"})
+        self.assertEqual((body["token_type"], body["expires_in"], body["scope"]),
+                         ("Bearer", 3600, "api"))
+        self.assertEqual(headers["cache-control"], "no-store")
+        status, _, me = self.api("GET", "/api/me", body["access_token"])
+        self.assertEqual((status, me), (200, {"client_id": GEN_ID, "scope": "api",
+                                              "grant": "client_credentials"}))
+        status, _, body = self.client_credentials(
+            {}, scope="reports:read admin", client_id=GEN_ID, client_secret=GEN_SECRET)
+        self.assertEqual((status, body["scope"]), (200, "reports:read admin"))
+        self.assertNotIn("refresh_token", body)
+        status, _, body = self.client_credentials({"Authorization": basic_form(GEN_ID, "x")})
+        self.assertEqual((status, body["error"]), (401, "invalid_client"))
+        status, _, body = self.client_credentials(scope="a\\b")
+        self.assertEqual((status, body["error"]), (400, "invalid_scope"))
+        stats = self.sbx.control("GET", "stats")
+        self.assertEqual((stats["client_credentials"], stats["client_credentials_issued"],
+                          stats["live_refresh_tokens"]), (4, 2, live_refresh))
+
+    def test_unsupported_grant_and_method(self):
+        status, _, body = self.client_credentials(grant_type="password", username="u",
+                                                  password="p")
+        self.assertEqual((status, body["error"]), (400, "unsupported_grant_type"))
+        status, headers, _ = self.sbx.request("GET", self.token_path)
+        self.assertEqual((status, headers["allow"]), (405, "POST"))
+
+    def test_refresh_rotation_and_scope_narrowing(self):
+        tokens = self.new_tokens()
+        status, _, new = self.refresh(tokens["refresh_token"])
+        self.assertEqual(status, 200, new)
+        self.assertNotEqual(new["refresh_token"], tokens["refresh_token"])
+        self.assertEqual(new["scope"], "read write")
+        status, _, body = self.refresh(tokens["refresh_token"])
+        self.assertEqual((status, body["error"]), (400, "invalid_grant"))
+        # The old access token lives on (revoke_access_on_refresh is off).
+        self.assertEqual(self.api("GET", "/api/me", tokens["access_token"])[0], 200)
+        status, _, body = self.refresh(new["refresh_token"], scope="read admin")
+        self.assertEqual((status, body["error"]), (400, "invalid_scope"))
+        status, _, narrow = self.refresh(new["refresh_token"], scope="read")
+        self.assertEqual((status, narrow["scope"]), (200, "read"))
+        self.assertEqual(self.api("GET", "/api/me", narrow["access_token"])[2]["scope"], "read")
+        # Omitted scope means the scope originally granted (RFC 6749 6).
+        self.assertEqual(self.refresh(narrow["refresh_token"])[2]["scope"], "read write")
+        stats = self.sbx.control("GET", "stats")
+        self.assertEqual((stats["refreshes"], stats["refresh_failures"], stats["invalid_grant"]),
+                         (3, 2, 1))
+
+    def test_pkce(self):
+        verifier, challenge = pkce_pair()
+        code = self.get_code(code_challenge=challenge, code_challenge_method="S256")
+        status, _, body = self.exchange(code, code_verifier=verifier)
+        self.assertEqual(status, 200, body)
+        code = self.get_code(code_challenge=challenge, code_challenge_method="S256")
+        status, _, body = self.exchange(code, code_verifier=pkce_pair()[0])
+        self.assertEqual((status, body["error"]), (400, "invalid_grant"))
+        # The code is burnt: the right verifier no longer helps.
+        self.assertEqual(self.exchange(code, code_verifier=verifier)[2]["error"], "invalid_grant")
+        code = self.get_code(code_challenge=challenge, code_challenge_method="S256")
+        self.assertEqual(self.exchange(code)[2]["error"], "invalid_grant")  # no verifier
+        plain = secrets.token_urlsafe(40)
+        code = self.get_code(code_challenge=plain)  # method defaults to plain
+        self.assertEqual(self.exchange(code, code_verifier=plain)[0], 200)
+        _, _, q, _ = self.authorize(code_challenge=challenge, code_challenge_method="S512")
+        self.assertEqual(q["error"], "invalid_request")
+
+    def test_code_single_use_and_redirect_uri_match(self):
+        code = self.get_code()
+        status, _, body = self.exchange(code, redirect_uri="http://127.0.0.1:9/other")
+        self.assertEqual((status, body["error"]), (400, "invalid_grant"))
+        code = self.get_code()
+        tokens = self.exchange(code)[2]
+        self.assertEqual(self.exchange(code)[2]["error"], "invalid_grant")
+        # A replayed code revokes what it issued (RFC 6749 4.1.2).
+        self.assertEqual(self.api("GET", "/api/me", tokens["access_token"])[0], 401)
+        self.assertEqual(self.refresh(tokens["refresh_token"])[2]["error"], "invalid_grant")
+
+    # -- API ------------------------------------------------------------------------------
+
+    def test_api_me_shows_the_grant(self):
+        tok = self.new_tokens()["access_token"]
+        status, headers, body = self.api("GET", "/api/me", tok)
+        self.assertEqual((status, body), (200, {"client_id": GEN_ID, "scope": "read write",
+                                                "grant": "authorization_code"}))
+        for name in ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"):
+            self.assertIn(name, headers)
+        status, _, _ = self.sbx.json("GET", "/api/me", headers={"Authorization": "bearer " + tok})
+        self.assertEqual(status, 200)  # the auth-scheme is case-insensitive
+
+    def test_unauthorized_challenges(self):
+        status, headers, body = self.api("GET", "/api/me")
+        self.assertEqual(status, 401)
+        # RFC 6750 3.1: no error code when no credentials were sent.
+        self.assertEqual(headers["www-authenticate"], 'Bearer realm="sandbox"')
+        self.assertIn("ratelimit-remaining", headers)
+        status, headers, body = self.api("GET", "/api/items", "nope")
+        self.assertEqual((status, body["error"]), (401, "invalid_token"))
+        self.assertTrue(headers["www-authenticate"].startswith('Bearer realm="sandbox", '
+                                                               'error="invalid_token"'))
+        tok = self.new_tokens()["access_token"]
+        self.sbx.control("POST", "expire")
+        status, headers, _ = self.api("GET", "/api/me", tok)
+        self.assertEqual(status, 401)
+        self.assertIn('error_description="The access token expired"', headers["www-authenticate"])
+        status, headers, _ = self.api("GET", "/api/me",
+                                      headers={"Authorization": basic("apiuser", "wrong")})
+        self.assertEqual(status, 401)
+        self.assertTrue(headers["www-authenticate"].startswith("Basic"))
+        stats = self.sbx.control("GET", "stats")
+        self.assertEqual((stats["api"], stats["api_unauthorized"]), (4, 4))
+
+    def test_api_key_and_basic(self):
+        key = {"X-API-Key": "generic-key"}
+        status, _, body = self.api("GET", "/api/items?limit=1", headers=key)
+        self.assertEqual((status, body), (200, [{"id": 1, "name": "Item 1"}]))
+        self.assertEqual(self.api("GET", "/api/me", headers=key)[2],
+                         {"client_id": None, "scope": None, "grant": "api_key"})
+        status, headers, body = self.api("GET", "/api/me", headers={"X-API-Key": "wrong"})
+        self.assertEqual((status, body["error"]), (401, "invalid_api_key"))
+        self.assertIn("www-authenticate", headers)
+        status, _, body = self.api("GET", "/api/me",
+                                   headers={"Authorization": basic("apiuser", "apipass")})
+        self.assertEqual((status, body["grant"]), (200, "basic"))
+
+    def test_items_pagination(self):
+        key = {"X-API-Key": "generic-key"}
+        _, _, first = self.api("GET", "/api/items", headers=key)
+        self.assertEqual([i["id"] for i in first], list(range(1, 21)))  # limit defaults to 20
+        # Walk to the end; test_create_item may have added a few past the 250 seeded.
+        seen, page = [], 1
+        while True:
+            status, _, body = self.api("GET", "/api/items?page=%d&limit=20" % page, headers=key)
+            self.assertEqual(status, 200)
+            seen += [i["id"] for i in body]
+            if len(body) < 20:
+                break
+            page += 1
+        self.assertGreaterEqual(len(seen), 250)
+        self.assertEqual(seen[:250], list(range(1, 251)))
+        self.assertEqual(self.api("GET", "/api/items?page=%d" % (page + 1), headers=key)[2], [])
+        self.assertEqual(len(self.api("GET", "/api/items?limit=100", headers=key)[2]), 100)
+        for bad in ("limit=101", "limit=0", "page=0", "page=x"):
+            status, _, body = self.api("GET", "/api/items?" + bad, headers=key)
+            self.assertEqual((status, body["error"]), (400, "invalid_request"), bad)
+
+    def test_create_item(self):
+        tok = self.new_tokens()["access_token"]
+        status, headers, body = self.api("POST", "/api/items", tok, {"name": "Widget"})
+        self.assertEqual(status, 201, body)
+        self.assertEqual(set(body), {"id", "name"})
+        self.assertGreater(body["id"], 250)
+        self.assertEqual(headers["location"], "/api/items/%d" % body["id"])
+        self.assertEqual(self.api("GET", headers["location"], tok)[2], body)
+        self.assertEqual(self.api("POST", "/api/items", tok, {"name": " "})[0], 422)
+        status, _, _ = self.sbx.request("POST", "/api/items", "nope",
+                                        {"Authorization": "Bearer " + tok,
+                                         "Content-Type": "application/json"})
+        self.assertEqual(status, 400)
+        status, headers, _ = self.api("DELETE", "/api/items", tok)
+        self.assertEqual((status, headers["allow"]), (405, "GET, POST"))
+        self.assertEqual(self.api("GET", "/api/items/99999", tok)[0], 404)
+
+    def test_rate_limit(self):
+        key = {"X-API-Key": "generic-key"}
+        _, headers, _ = self.api("GET", "/api/me", headers=key)
+        self.assertEqual(headers["ratelimit-limit"], "20000")  # nominal when unconfigured
+        self.sbx.control("POST", "reset")
+        self.sbx.control("POST", "config", {"rate_limit_per_second": 2})
+        answers = [self.api("GET", "/api/me", headers=key) for _ in range(3)]
+        self.assertEqual([a[0] for a in answers], [200, 200, 429])
+        self.assertEqual((answers[0][1]["ratelimit-limit"], answers[0][1]["ratelimit-remaining"]),
+                         ("2", "1"))
+        self.assertEqual(answers[1][1]["ratelimit-remaining"], "0")
+        self.assertEqual(answers[2][1]["retry-after"], "1")
+        self.assertEqual(answers[2][1]["ratelimit-remaining"], "0")
+        self.assertEqual(answers[2][1]["ratelimit-reset"], "1")
+        self.assertEqual(answers[2][2]["error"], "rate_limited")
+        self.assertEqual(self.sbx.control("GET", "stats")["rate_limited"], 1)
+
+
 if __name__ == "__main__":
     unittest.main()

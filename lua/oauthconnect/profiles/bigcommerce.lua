@@ -20,6 +20,10 @@ return {
   apikey_prefix = "",
   store_id_member = "context",  -- "stores/{hash}" in the token response
   store_id_prefix = "stores/",
+  -- Rate limits: the window resets after X-Rate-Limit-Time-Reset-Ms; a 429
+  -- without headers means overload (backoff).
+  quota_headers = "X-Rate-Limit-Requests-Left=@X-Rate-Limit-Time-Reset-Ms",
+  wait_headers = "X-Rate-Limit-Time-Reset-Ms=ms",
 
   -- read by the Lua client
   pagination = "bigcommerce",  -- v3: meta.pagination; v2: page/limit until short or 204

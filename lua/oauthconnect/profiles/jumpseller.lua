@@ -20,6 +20,12 @@ return {
   refreshable = true,
   -- BASIC is the store login and its authtoken (Jumpseller's older API auth).
   auth_schemes = "OAUTH|BASIC",
+  -- Rate limits: 20 a second and 800 a minute per IP and store; a spent
+  -- quota is waited out before sending. Older docs answer 403, newer 429;
+  -- after 2000 rejected hits a ban lasts until BannedByRateLimit-Reset.
+  quota_headers = "Jumpseller-PerSecondRateLimit-Remaining=1000,Jumpseller-PerMinuteRateLimit-Remaining=60000",
+  wait_headers = "Jumpseller-BannedByRateLimit-Reset=date",
+  rate_limit_403 = true,
 
   -- read by the Lua client
   pagination = "page",     -- ?page=N&limit=M, a short page is the last

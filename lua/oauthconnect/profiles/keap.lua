@@ -17,6 +17,9 @@ return {
   auth_schemes = "OAUTH|APIKEY",
   apikey_header = "X-Keap-API-Key", -- personal access token or service account key
   apikey_prefix = "",
+  -- Throttles are per minute (x-keap-*-throttle-time-unit: minute); a 429
+  -- carries Retry-After.
+  quota_headers = "x-keap-product-throttle-available=60000,x-keap-tenant-throttle-available=60000",
 
   -- read by the Lua client
   pagination = "offset",        -- v1 limit/offset (+ next); v2 page_size/page_token

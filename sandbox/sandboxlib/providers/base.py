@@ -96,6 +96,8 @@ class Provider:
         """hook: provider-specific checks of a code exchange request."""
 
     def client_credentials(self, req, params):
+        """hook: (client_id, granted scope) for a client_credentials grant,
+        or raise OAuthError. Most providers refuse the grant."""
         raise OAuthError(400, "unsupported_grant_type",
                          "The client_credentials grant is not supported.")
 

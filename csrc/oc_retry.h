@@ -1,0 +1,37 @@
+/*
+ * oc_retry: when to try a request again and how long to wait first, from
+ * the answer's own hints (Retry-After, the providers' rate-limit headers) or
+ * exponential backoff with full jitter. Pure functions, no I/O.
+ */
+#ifndef OC_RETRY_H
+#define OC_RETRY_H
+
+#include <stdint.h>
+
+#include "oc_http.h"
+#include "oc_profile.h"
+
+/* The wait an answer asks for before the next try, in ms from now_ms:
+   Retry-After (seconds or HTTP date) or a header of the profile's
+   wait_headers. -1 when it names none. */
+int64_t oc_retry_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms);
+
+/* The wait before the next request when the answer says a quota is spent
+   (a quota_headers header is 0), else 0. */
+int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms);
+
+/* Whether status should be retried for method: 429 always (and 403 when the
+   profile says its server signals rate limits that way and the answer shows
+   a spent quota or a Retry-After); 502, 503 and 504 for idempotent methods. */
+int oc_retry_status(long status, const char *method, const oc_profile *p, const oc_response *r);
+
+int oc_method_is_idempotent(const char *method);
+
+/* Full jitter: a uniform random wait in [0, min(cap, base * 2^(attempt-1))]. */
+int64_t oc_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
+
+/* Parses an HTTP date or an ISO 8601 / "YYYY-MM-DD HH:MM:SS UTC" time to ms
+   since the epoch; -1 when it is neither. */
+int64_t oc_parse_time_ms(const char *text);
+
+#endif
