@@ -189,6 +189,18 @@ function Sandbox:keap_props(extra)
   return p
 end
 
+function Sandbox:generic_props(extra)
+  local p = {
+    OAuthClientId = "sandbox-client-id",
+    OAuthClientSecret = "sandbox-client-secret",
+    OAuthAuthorizationURL = self.url .. "/oauth2/authorize",
+    OAuthAccessTokenURL = self.url .. "/oauth2/token",
+    URL = self.url .. "/api",
+  }
+  for k, v in pairs(extra or {}) do p[k] = v end
+  return p
+end
+
 -- Same, as a connection string.
 function H.connstr(props)
   local keys = {}
@@ -207,13 +219,15 @@ function Sandbox:authorize(params)
   local q = {}
   local p = { response_type = "code", client_id = "sandbox-client-id",
     redirect_uri = "http://127.0.0.1:1/callback", state = "s",
-    scope = self.provider == "keap" and "full" or "read_store read_orders" }
+    scope = self.provider == "keap" and "full" or self.provider == "generic" and "api"
+      or "read_store read_orders" }
   for k, v in pairs(params or {}) do p[k] = v end
   for k, v in pairs(p) do
     q[#q + 1] = k .. "=" .. tostring(v):gsub("[^%w%-_.~]", function(c) return ("%%%02X"):format(c:byte()) end)
   end
   local path = self.provider == "keap" and "/app/oauth/authorize"
-    or self.provider == "bigcommerce" and "/oauth2/authorize" or "/oauth/authorize"
+    or (self.provider == "bigcommerce" or self.provider == "generic") and "/oauth2/authorize"
+    or "/oauth/authorize"
   local out = H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. shell_quote(self.url .. path .. "?" .. table.concat(q, "&")))
   local query = out:match("%?(.*)$") or ""
   local fields = {}

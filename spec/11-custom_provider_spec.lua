@@ -1,0 +1,108 @@
+-- Any OAuth 2 server: described by properties alone or by a profile table,
+-- and the client-credentials scheme, against the sandbox's plain RFC 6749 server.
+local H = require "helpers"
+local oauthconnect = require "oauthconnect"
+
+describe("a custom OAuth 2 server", function()
+  local sandbox, dir
+
+  before_each(function()
+    sandbox = H.sandbox("generic", { "--api-key", "key-123", "--access-ttl", "4" })
+    dir = H.tmpdir()
+  end)
+
+  after_each(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  it("connects from properties alone: code flow with PKCE, refresh, paging", function()
+    local props = sandbox:generic_props({ InitiateOAuth = "GETANDREFRESH", Scope = "api",
+      OAuthSettingsLocation = dir .. "/t.json", CallbackURL = "http://127.0.0.1:1/cb" })
+    local url, state, verifier = assert(oauthconnect.get_authorization_url(props))
+    assert.matches("code_challenge_method=S256", url)
+    local location = H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. H.q(url))
+    assert.matches("state=" .. state, location, 1, true)
+    local code = location:match("code=([^&]+)")
+    assert(oauthconnect.get_access_token(props, code, { code_verifier = verifier }))
+    local c = assert(oauthconnect.connect(props))
+    assert.equal("authorization_code", assert(c:get("/me")).grant)
+    local n = 0
+    for item in c:each("/items") do n = n + 1 end
+    assert.equal(250, n)
+    H.sleep(3.2)
+    assert(c:get("/me"))
+    assert.equal(1, sandbox:stats().refreshes)
+    c:close()
+  end)
+
+  it("names the endpoints a server described by properties is missing", function()
+    local _, err = oauthconnect.connect({ OAuthAccessToken = "x" })
+    assert.equal("missing_property", err.code)
+    assert.equal("URL", err.property)
+    _, err = oauthconnect.connect({ InitiateOAuth = "REFRESH", OAuthClientId = "i", OAuthClientSecret = "s",
+      URL = sandbox.url .. "/api" })
+    assert.equal("OAuthAccessTokenURL", err.property)
+  end)
+
+  it("uses client_secret_basic when the profile says so", function()
+    local profile = { name = "acme", title = "Acme", token_url = sandbox.url .. "/oauth2/token",
+      authorize_url = sandbox.url .. "/oauth2/authorize", api_url = sandbox.url .. "/api",
+      code_auth = "basic", refresh_auth = "basic", pkce = true, refreshable = true }
+    local props = { CallbackURL = "http://127.0.0.1:1/cb", OAuthClientId = "sandbox-client-id",
+      OAuthClientSecret = "sandbox-client-secret", Scope = "api" }
+    local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    local token = assert(oauthconnect.get_access_token(props, code, nil, profile))
+    local sent = sandbox:requests("/oauth2/token")[1]
+    assert.matches("^Basic ", sent.headers.authorization)
+    assert.not_matches("client_secret", sent.body)
+    local acme = oauthconnect.provider(profile)
+    local t2 = assert(acme.refresh_access_token({ OAuthClientId = "sandbox-client-id",
+      OAuthClientSecret = "sandbox-client-secret", OAuthRefreshToken = token.refresh_token }))
+    assert.is_string(t2.access_token)
+  end)
+
+  describe("AuthScheme=OAUTH_CLIENT", function()
+    it("gets a token with the client-credentials grant and renews it on expiry", function()
+      local props = sandbox:generic_props({ AuthScheme = "OAuthClient", Scope = "api read" })
+      local c = assert(oauthconnect.connect(props))
+      local me = assert(c:get("/me"))
+      assert.equal("client_credentials", me.grant)
+      assert.equal("api read", me.scope)
+      assert.is_nil(c:token().refresh_token)
+      assert.equal(1, sandbox:stats().client_credentials_issued)
+      H.sleep(3.2)
+      assert(c:get("/me"))
+      assert.equal(2, sandbox:stats().client_credentials_issued)
+      assert.equal(0, sandbox:stats().refreshes)
+      c:close()
+    end)
+
+    it("fetches a new token after a 401", function()
+      local c = assert(oauthconnect.connect(sandbox:generic_props({ AuthScheme = "OAUTH_CLIENT" })))
+      sandbox:revoke()
+      assert(c:get("/me"))
+      assert.equal(2, sandbox:stats().client_credentials_issued)
+      c:close()
+    end)
+
+    it("shares the token between processes through the store", function()
+      local props = sandbox:generic_props({ AuthScheme = "OAUTH_CLIENT", OAuthSettingsLocation = dir .. "/cc.json" })
+      assert(oauthconnect.connect(props)):close()
+      assert(oauthconnect.connect(props)):close()
+      assert.equal(1, sandbox:stats().client_credentials_issued)
+    end)
+
+    it("needs the client id, secret and token URL", function()
+      local _, err = oauthconnect.connect({ AuthScheme = "OAUTH_CLIENT", URL = sandbox.url .. "/api",
+        OAuthClientId = "x", OAuthClientSecret = "y" })
+      assert.equal("OAuthAccessTokenURL", err.property)
+    end)
+  end)
+
+  it("sends an API key in X-API-Key by default", function()
+    local c = assert(oauthconnect.connect({ AuthScheme = "APIKEY", APIKey = "key-123", URL = sandbox.url .. "/api" }))
+    assert.equal("api_key", assert(c:get("/me")).grant)
+    c:close()
+  end)
+end)

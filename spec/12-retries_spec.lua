@@ -1,0 +1,175 @@
+-- Retries, rate limits and timeouts.
+local H = require "helpers"
+local jumpseller = require "jumpseller"
+local bigcommerce = require "bigcommerce"
+
+describe("retries and rate limits", function()
+  local sandbox
+
+  local function client(extra)
+    local p = { AuthScheme = "BASIC", User = "shop", Password = "tok", URL = sandbox.url .. "/v1" }
+    for k, v in pairs(extra or {}) do p[k] = v end
+    return assert(jumpseller.connect(p))
+  end
+
+  before_each(function()
+    sandbox = H.sandbox("jumpseller", { "--basic-login", "shop", "--basic-token", "tok" })
+  end)
+  after_each(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  it("retries 502, 503 and 504 for a GET", function()
+    sandbox:inject({ path = "/v1/store/info.json", status = 502 })
+    sandbox:inject({ path = "/v1/store/info.json", status = 503 })
+    local c = client()
+    assert(c:get("/store/info.json"))
+    assert.equal(3, #sandbox:requests("/v1/store/info.json"))
+    sandbox:reset()
+    sandbox:inject({ path = "/v1/store/info.json", status = 504, count = 3 })
+    local _, err = c:get("/store/info.json")
+    assert.equal(504, err.status)
+    assert.equal("server_error", err.code)
+    assert.equal(3, #sandbox:requests("/v1/store/info.json")) -- MaxAttempts 3
+    c:close()
+  end)
+
+  it("does not retry a 503 for a POST, but does retry a 429", function()
+    local c = client()
+    sandbox:inject({ path = "/v1/products.json", status = 503 })
+    local _, err = c:post("/products.json", { product = { name = "x" } })
+    assert.equal(503, err.status)
+    assert.equal(1, #sandbox:requests("/v1/products.json"))
+    sandbox:inject({ path = "/v1/products.json", status = 429, headers = { ["Retry-After"] = "0" } })
+    assert(c:post("/products.json", { product = { name = "y" } }))
+    c:close()
+  end)
+
+  it("waits as Retry-After says, in seconds or as an HTTP date", function()
+    local c = client()
+    sandbox:inject({ path = "/v1/store/info.json", status = 429, headers = { ["Retry-After"] = "1" } })
+    local t0 = H.now()
+    assert(c:get("/store/info.json"))
+    assert.is_true(H.now() - t0 >= 0.95)
+    sandbox:inject({ path = "/v1/store/info.json", status = 503,
+      headers = { ["Retry-After"] = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + 2) } })
+    t0 = H.now()
+    assert(c:get("/store/info.json"))
+    assert.is_true(H.now() - t0 >= 0.9)
+    c:close()
+  end)
+
+  it("returns the error at once when the server asks for more than RetryMaxWait", function()
+    local c = client({ RetryMaxWait = 1 })
+    sandbox:inject({ path = "/v1/store/info.json", status = 429, headers = { ["Retry-After"] = "120" } })
+    local t0 = H.now()
+    local _, err = c:get("/store/info.json")
+    assert.is_true(H.now() - t0 < 1)
+    assert.equal("rate_limited", err.code)
+    assert.matches("Retry%-After: 120", err.message)
+    c:close()
+  end)
+
+  it("honours MaxAttempts=1", function()
+    local c = client({ MaxAttempts = 1 })
+    sandbox:inject({ path = "/v1/store/info.json", status = 503 })
+    local _, err = c:get("/store/info.json")
+    assert.equal(503, err.status)
+    c:close()
+  end)
+
+  it("retries Jumpseller's older 403 rate-limit answer, not a scope 403", function()
+    local c = client()
+    sandbox:inject({ path = "/v1/store/info.json", status = 403, body = '{"message":"Too many requests"}',
+      headers = { ["Retry-After"] = "0", ["Jumpseller-PerSecondRateLimit-Remaining"] = "0" } })
+    assert(c:get("/store/info.json"))
+    assert.equal(2, #sandbox:requests("/v1/store/info.json"))
+    sandbox:reset()
+    sandbox:inject({ path = "/v1/store/info.json", status = 403, body = '{"message":"lacks the read_store scope"}' })
+    local _, err = c:get("/store/info.json")
+    assert.equal("forbidden", err.code)
+    assert.equal(1, #sandbox:requests("/v1/store/info.json"))
+    sandbox:inject({ path = "/v1/store/info.json", status = 403, count = 3,
+      headers = { ["Retry-After"] = "0" }, body = '{"message":"Too many requests"}' })
+    _, err = c:get("/store/info.json")
+    assert.equal("rate_limited", err.code)
+    c:close()
+  end)
+
+  it("waits for the quota window when a remaining header says 0 instead of collecting a 429", function()
+    sandbox:config({ rate_limit_per_second = 3 })
+    local c = client()
+    local t0 = H.now()
+    for _ = 1, 9 do assert(c:get("/store/info.json")) end
+    assert.equal(0, sandbox:stats().rate_limited)
+    assert.is_true(H.now() - t0 >= 1.5) -- three windows of one second
+    c:close()
+  end)
+
+  it("honours Jumpseller-BannedByRateLimit-Reset", function()
+    local c = client()
+    sandbox:inject({ path = "/v1/store/info.json", status = 429,
+      headers = { ["Jumpseller-BannedByRateLimit-Reset"] = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + 2) } })
+    local t0 = H.now()
+    assert(c:get("/store/info.json"))
+    assert.is_true(H.now() - t0 >= 0.9)
+    c:close()
+  end)
+
+  it("retries after a refused connection, then reports it clearly", function()
+    local url = sandbox.url
+    sandbox:stop()
+    local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "u", Password = "p", URL = url .. "/v1",
+      RetryMaxWait = 1 }))
+    local t0 = H.now()
+    local _, err = c:get("/store/info.json")
+    assert.equal("network_error", err.code)
+    assert.matches("GET " .. url .. "/v1/store/info.json failed", err.message, 1, true)
+    assert.is_true(H.now() - t0 < 5)
+    c:close()
+    sandbox = H.sandbox("jumpseller")
+  end)
+
+  it("times out a server that accepts and never answers", function()
+    local c = client({ Timeout = 1, MaxAttempts = 1 })
+    sandbox:inject({ path = "/v1/store/info.json", action = "hang" })
+    local t0 = H.now()
+    local _, err = c:get("/store/info.json")
+    assert.equal("timeout", err.code)
+    assert.is_true(H.now() - t0 < 3)
+    c:close()
+  end)
+
+  it("times out a token refresh that never answers, leaving the store as it was", function()
+    local dir = H.tmpdir()
+    local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", Timeout = 1,
+      OAuthSettingsLocation = dir .. "/t.json", CallbackURL = "http://127.0.0.1:1/cb" })
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+    local before = H.read_file(props.OAuthSettingsLocation)
+    local c = assert(jumpseller.connect(props))
+    sandbox:inject({ path = "/oauth/token", action = "hang" })
+    local t0 = H.now()
+    local token, err = c:token(true)
+    assert.is_nil(token)
+    assert.equal("timeout", err.code)
+    assert.is_true(H.now() - t0 < 3)
+    assert.equal(before, H.read_file(props.OAuthSettingsLocation))
+    c:close()
+  end)
+end)
+
+describe("BigCommerce rate limits", function()
+  it("waits X-Rate-Limit-Time-Reset-Ms after a 429", function()
+    local sandbox = H.sandbox("bigcommerce", { "--api-key", "k" })
+    local c = assert(bigcommerce.connect({ AuthScheme = "APIKEY", APIKey = "k", StoreId = "sbx123abc",
+      URL = sandbox.url .. "/stores/{StoreId}/v3" }))
+    sandbox:inject({ path = "/stores/sbx123abc/v3/catalog/products", status = 429,
+      headers = { ["X-Rate-Limit-Time-Reset-Ms"] = "700", ["X-Rate-Limit-Requests-Left"] = "0" } })
+    local t0 = H.now()
+    assert(c:get("/catalog/products", { limit = 1 }))
+    assert.is_true(H.now() - t0 >= 0.65)
+    c:close()
+    sandbox:stop()
+  end)
+end)
