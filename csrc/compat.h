@@ -35,7 +35,8 @@ static inline int lua_isinteger_compat(lua_State *L, int i)
     if (lua_type(L, i) != LUA_TNUMBER)
         return 0;
     n = lua_tonumber(L, i);
-    return n == (lua_Number)(long long)n;
+    /* range first: casting an out-of-range double is undefined */
+    return n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(long long)n;
 }
 #define lua_isinteger lua_isinteger_compat
 #endif

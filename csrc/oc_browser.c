@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +36,41 @@ static int split_command(char *entry, const char *url, char **argv)
     return argc;
 }
 
+extern char **environ;
+
+/* Names of variables a browser has no business reading: a script's own
+   client secret or token, passed in through the environment. */
+static int looks_secret(const char *entry)
+{
+    static const char *const words[] = { "SECRET", "TOKEN", "PASSW", "APIKEY", "API_KEY",
+                                         "CREDENTIAL", "PRIVATE", NULL };
+    size_t n = strcspn(entry, "="), i, w;
+    for (w = 0; words[w]; w++) {
+        size_t wl = strlen(words[w]);
+        for (i = 0; i + wl <= n; i++)
+            if (strncasecmp(entry + i, words[w], wl) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* The environment minus secret-looking variables; the array is malloc'd,
+   its strings are environ's. */
+static char **browser_environment(void)
+{
+    size_t n = 0, k = 0, i;
+    char **env;
+    while (environ && environ[n])
+        n++;
+    if (!(env = malloc((n + 1) * sizeof *env)))
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (!looks_secret(environ[i]))
+            env[k++] = environ[i];
+    env[k] = NULL;
+    return env;
+}
+
 /* Double fork, so the browser is adopted by init and never left a zombie;
    the intermediate child reports through a pipe whether exec worked. */
 static int spawn_detached(char **argv)
@@ -43,10 +79,16 @@ static int spawn_detached(char **argv)
     pid_t pid;
     ssize_t n;
 
-    if (pipe2(pipefd, O_CLOEXEC) != 0)
+    char **env = browser_environment();
+    if (!env)
         return -1;
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        free(env);
+        return -1;
+    }
     pid = fork();
     if (pid < 0) {
+        free(env);
         close(pipefd[0]);
         close(pipefd[1]);
         return -1;
@@ -67,11 +109,12 @@ static int spawn_detached(char **argv)
             if (devnull > 2)
                 close(devnull);
         }
-        execvp(argv[0], argv);
+        execvpe(argv[0], argv, env);
         child_errno = errno;
         (void)!write(pipefd[1], &child_errno, sizeof child_errno);
         _exit(127);
     }
+    free(env);
     close(pipefd[1]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;

@@ -1,7 +1,9 @@
 /*
  * oc_browser: opens a URL in the user's browser, the way command-line tools
  * do: each entry of $BROWSER (colon-separated; "%s" stands for the URL,
- * else the URL is the last argument), else xdg-open. No shell is involved.
+ * else the URL is the last argument), else xdg-open. No shell is involved,
+ * and variables whose names look like secrets (…SECRET…, …TOKEN…,
+ * …PASSW…, …API_KEY…) are left out of the browser's environment.
  */
 #ifndef OC_BROWSER_H
 #define OC_BROWSER_H

@@ -10,6 +10,12 @@ void oc_buf_init(oc_buf *b, size_t limit)
     b->limit = limit;
 }
 
+void oc_buf_init_secret(oc_buf *b, size_t limit)
+{
+    oc_buf_init(b, limit);
+    b->secret = 1;
+}
+
 static int reserve(oc_buf *b, size_t extra)
 {
     size_t need, cap;
@@ -25,13 +31,23 @@ static int reserve(oc_buf *b, size_t extra)
     cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > (size_t)-1 / 2 ? need : cap * 2;
-    {
+    if (b->secret) { /* realloc could leave the old block readable: move by hand */
+        char *p = malloc(cap);
+        if (!p)
+            return -1;
+        if (b->data) {
+            memcpy(p, b->data, b->len + 1);
+            explicit_bzero(b->data, b->cap);
+            free(b->data);
+        }
+        b->data = p;
+    } else {
         char *p = realloc(b->data, cap);
         if (!p)
             return -1;
         b->data = p;
-        b->cap = cap;
     }
+    b->cap = cap;
     return 0;
 }
 
@@ -62,8 +78,12 @@ int oc_buf_printf(oc_buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return -1;
-    if ((size_t)n < sizeof small)
-        return oc_buf_append(b, small, (size_t)n);
+    if ((size_t)n < sizeof small) {
+        int rc = oc_buf_append(b, small, (size_t)n);
+        explicit_bzero(small, sizeof small); /* it may have held a secret */
+        return rc;
+    }
+    explicit_bzero(small, sizeof small);
     if (reserve(b, (size_t)n) != 0)
         return -1;
     va_start(ap, fmt);
@@ -83,6 +103,7 @@ void oc_buf_reset(oc_buf *b)
 
 char *oc_buf_steal(oc_buf *b, size_t *len)
 {
+    /* The caller owns the text now, and wipes it if it is secret. */
     char *p = b->data;
     if (!p && (p = malloc(1)) != NULL)
         p[0] = '\0';
@@ -96,6 +117,8 @@ char *oc_buf_steal(oc_buf *b, size_t *len)
 
 void oc_buf_free(oc_buf *b)
 {
+    if (b->secret && b->data)
+        explicit_bzero(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

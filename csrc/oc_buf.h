@@ -18,11 +18,15 @@ typedef struct oc_buf {
     size_t cap;
     size_t limit; /* 0 = no limit */
     int overflow; /* set once an append would have crossed the limit */
+    int secret;   /* wipe every block it leaves behind (it holds a secret) */
 } oc_buf;
 
-#define OC_BUF_INIT { NULL, 0, 0, 0, 0 }
+#define OC_BUF_INIT { NULL, 0, 0, 0, 0, 0 }
 
 void oc_buf_init(oc_buf *b, size_t limit);
+/* For text holding a secret: growth never leaves a copy in freed memory,
+   and oc_buf_free wipes. */
+void oc_buf_init_secret(oc_buf *b, size_t limit);
 /* Returns 0, or -1 when out of memory or over the limit (b->overflow says which). */
 int oc_buf_append(oc_buf *b, const void *data, size_t len);
 int oc_buf_puts(oc_buf *b, const char *s);

@@ -224,8 +224,8 @@ static oc_code static_credentials(oc_client *c, oc_error *err)
     oc_buf line, cred;
     char *b64 = NULL;
     oc_code rc;
-    oc_buf_init(&line, 0);
-    oc_buf_init(&cred, 0);
+    oc_buf_init_secret(&line, 0);
+    oc_buf_init_secret(&cred, 0);
     if (c->scheme == OC_SCHEME_BASIC) {
         oc_buf_printf(&cred, "%s:%s", oc_config_get(c->cfg, OC_P_USER),
                       oc_config_get(c->cfg, OC_P_PASSWORD));
@@ -249,16 +249,33 @@ static oc_code static_credentials(oc_client *c, oc_error *err)
     return rc;
 }
 
+/*
+ * $XDG_CONFIG_HOME/oauthconnect/<provider>.json; when URL points somewhere
+ * the profile does not (a sandbox, a proxy, a custom server), the name
+ * carries a short hash of the endpoints, so their tokens never share a file.
+ */
 static oc_code default_settings_path(const oc_client *c, char **out, oc_error *err)
 {
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     const char *name = c->profile->name ? c->profile->name : "oauth";
+    char suffix[16] = "";
     oc_buf b;
+    if (!c->profile->api_url || strcmp(c->api_template, c->profile->api_url) != 0 ||
+        (c->flow.token_url && c->profile->token_url && strcmp(c->flow.token_url, c->profile->token_url) != 0)) {
+        char hex[65];
+        oc_buf_init(&b, 0);
+        oc_buf_printf(&b, "%s\n%s", c->api_template, c->flow.token_url ? c->flow.token_url : "");
+        if (!b.data)
+            return oc_fail_nomem(err);
+        oc_sha256_hex(b.data, b.len, hex);
+        oc_buf_free(&b);
+        snprintf(suffix, sizeof suffix, "-%.8s", hex);
+    }
     oc_buf_init(&b, 4096);
     if (xdg && *xdg == '/')
-        oc_buf_printf(&b, "%s/oauthconnect/%s.json", xdg, name);
+        oc_buf_printf(&b, "%s/oauthconnect/%s%s.json", xdg, name, suffix);
     else if (home && *home)
-        oc_buf_printf(&b, "%s/.config/oauthconnect/%s.json", home, name);
+        oc_buf_printf(&b, "%s/.config/oauthconnect/%s%s.json", home, name, suffix);
     else
         return oc_fail_property(err, OC_E_MISSING_PROPERTY, "OAuthSettingsLocation",
                                 "OAuthSettingsLocation is required: neither XDG_CONFIG_HOME nor "
@@ -293,6 +310,50 @@ static oc_code open_store(oc_client *c, oc_store *given, oc_error *err)
     return rc;
 }
 
+/* Two optional strings are equal (NULL only equals NULL). */
+static int same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage, oc_error *err)
+{
+    oc_token_meta stored;
+    oc_code rc;
+    memset(&stored, 0, sizeof stored);
+    *found = *lineage = 0;
+    if (!c->store)
+        return OC_OK;
+    if ((rc = oc_store_load(c->store, t, &stored, found, err)) != OC_OK || !*found)
+        goto out;
+    if (!same(stored.provider, c->meta.provider) || !same(stored.api_url, c->meta.api_url) ||
+        (stored.token_url && c->meta.token_url && !same(stored.token_url, c->meta.token_url))) {
+        char api[200];
+        oc_copy_printable(api, sizeof api, stored.api_url ? stored.api_url : "(unknown)",
+                          strlen(stored.api_url ? stored.api_url : "(unknown)"));
+        *found = 0;
+        oc_token_clear(t);
+        rc = oc_fail_property(err, OC_E_SETTINGS, "OAuthSettingsLocation",
+                              "%s holds tokens for %s at %s, not for %s at %s; they are not sent "
+                              "elsewhere. Use another OAuthSettingsLocation, or remove the file to "
+                              "log in again",
+                              oc_store_where(c->store), stored.provider ? stored.provider : "(unknown)",
+                              api, c->meta.provider, c->meta.api_url);
+        goto out;
+    }
+    *lineage = !c->seed[0] || same(stored.seed, c->seed);
+out:
+    oc_token_meta_clear(&stored);
+    return rc;
+}
+
+oc_code oc_client_save(oc_client *c, const oc_token *t, oc_error *err)
+{
+    if (!c->store)
+        return OC_OK;
+    return oc_store_save(c->store, t, &c->meta, err);
+}
+
 static void compute_seed(oc_client *c)
 {
     const char *a = oc_config_get(c->cfg, OC_P_OAUTH_ACCESS_TOKEN);
@@ -301,7 +362,7 @@ static void compute_seed(oc_client *c)
     c->seed[0] = '\0';
     if (!a && !r)
         return;
-    oc_buf_init(&b, 0);
+    oc_buf_init_secret(&b, 0);
     oc_buf_puts(&b, "oauthconnect-seed:");
     oc_buf_puts(&b, a ? a : "");
     oc_buf_append(&b, "\n", 1);
@@ -363,6 +424,7 @@ static oc_code open_log(oc_client *c, oc_error *err)
         return rc;
     for (i = 0; i < sizeof secret_props / sizeof *secret_props; i++)
         oc_log_secret(c->log, oc_config_get(c->cfg, secret_props[i]));
+    oc_log_pin_secrets(c->log);
     return OC_OK;
 }
 
@@ -449,6 +511,13 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     if ((rc = oc_client_resolve_api_url(c, err)) != OC_OK && rc != OC_E_MISSING_PROPERTY)
         goto fail; /* a missing StoreId may still come with the token */
     compute_seed(c);
+    if (!(c->meta.provider = oc_strdup(c->profile->name ? c->profile->name : "custom")) ||
+        !(c->meta.api_url = oc_strdup(c->api_template)) ||
+        (c->flow.token_url && !(c->meta.token_url = oc_strdup(c->flow.token_url))) ||
+        (c->seed[0] && !(c->meta.seed = oc_strdup(c->seed)))) {
+        rc = oc_fail_nomem(err);
+        goto fail;
+    }
     if ((rc = open_log(c, err)) != OC_OK || (rc = open_store(c, store, err)) != OC_OK ||
         (rc = open_transport(c, err)) != OC_OK)
         goto fail;
@@ -476,6 +545,7 @@ void oc_client_free(oc_client *c)
     oc_log_close(c->log);
     oc_profile_free(c->profile);
     oc_config_free(c->cfg);
+    oc_token_meta_clear(&c->meta);
     free(c->api_url);
     free(c);
 }

@@ -26,7 +26,7 @@ static oc_code adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
 {
     oc_buf line;
     oc_code rc;
-    oc_buf_init(&line, 0);
+    oc_buf_init_secret(&line, 0);
     if (t->access_token &&
         oc_buf_printf(&line, "%s: %s%s", c->profile->token_header,
                       c->profile->token_prefix ? c->profile->token_prefix : "", t->access_token))
@@ -77,13 +77,6 @@ static int64_t lock_timeout(const oc_client *c, int with_login)
 {
     int64_t t = c->timeout_ms > 0 ? 2 * c->timeout_ms + 10000 : 600000;
     return with_login ? t + c->login_timeout_ms : t;
-}
-
-static oc_code save(oc_client *c, const oc_token *t, oc_error *err)
-{
-    if (!c->store)
-        return OC_OK;
-    return oc_store_save(c->store, t, c->profile->name, c->seed[0] ? c->seed : NULL, err);
 }
 
 /*
@@ -175,7 +168,7 @@ static oc_code renew(oc_client *c, const oc_token *base, oc_token *fresh, oc_err
 oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
 {
     oc_token base, fresh;
-    int locked = 0, found = 0;
+    int locked = 0, found = 0, lineage = 0;
     oc_code rc;
 
     oc_token_init(&base);
@@ -195,8 +188,12 @@ oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
             return rc;
         locked = 1;
         if (!c->unsaved) {
-            if ((rc = oc_store_load(c->store, &base, NULL, &found, err)) != OC_OK)
+            if ((rc = oc_client_load_store(c, &base, &found, &lineage, err)) != OC_OK)
                 goto out;
+            if (found && !lineage) { /* newer token properties replace it */
+                found = 0;
+                oc_token_clear(&base);
+            }
             if (found && base.access_token &&
                 (rejected ? strcmp(base.access_token, rejected) != 0
                           : !same_access_token(&base, &c->token) &&
@@ -219,7 +216,7 @@ oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
     if ((rc = renew(c, &base, &fresh, err)) != OC_OK)
         goto out;
     /* Persist first: the old refresh token is spent now. */
-    if ((rc = save(c, &fresh, err)) != OC_OK) {
+    if ((rc = oc_client_save(c, &fresh, err)) != OC_OK) {
         oc_error_prefix(err, "the token was renewed but could not be saved (it is kept in memory "
                              "for this client)");
         c->unsaved = 1;
@@ -295,9 +292,17 @@ static oc_code exchange(oc_client *c, const char *code, const oc_kv *callback, c
         (rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
                                  &c->flow.token_url, err)) != OC_OK ||
         (rc = oc_oauth_code_request(&c->flow, code, redirect_uri, verifier, &extra, &tr, err)) != OC_OK ||
-        (rc = token_call(c, &tr, "the authorization code exchange", NULL, &fresh, err)) != OC_OK ||
-        (rc = save(c, &fresh, err)) != OC_OK)
+        (rc = token_call(c, &tr, "the authorization code exchange", NULL, &fresh, err)) != OC_OK)
         goto out;
+    if ((rc = oc_client_save(c, &fresh, err)) != OC_OK) {
+        /* The code is spent: keep the tokens for this client at least. */
+        oc_error_prefix(err, "the code was exchanged but the tokens could not be saved (they are "
+                             "kept in memory for this client)");
+        c->unsaved = 1;
+        if (adopt(c, &fresh, 1, NULL) != OC_OK)
+            c->unsaved = 0;
+        goto out;
+    }
     oc_logf(c->log, 1, "exchanged the authorization code for tokens%s%s", c->store ? "; stored in " : "",
             c->store ? oc_store_where(c->store) : "");
     c->unsaved = 0;
@@ -316,10 +321,12 @@ static oc_code login_locked(oc_client *c, int force, oc_error *err)
     const char *callback = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
     oc_token stored;
     oc_kv params = OC_KV_INIT;
-    char *verifier = NULL;
-    int found = 0;
+    char *verifier = NULL, *redirect = NULL;
+    int found = 0, lineage = 0;
     oc_code rc;
 
+    if (force)
+        verifier_prop = NULL; /* a forced login is a browser login: the code was spent */
     if (c->scheme != OC_SCHEME_OAUTH)
         return oc_fail(err, OC_E_UNSUPPORTED, "the browser login is for AuthScheme=OAUTH");
     if (!verifier_prop &&
@@ -333,7 +340,7 @@ static oc_code login_locked(oc_client *c, int force, oc_error *err)
     if (c->store && (rc = oc_store_lock(c->store, lock_timeout(c, 1), err)) != OC_OK)
         return rc;
     if (c->store && !force) {
-        if ((rc = oc_store_load(c->store, &stored, NULL, &found, err)) != OC_OK)
+        if ((rc = oc_client_load_store(c, &stored, &found, &lineage, err)) != OC_OK)
             goto out;
         if (found) { /* another process logged in while we waited */
             rc = adopt(c, &stored, 1, err);
@@ -350,8 +357,8 @@ static oc_code login_locked(oc_client *c, int force, oc_error *err)
         lr.pkce = c->profile->pkce;
         lr.timeout_ms = c->login_timeout_ms;
         oc_logf(c->log, 1, "starting the browser login; callback %s", callback);
-        if ((rc = oc_login_desktop(&lr, &params, &verifier, err)) == OC_OK)
-            rc = exchange(c, oc_kv_get(&params, "code"), &params, verifier, callback, err);
+        if ((rc = oc_login_desktop(&lr, &params, &verifier, &redirect, err)) == OC_OK)
+            rc = exchange(c, oc_kv_get(&params, "code"), &params, verifier, redirect, err);
         else if (err)
             oc_logf(c->log, 1, "the browser login failed: %s", err->message);
     }
@@ -361,6 +368,7 @@ out:
     oc_token_clear(&stored);
     oc_kv_free(&params);
     oc_free_secret(verifier);
+    free(redirect);
     return rc;
 }
 
@@ -373,7 +381,7 @@ out:
 static oc_code load_initial(oc_client *c, int *found, oc_error *err)
 {
     oc_token t;
-    char *stored_seed = NULL;
+    int lineage = 0, locked = 0;
     oc_code rc = OC_OK;
 
     *found = 0;
@@ -385,21 +393,31 @@ static oc_code load_initial(oc_client *c, int *found, oc_error *err)
         *found = rc == OC_OK;
         return rc;
     }
-    if (c->store && (rc = oc_store_load(c->store, &t, &stored_seed, found, err)) != OC_OK)
-        return rc;
-    if (*found && (!c->seed[0] || (stored_seed && strcmp(stored_seed, c->seed) == 0))) {
+    /* Token properties may replace what is stored: compare and replace
+       under the lock, or a process could write back a spent refresh token
+       another one just rotated. */
+    if (c->seed[0] && c->store) {
+        if ((rc = oc_store_lock(c->store, lock_timeout(c, 0), err)) != OC_OK)
+            return rc;
+        locked = 1;
+    }
+    if ((rc = oc_client_load_store(c, &t, found, &lineage, err)) != OC_OK)
+        goto out;
+    if (*found && lineage) {
         rc = adopt(c, &t, 0, err);
     } else if (c->seed[0]) {
         oc_token_clear(&t);
         if ((rc = token_from_properties(c, &t, err)) == OC_OK && t.access_token)
-            rc = save(c, &t, err);
+            rc = oc_client_save(c, &t, err);
         if (rc == OC_OK)
             rc = adopt(c, &t, 0, err);
         *found = rc == OC_OK;
     } else {
         *found = 0;
     }
-    free(stored_seed);
+out:
+    if (locked)
+        oc_store_unlock(c->store);
     oc_token_clear(&t);
     return rc;
 }

@@ -33,6 +33,7 @@ struct oc_client {
     const char *api_template;       /* URL or the profile's, may hold {StoreId} */
     char *api_url;                  /* resolved, no trailing '/'; NULL until StoreId is known */
     char seed[65];                  /* fingerprint of OAuthAccessToken/OAuthRefreshToken, or "" */
+    oc_token_meta meta;             /* what stored tokens must be for to be used (and seed) */
     int64_t leeway_s;
     int64_t timeout_ms;
     int64_t login_timeout_ms;
@@ -58,6 +59,13 @@ oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_err
    template needs a StoreId nobody gave. */
 oc_code oc_client_resolve_api_url(oc_client *c, oc_error *err);
 void oc_client_free_auth_headers(oc_client *c);
+
+/* Loads the store and checks the stored set is for this provider, API and
+   token endpoint (an error when not: tokens never go to another server).
+   *lineage: the stored set descends from this client's token properties
+   (or there are none); a stored set from before new properties is not. */
+oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage, oc_error *err);
+oc_code oc_client_save(oc_client *c, const oc_token *t, oc_error *err);
 
 /* oc_client_auth.c */
 oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err);

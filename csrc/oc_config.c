@@ -113,7 +113,7 @@ oc_config *oc_config_clone(const oc_config *cfg)
         return NULL;
     for (p = 0; p < OC_P__COUNT; p++) {
         c->number[p] = cfg->number[p];
-        if (cfg->value[p] && !(c->value[p] = strdup(cfg->value[p]))) {
+        if (cfg->value[p] && !(c->value[p] = oc_strdup(cfg->value[p]))) {
             oc_config_free(c);
             return NULL;
         }
@@ -241,6 +241,15 @@ oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t 
     if (memchr(value, '\0', vlen))
         return oc_fail_property(err, OC_E_BAD_VALUE, info->name, "%s: the value contains a NUL byte",
                                 info->name);
+    if (info->flags & OC_PF_TOKEN) {
+        size_t i;
+        for (i = 0; i < vlen; i++)
+            if ((unsigned char)value[i] < 0x21 || (unsigned char)value[i] > 0x7e)
+                return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
+                                        "%s holds a space, control or non-ASCII character at "
+                                        "position %zu of its value; a token cannot",
+                                        info->name, i + 1);
+    }
     if (vlen == 0) {
         free(cfg->value[p]);
         cfg->value[p] = NULL;
@@ -317,6 +326,9 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
     const char *nul;
     char *unquoted = NULL; /* scratch for a quoted value; may hold a secret */
     size_t ucap = 0;
+    /* The unquoted secret property just read, or -1: what follows it may be
+       the tail of a secret that held ';', so errors must not quote it. */
+    int after_secret = -1;
     oc_code rc = OC_OK;
 
     if (len > OC_CONNSTR_MAX)
@@ -343,6 +355,13 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
             kend--;
         if (i >= len || s[i] == ';') {
             char shown[64];
+            if (after_secret >= 0) {
+                rc = oc_fail(err, OC_E_SYNTAX,
+                             "expected Key=Value at position %zu, after the value of %s; if that "
+                             "value holds ';', quote it",
+                             kstart + 1, prop_table[after_secret].name);
+                break;
+            }
             oc_copy_printable(shown, sizeof shown, s + kstart, kend - kstart);
             rc = oc_fail(err, OC_E_SYNTAX, "expected '=' after '%s' at position %zu", shown, i + 1);
             break;
@@ -409,9 +428,20 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
             value = s + vstart;
             vlen = vend - vstart;
         }
-        rc = oc_config_set(cfg, s + kstart, kend - kstart, value, vlen, err);
-        if (rc != OC_OK)
-            break;
+        {
+            int p = oc_prop_lookup(s + kstart, kend - kstart);
+            if (p < 0 && after_secret >= 0) {
+                rc = oc_fail(err, OC_E_UNKNOWN_PROPERTY,
+                             "unknown connection property at position %zu, after the value of %s; "
+                             "if that value holds ';', quote it",
+                             kstart + 1, prop_table[after_secret].name);
+                break;
+            }
+            rc = oc_config_set(cfg, s + kstart, kend - kstart, value, vlen, err);
+            if (rc != OC_OK)
+                break;
+            after_secret = (value != unquoted && (prop_table[p].flags & OC_PF_SECRET)) ? p : -1;
+        }
     }
 out:
     if (unquoted) {

@@ -32,7 +32,10 @@ typedef enum oc_prop_type {
     OC_PT_COUNT    /* a whole, non-negative number */
 } oc_prop_type;
 
-enum { OC_PF_SECRET = 1 };
+enum {
+    OC_PF_SECRET = 1, /* never logged or shown */
+    OC_PF_TOKEN = 2   /* travels in an HTTP header: visible ASCII only */
+};
 
 /* Explicit limits: a connection string longer than this is refused. */
 enum { OC_CONNSTR_MAX = 64 * 1024 };

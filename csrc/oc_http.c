@@ -168,11 +168,15 @@ static oc_code set_trust(CURL *c, const oc_http_options *o, oc_error *err)
         cc = curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
         if (cc == CURLE_OK)
             cc = curl_easy_setopt(c, CURLOPT_PROXY_CAINFO_BLOB, &blob);
+        /* Only these: without this OpenSSL still adds the system's CA directory. */
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(c, CURLOPT_PROXY_CAPATH, NULL);
     } else if (o->ca_file) {
         cc = curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
         if (cc == CURLE_OK)
             cc = curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, o->ca_file);
         curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+        curl_easy_setopt(c, CURLOPT_PROXY_CAPATH, NULL);
     }
     if (cc != CURLE_OK)
         return oc_fail_property(err, OC_E_BAD_VALUE, "SSLServerCert",
@@ -219,6 +223,16 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
         }
     } else if (!opts->proxy_from_env) {
         curl_easy_setopt(c, CURLOPT_PROXY, ""); /* "" also overrides the environment */
+    } else {
+        /* A proxy from the environment never sees loopback traffic: plain
+           http is allowed there only because it never leaves the machine. */
+        const char *env = getenv("no_proxy");
+        char list[1024];
+        if (!env || !*env)
+            env = getenv("NO_PROXY");
+        snprintf(list, sizeof list, "localhost,127.0.0.0/8,::1%s%s", env && *env ? "," : "",
+                 env && *env ? env : "");
+        curl_easy_setopt(c, CURLOPT_NOPROXY, list);
     }
     if (opts->http_auth) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, opts->http_auth);
@@ -310,13 +324,18 @@ oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
     } else {
-        if (req->body) {
-            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-            curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        /* POST, PUT and PATCH always carry a body (an empty one is
+           Content-Length: 0, which some servers insist on). */
+        const char *body = req->body;
+        if (!body && (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0))
+            body = "";
+        if (body) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         } else {
             curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
         }
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 && req->body ? NULL : m);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 ? NULL : m);
     }
     if (req->body && oc_log_level(h->log) >= 3)
         oc_log_body(h->log, 3, "> ", req->body, req->body_len);
@@ -324,8 +343,7 @@ oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc
     h->resp = NULL;
     /* Never leave pointers to the caller's memory in the handle. */
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    if (req->body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     if (strcmp(m, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
     if (cc != CURLE_OK) {

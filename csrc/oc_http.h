@@ -67,8 +67,8 @@ int oc_http_sent(const oc_http *h);
 void oc_response_init(oc_response *r);
 void oc_response_reset(oc_response *r);
 void oc_response_free(oc_response *r);
-/* The value of a header (lower-case name), or NULL; repeated headers are
-   joined with ", " as RFC 9110 allows. */
+/* The first value of a header (lower-case name), or NULL. Callers that
+   want every value of a repeated header walk them with oc_response_next_header. */
 const char *oc_response_header(const oc_response *r, const char *lname);
 /* Walks the headers: start with *pos = 0; returns 0 at the end. */
 int oc_response_next_header(const oc_response *r, size_t *pos, const char **name, const char **value);

@@ -107,10 +107,11 @@ static char *unescape(const char *s, size_t len, size_t *outlen)
         if (*p == '+')
             *p = ' ';
     d = curl_easy_unescape(NULL, plus, (int)len, &n);
-    free(plus);
+    oc_free_secret(plus); /* values are codes and states */
     if (!d)
         return NULL;
     r = oc_strndup(d, (size_t)n);
+    oc_wipe(d, (size_t)n);
     curl_free(d);
     *outlen = (size_t)n;
     return r;

@@ -24,9 +24,10 @@ struct oc_listener {
     const char *state;
     oc_kv *params;
     oc_error *err;
-    int done;            /* a callback request was judged */
+    int done;            /* a callback request with this login's state was judged */
     oc_code verdict;
     int answered;        /* that request's answer has been sent */
+    unsigned refused;    /* callbacks without this login's state, ignored */
 };
 
 int oc_is_loopback_callback(const char *url)
@@ -111,6 +112,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, l->params);
     l->verdict = oc_oauth_check_callback(l->params, l->state, l->err);
+    if (l->verdict == OC_E_STATE_MISMATCH) {
+        /* Not this login's redirect (an old tab, or a forged request from
+           any web page): refuse it and keep waiting, or anyone could end
+           the login. */
+        l->refused++;
+        oc_kv_free(l->params);
+        return answer(conn, MHD_HTTP_BAD_REQUEST, "Not this login",
+                      "This address does not belong to the login in progress.");
+    }
     l->done = 1;
     if (l->verdict == OC_OK)
         return answer(conn, MHD_HTTP_OK, "Login complete",
@@ -217,10 +227,17 @@ oc_code oc_listener_wait(oc_listener *l, const char *state, int64_t timeout_ms, 
     l->params = params;
     l->err = err ? err : &local;
     l->done = l->answered = 0;
+    l->refused = 0;
     while (!l->done) {
         int64_t left = deadline - oc_monotonic_ms();
         if (left <= 0) {
             l->params = NULL;
+            if (l->refused)
+                return oc_fail(err, OC_E_STATE_MISMATCH,
+                               "no callback with this login's state arrived within %lld ms; %u with "
+                               "a wrong or missing state were refused (an old browser tab, or a "
+                               "forged request)",
+                               (long long)timeout_ms, l->refused);
             return oc_fail(err, OC_E_LOGIN,
                            "the browser did not come back to the callback within %lld s; "
                            "the login timed out (LoginTimeout)",

@@ -3,9 +3,10 @@
  * end of a desktop login (RFC 8252 7.3), on libmicrohttpd.
  *
  * Single-threaded: libmicrohttpd runs in external-poll mode inside
- * oc_listener_wait. Only requests to the callback path count; anything else
- * (favicon, scanners) gets a 404 and is otherwise ignored. Slow, silent or
- * oversize clients are cut off by libmicrohttpd's own limits.
+ * oc_listener_wait. Only requests to the callback path with this login's
+ * state count; anything else (favicon, scanners, old tabs, forged requests)
+ * gets a 404 or 400 and is otherwise ignored. Slow, silent or oversize
+ * clients are cut off by libmicrohttpd's own limits.
  */
 #ifndef OC_LISTENER_H
 #define OC_LISTENER_H
@@ -30,9 +31,11 @@ oc_code oc_listener_start(const char *callback_url, oc_listener **out, oc_error 
 /* The port actually bound. */
 unsigned oc_listener_port(const oc_listener *l);
 /*
- * Waits up to timeout_ms for a request to the callback path, answers the
- * browser, and returns the callback's verdict (oc_oauth_check_callback):
- * OC_OK with the parameters (code, state, and any others) in params.
+ * Waits up to timeout_ms for a request to the callback path carrying state,
+ * answers the browser, and returns the callback's verdict
+ * (oc_oauth_check_callback): OC_OK with the parameters (code, state, and
+ * any others) in params, or the error the server sent. When only requests
+ * with another state came, the timeout is reported as OC_E_STATE_MISMATCH.
  */
 oc_code oc_listener_wait(oc_listener *l, const char *state, int64_t timeout_ms, oc_kv *params,
                          oc_error *err);

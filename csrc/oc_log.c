@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "oc_buf.h"
+#include "oc_crypto.h"
 
 enum { BODY_CUT = 64 * 1024 };
 
@@ -66,6 +67,12 @@ void oc_log_secret(oc_log *log, const char *value)
         oc_secrets_add(&log->secrets, value);
 }
 
+void oc_log_pin_secrets(oc_log *log)
+{
+    if (log)
+        oc_secrets_pin(&log->secrets);
+}
+
 /* Writes "2026-11-23T15:04:05.123Z [n] " + text + "\n" in one call, so lines
    from several processes sharing a Logfile do not interleave. */
 static void emit(oc_log *log, int level, const oc_buf *text)
@@ -92,15 +99,23 @@ void oc_logf(oc_log *log, int level, const char *fmt, ...)
 {
     oc_buf clean;
     va_list ap;
-    char small[1024];
+    char *raw;
+    int n;
     if (!log || level > log->level)
         return;
+    /* Format in full before redacting: a cut could split a secret. */
     va_start(ap, fmt);
-    vsnprintf(small, sizeof small, fmt, ap);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(raw = malloc((size_t)n + 1)))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(raw, (size_t)n + 1, fmt, ap);
     va_end(ap);
     oc_buf_init(&clean, 0);
-    oc_redact_literals(&clean, small, strlen(small), &log->secrets);
+    oc_redact_literals(&clean, raw, (size_t)n, &log->secrets);
     emit(log, level, &clean);
+    oc_free_secret(raw);
     oc_buf_free(&clean);
 }
 

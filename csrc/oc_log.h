@@ -24,6 +24,8 @@ void oc_log_close(oc_log *log);
 int oc_log_level(const oc_log *log);
 /* Registers a value that must never appear in the log. */
 void oc_log_secret(oc_log *log, const char *value);
+/* Keeps the values registered so far for the log's whole life. */
+void oc_log_pin_secrets(oc_log *log);
 
 /* One line at a level (no-op when log is NULL or the level is above it). */
 void oc_logf(oc_log *log, int level, const char *fmt, ...)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,30 +11,76 @@
 #include "oc_browser.h"
 #include "oc_crypto.h"
 #include "oc_listener.h"
+#include "oc_time.h"
 
 enum { PASTE_MAX = 8192 };
 
 /* Reads one line from the controlling terminal, or stdin when there is none
-   (scripts and tests feed it there). */
+   (scripts and tests feed it there), within timeout_ms. */
 static oc_code read_pasted(char *line, size_t max, int64_t timeout_ms, oc_error *err)
 {
-    FILE *in = fopen("/dev/tty", "r");
-    int own = in != NULL;
-    size_t n;
-    (void)timeout_ms;
-    if (!in)
-        in = stdin;
-    if (!fgets(line, (int)max, in)) {
-        if (own)
-            fclose(in);
-        return oc_fail(err, OC_E_LOGIN, "no authorization code was entered");
+    int fd = open("/dev/tty", O_RDONLY | O_CLOEXEC), own = fd >= 0;
+    int64_t deadline = oc_monotonic_ms() + timeout_ms;
+    size_t n = 0;
+    oc_code rc = OC_OK;
+    if (!own)
+        fd = STDIN_FILENO;
+    for (;;) {
+        struct pollfd pfd;
+        int64_t left = deadline - oc_monotonic_ms();
+        ssize_t got;
+        if (left <= 0) {
+            rc = oc_fail(err, OC_E_LOGIN, "no authorization code was entered within %lld s (LoginTimeout)",
+                         (long long)(timeout_ms / 1000));
+            break;
+        }
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) <= 0)
+            continue;
+        got = read(fd, line + n, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (n == 0)
+                rc = oc_fail(err, OC_E_LOGIN, "no authorization code was entered");
+            break;
+        }
+        if (line[n] == '\n')
+            break;
+        if (++n >= max - 1) {
+            rc = oc_fail(err, OC_E_LOGIN, "the pasted text is longer than %zu bytes", max - 1);
+            break;
+        }
     }
+    line[n] = '\0';
     if (own)
-        fclose(in);
-    n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+        close(fd);
+    while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
         line[--n] = '\0';
-    return OC_OK;
+    return rc;
+}
+
+/* CallbackURL with the port the listener was given (when it asked for 0). */
+static char *actual_redirect(const char *callback, unsigned port)
+{
+    CURLU *u = curl_url();
+    char *port_text = NULL, *url = NULL, *copy = NULL, num[16];
+    if (!u)
+        return NULL;
+    if (curl_url_set(u, CURLUPART_URL, callback, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_PORT, &port_text, 0);
+        if (port_text && strcmp(port_text, "0") == 0) {
+            snprintf(num, sizeof num, "%u", port);
+            curl_url_set(u, CURLUPART_PORT, num, 0);
+        }
+        if (curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK)
+            copy = oc_strdup(url);
+    }
+    curl_free(port_text);
+    curl_free(url);
+    curl_url_cleanup(u);
+    return copy;
 }
 
 /* The pasted text is the code itself, or the whole redirect URL / query. */
@@ -55,14 +102,15 @@ static oc_code take_pasted(const char *text, const char *state, oc_kv *params, o
 }
 
 oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **verifier,
-                         oc_error *err)
+                         char **redirect_uri, oc_error *err)
 {
-    char *state = NULL, *challenge = NULL, *url = NULL;
+    char *state = NULL, *challenge = NULL, *url = NULL, *redirect = NULL;
     oc_listener *listener = NULL;
     int oob = strcmp(req->callback_url, OC_OOB_REDIRECT) == 0;
     oc_code rc;
 
     *verifier = NULL;
+    *redirect_uri = NULL;
     if ((rc = oc_random_urlsafe(32, &state, err)) != OC_OK)
         return rc;
     if (req->pkce && ((rc = oc_random_urlsafe(32, verifier, err)) != OC_OK ||
@@ -71,8 +119,13 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
     /* Listen before the browser can come back. */
     if (!oob && (rc = oc_listener_start(req->callback_url, &listener, err)) != OC_OK)
         goto out;
-    if ((rc = oc_oauth_authorize_url(req->flow, req->callback_url, state, challenge, NULL, &url,
-                                     err)) != OC_OK)
+    redirect = oob ? oc_strdup(req->callback_url)
+                   : actual_redirect(req->callback_url, oc_listener_port(listener));
+    if (!redirect) {
+        rc = oc_fail_nomem(err);
+        goto out;
+    }
+    if ((rc = oc_oauth_authorize_url(req->flow, redirect, state, challenge, NULL, &url, err)) != OC_OK)
         goto out;
 
     fprintf(stderr, "\nTo sign in to %s, open this address in your browser:\n\n    %s\n\n",
@@ -82,15 +135,17 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
         fprintf(stderr, "After you approve access, paste the code (or the address of the page "
                         "you land on) here: ");
         fflush(stderr);
-        oc_browser_open(url);
+        if (oc_browser_open(url) != 0)
+            fprintf(stderr, "(no browser could be started; open the address by hand)\n");
         rc = read_pasted(line, sizeof line, req->timeout_ms, err);
         if (rc == OC_OK)
             rc = take_pasted(line, state, params, err);
         oc_wipe(line, sizeof line);
     } else {
-        fprintf(stderr, "Waiting for the browser to return to %s ...\n", req->callback_url);
+        fprintf(stderr, "Waiting for the browser to return to %s ...\n", redirect);
         fflush(stderr);
-        oc_browser_open(url);
+        if (oc_browser_open(url) != 0)
+            fprintf(stderr, "(no browser could be started; open the address by hand)\n");
         rc = oc_listener_wait(listener, state, req->timeout_ms, params, err);
     }
 out:
@@ -101,6 +156,9 @@ out:
     if (rc != OC_OK) {
         oc_free_secret(*verifier);
         *verifier = NULL;
+        free(redirect);
+    } else {
+        *redirect_uri = redirect;
     }
     return rc;
 }

@@ -24,9 +24,11 @@ typedef struct oc_login_request {
     int64_t timeout_ms;
 } oc_login_request;
 
-/* On OC_OK, params holds "code" and every other callback parameter, and
-   *verifier the PKCE verifier to send with the code (NULL without PKCE). */
+/* On OC_OK, params holds "code" and every other callback parameter,
+   *verifier the PKCE verifier to send with the code (NULL without PKCE), and
+   *redirect_uri the redirect URI the authorization used (with the port the
+   listener got when CallbackURL names port 0, as RFC 8252 7.3 allows). */
 oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **verifier,
-                         oc_error *err);
+                         char **redirect_uri, oc_error *err);
 
 #endif

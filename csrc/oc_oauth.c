@@ -72,13 +72,28 @@ static oc_code client_auth(const oc_flow *f, oc_client_auth how, oc_buf *form, j
                            struct curl_slist **headers, oc_error *err)
 {
     if (how == OC_CLIENT_AUTH_BASIC) {
+        /* RFC 6749 2.3.1: id and secret are form-urlencoded, then joined
+           with ':' and base64'd (a no-op for the usual alphanumeric ones). */
         oc_buf cred, line;
         char *b64;
         oc_code rc = OC_OK;
-        oc_buf_init(&cred, 0);
-        oc_buf_init(&line, 0);
-        if (oc_buf_printf(&cred, "%s:%s", f->client_id, f->client_secret ? f->client_secret : ""))
+        const char *secret = f->client_secret ? f->client_secret : "";
+        char *id_enc = curl_easy_escape(NULL, f->client_id, 0);
+        char *secret_enc = curl_easy_escape(NULL, secret, 0);
+        oc_buf_init_secret(&cred, 0);
+        oc_buf_init_secret(&line, 0);
+        if (!id_enc || !secret_enc || oc_buf_printf(&cred, "%s:%s", id_enc, secret_enc)) {
+            curl_free(id_enc);
+            if (secret_enc)
+                oc_wipe(secret_enc, strlen(secret_enc));
+            curl_free(secret_enc);
+            oc_wipe(cred.data, cred.len);
+            oc_buf_free(&cred);
             return oc_fail_nomem(err);
+        }
+        curl_free(id_enc);
+        oc_wipe(secret_enc, strlen(secret_enc));
+        curl_free(secret_enc);
         b64 = oc_base64(cred.data, cred.len);
         oc_wipe(cred.data, cred.len);
         oc_buf_free(&cred);
@@ -118,7 +133,7 @@ static oc_code build_request(const oc_flow *f, oc_client_auth how, const oc_kv *
     memset(&r, 0, sizeof r);
     memset(out, 0, sizeof *out);
     r.method = "POST";
-    oc_buf_init(&form, OAUTH_MESSAGE_MAX);
+    oc_buf_init_secret(&form, OAUTH_MESSAGE_MAX);
     if (!(r.url = oc_strdup(f->token_url)))
         return oc_fail_nomem(err);
     if (how == OC_CLIENT_AUTH_JSON && !(json = json_object())) {

@@ -1,5 +1,6 @@
 #include "oc_profile.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,8 +104,30 @@ static oc_code set_client_auth(oc_client_auth *dst, const char *field, const cha
     return OC_OK;
 }
 
+/* Header names and the text before a credential go into request headers:
+   no control characters, and names only of RFC 9110 token characters. */
+static oc_code check_header_field(const char *field, const char *value, int is_name, oc_error *err)
+{
+    const char *c;
+    for (c = value; *c; c++) {
+        unsigned char u = (unsigned char)*c;
+        if (u < 0x20 || u == 0x7f || (is_name && !(isalnum(u) || strchr("!#$%&'*+-.^_`|~", u))))
+            return oc_fail(err, OC_E_INVALID_ARGUMENT,
+                           "profile field %s holds a character a header %s cannot", field,
+                           is_name ? "name" : "value");
+    }
+    return OC_OK;
+}
+
 oc_code oc_profile_set(oc_profile *p, const char *field, const char *value, oc_error *err)
 {
+    oc_code rc;
+    if ((strcmp(field, "token_header") == 0 || strcmp(field, "apikey_header") == 0) &&
+        (rc = check_header_field(field, value, 1, err)) != OC_OK)
+        return rc;
+    if ((strcmp(field, "token_prefix") == 0 || strcmp(field, "apikey_prefix") == 0) &&
+        (rc = check_header_field(field, value, 0, err)) != OC_OK)
+        return rc;
 #define OC_SET_STRING(m) return set_string(&p->m, value, err);
 #define OC_SET_BOOL(m) return set_bool(&p->m, field, value, err);
 #define OC_SET_CLIENT_AUTH(m) return set_client_auth(&p->m, field, value, err);

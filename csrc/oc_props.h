@@ -20,15 +20,15 @@
         "The redirect URI registered for the app. For the desktop login a loopback http URL (127.0.0.1, ::1 or localhost) the library listens on, or urn:ietf:wg:oauth:2.0:oob to type the code in.") \
     OC_PROP(SCOPE, "Scope", OC_PT_STRING, NULL, 0, NULL, \
         "Space-separated scopes to request. Default: the provider profile's scope.") \
-    OC_PROP(OAUTH_ACCESS_TOKEN, "OAuthAccessToken", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
+    OC_PROP(OAUTH_ACCESS_TOKEN, "OAuthAccessToken", OC_PT_STRING, NULL, OC_PF_SECRET | OC_PF_TOKEN, NULL, \
         "An access token. Required with InitiateOAuth=OFF; seeds the store otherwise.") \
-    OC_PROP(OAUTH_REFRESH_TOKEN, "OAuthRefreshToken", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
+    OC_PROP(OAUTH_REFRESH_TOKEN, "OAuthRefreshToken", OC_PT_STRING, NULL, OC_PF_SECRET | OC_PF_TOKEN, NULL, \
         "A refresh token. Seeds the store; used by InitiateOAuth=REFRESH when nothing newer is stored.") \
     OC_PROP(OAUTH_EXPIRES_IN, "OAuthExpiresIn", OC_PT_SECONDS, NULL, 0, NULL, \
         "Lifetime in seconds of OAuthAccessToken, counted from OAuthTokenTimestamp.") \
     OC_PROP(OAUTH_TOKEN_TIMESTAMP, "OAuthTokenTimestamp", OC_PT_MILLIS, NULL, 0, NULL, \
         "When OAuthAccessToken was issued, in milliseconds since the Unix epoch (as CData).") \
-    OC_PROP(OAUTH_VERIFIER, "OAuthVerifier", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
+    OC_PROP(OAUTH_VERIFIER, "OAuthVerifier", OC_PT_STRING, NULL, OC_PF_SECRET | OC_PF_TOKEN, NULL, \
         "An authorization code obtained elsewhere; exchanged for tokens without a browser (headless machines).") \
     OC_PROP(REFRESH_LEEWAY, "RefreshLeeway", OC_PT_SECONDS, "60", 0, NULL, \
         "Refresh this many seconds before the access token expires, but never earlier than three quarters of its lifetime.") \
@@ -50,7 +50,7 @@
         "Seconds the desktop login waits for the browser to come back to CallbackURL.") \
     OC_PROP(STORE_ID, "StoreId", OC_PT_STRING, NULL, 0, NULL, \
         "The store the API base URL names (BigCommerce: the store hash), filling {StoreId} in URL. When unset it is taken from the token (BigCommerce's context) and stored with it.") \
-    OC_PROP(API_KEY, "APIKey", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
+    OC_PROP(API_KEY, "APIKey", OC_PT_STRING, NULL, OC_PF_SECRET | OC_PF_TOKEN, NULL, \
         "The key for AuthScheme=APIKEY (BigCommerce store-level API account token, Keap personal access token or service account key).") \
     OC_PROP(USER, "User", OC_PT_STRING, NULL, 0, NULL, \
         "The user for AuthScheme=BASIC or NTLM (Jumpseller: the store login).") \

@@ -52,9 +52,12 @@ static void add_one(oc_secrets *s, const char *value)
     for (i = 0; i < s->n; i++)
         if (strcmp(s->value[i], value) == 0)
             return;
-    if (s->n == MAX_SECRETS) { /* the oldest go first; current ones were added last */
-        oc_free_secret(s->value[0]);
-        memmove(s->value, s->value + 1, (s->n - 1) * sizeof *s->value);
+    if (s->n == MAX_SECRETS) {
+        /* Evict the oldest token, never a pinned one (the properties'
+           secrets, registered first): tokens come and go, those stay. */
+        size_t victim = s->pinned < s->n ? s->pinned : s->n - 1;
+        oc_free_secret(s->value[victim]);
+        memmove(s->value + victim, s->value + victim + 1, (s->n - victim - 1) * sizeof *s->value);
         s->n--;
     }
     if (s->n == s->cap) {
@@ -67,6 +70,11 @@ static void add_one(oc_secrets *s, const char *value)
     }
     if ((s->value[s->n] = oc_strdup(value)) != NULL)
         s->n++;
+}
+
+void oc_secrets_pin(oc_secrets *s)
+{
+    s->pinned = s->n;
 }
 
 void oc_secrets_add(oc_secrets *s, const char *value)
@@ -178,12 +186,81 @@ static void redact_form(oc_buf *out, const char *body, size_t len)
     }
 }
 
+/*
+ * The last net for text that is neither valid JSON nor a form, such as a
+ * truncated JSON answer: "name" : "value" with a credential name loses its
+ * value, whatever surrounds it.
+ */
+static void redact_quoted_fields(oc_buf *out, const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t name_start, name_end, j;
+        if (text[i] != '"') {
+            oc_buf_append(out, text + i, 1);
+            i++;
+            continue;
+        }
+        name_start = i + 1;
+        for (name_end = name_start; name_end < len && text[name_end] != '"'; name_end++)
+            if (text[name_end] == '\\')
+                name_end++;
+        if (name_end >= len) {
+            oc_buf_append(out, text + i, len - i);
+            return;
+        }
+        oc_buf_append(out, text + i, name_end + 1 - i);
+        i = name_end + 1;
+        if (!oc_field_is_secret(text + name_start, name_end - name_start))
+            continue;
+        for (j = i; j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n'); j++)
+            ;
+        if (j >= len || text[j] != ':')
+            continue;
+        for (j++; j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n'); j++)
+            ;
+        if (j < len && text[j] == '"') {
+            size_t end;
+            for (end = j + 1; end < len && text[end] != '"'; end++)
+                if (text[end] == '\\')
+                    end++;
+            oc_buf_append(out, text + i, j + 1 - i);
+            oc_buf_puts(out, OC_REDACTED);
+            if (end < len)
+                oc_buf_append(out, "\"", 1);
+            i = end < len ? end + 1 : len;
+        }
+    }
+}
+
+/* Control characters are shown escaped, so a body cannot forge log lines. */
+static void append_escaped_controls(oc_buf *out, const char *text, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '\n')
+            oc_buf_puts(out, "\\n");
+        else if (c == '\r')
+            oc_buf_puts(out, "\\r");
+        else if (c < 0x20 || c == 0x7f)
+            oc_buf_printf(out, "\\x%02x", c);
+        else
+            oc_buf_append(out, text + i, 1);
+    }
+}
+
 void oc_redact_body(oc_buf *out, const char *body, size_t len, const oc_secrets *s)
 {
-    oc_buf tmp;
+    oc_buf tmp, lit;
     json_t *j = NULL;
-    oc_buf_init(&tmp, 0);
-    if (len && (body[0] == '{' || body[0] == '['))
+    size_t lead = 0;
+    oc_buf_init_secret(&tmp, 0);
+    oc_buf_init_secret(&lit, 0);
+    while (lead < len && (body[lead] == ' ' || body[lead] == '\t' || body[lead] == '\r' ||
+                          body[lead] == '\n'))
+        lead++;
+    if (lead < len && (body[lead] == '{' || body[lead] == '['))
         j = json_loadb(body, len, 0, NULL);
     if (j) {
         char *text;
@@ -197,9 +274,10 @@ void oc_redact_body(oc_buf *out, const char *body, size_t len, const oc_secrets 
     } else if (looks_like_form(body, len)) {
         redact_form(&tmp, body, len);
     } else {
-        oc_buf_append(&tmp, body, len);
+        redact_quoted_fields(&tmp, body, len);
     }
-    oc_redact_literals(out, tmp.data ? tmp.data : "", tmp.len, s);
-    oc_wipe(tmp.data, tmp.len);
+    oc_redact_literals(&lit, tmp.data ? tmp.data : "", tmp.len, s);
+    append_escaped_controls(out, lit.data ? lit.data : "", lit.len);
     oc_buf_free(&tmp);
+    oc_buf_free(&lit);
 }

@@ -19,9 +19,12 @@
 typedef struct oc_secrets {
     char **value;
     size_t n, cap;
+    size_t pinned; /* the first `pinned` values are never evicted */
 } oc_secrets;
 
 void oc_secrets_add(oc_secrets *s, const char *value);
+/* Pins every value added so far (the properties' secrets). */
+void oc_secrets_pin(oc_secrets *s);
 void oc_secrets_free(oc_secrets *s);
 
 /* Whether a header (name, any case) carries credentials. */

@@ -32,15 +32,14 @@ void oc_store_release(oc_store *s)
     }
 }
 
-oc_code oc_store_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err)
+oc_code oc_store_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
 {
-    return s->ops->load(s, out, seed, found, err);
+    return s->ops->load(s, out, meta, found, err);
 }
 
-oc_code oc_store_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
-                      oc_error *err)
+oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err)
 {
-    return s->ops->save(s, t, provider, seed, err);
+    return s->ops->save(s, t, meta, err);
 }
 
 oc_code oc_store_remove(oc_store *s, oc_error *err)
@@ -70,46 +69,42 @@ typedef struct memory_store {
     pthread_mutex_t mutex; /* guards the fields below */
     int has_token;
     oc_token token;
-    char *seed;
+    oc_token_meta meta;
     int locked;
 } memory_store;
 
-static oc_code memory_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err)
+static oc_code memory_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
 {
     memory_store *m = (memory_store *)s;
     oc_code rc = OC_OK;
     pthread_mutex_lock(&m->mutex);
     *found = m->has_token;
-    if (seed)
-        *seed = NULL;
     if (m->has_token) {
         rc = oc_token_copy(out, &m->token, err);
-        if (rc == OC_OK && seed && m->seed && !(*seed = oc_strdup(m->seed)))
-            rc = oc_fail_nomem(err);
+        if (rc == OC_OK && meta)
+            rc = oc_token_meta_copy(meta, &m->meta, err);
     }
     pthread_mutex_unlock(&m->mutex);
     return rc;
 }
 
-static oc_code memory_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
-                           oc_error *err)
+static oc_code memory_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err)
 {
     memory_store *m = (memory_store *)s;
     oc_token copy;
-    char *seed_copy = NULL;
+    oc_token_meta mcopy;
     oc_code rc;
-    (void)provider;
     oc_token_init(&copy);
-    if ((rc = oc_token_copy(&copy, t, err)) != OC_OK)
-        return rc;
-    if (seed && !(seed_copy = oc_strdup(seed))) {
+    memset(&mcopy, 0, sizeof mcopy);
+    if ((rc = oc_token_copy(&copy, t, err)) != OC_OK ||
+        (meta && (rc = oc_token_meta_copy(&mcopy, meta, err)) != OC_OK)) {
         oc_token_clear(&copy);
-        return oc_fail_nomem(err);
+        return rc;
     }
     pthread_mutex_lock(&m->mutex);
     oc_token_move(&m->token, &copy);
-    free(m->seed);
-    m->seed = seed_copy;
+    oc_token_meta_clear(&m->meta);
+    m->meta = mcopy;
     m->has_token = 1;
     pthread_mutex_unlock(&m->mutex);
     return OC_OK;
@@ -121,8 +116,7 @@ static oc_code memory_remove(oc_store *s, oc_error *err)
     (void)err;
     pthread_mutex_lock(&m->mutex);
     oc_token_clear(&m->token);
-    free(m->seed);
-    m->seed = NULL;
+    oc_token_meta_clear(&m->meta);
     m->has_token = 0;
     pthread_mutex_unlock(&m->mutex);
     return OC_OK;
@@ -159,7 +153,7 @@ static void memory_destroy(oc_store *s)
 {
     memory_store *m = (memory_store *)s;
     oc_token_clear(&m->token);
-    free(m->seed);
+    oc_token_meta_clear(&m->meta);
     pthread_mutex_destroy(&m->mutex);
     free(m);
 }

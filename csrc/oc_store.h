@@ -22,9 +22,8 @@
 typedef struct oc_store oc_store;
 
 typedef struct oc_store_ops {
-    oc_code (*load)(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err);
-    oc_code (*save)(oc_store *s, const oc_token *t, const char *provider, const char *seed,
-                    oc_error *err);
+    oc_code (*load)(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err);
+    oc_code (*save)(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err);
     oc_code (*remove)(oc_store *s, oc_error *err);
     oc_code (*lock)(oc_store *s, int64_t timeout_ms, oc_error *err);
     void (*unlock)(oc_store *s);
@@ -45,9 +44,9 @@ oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err);
 oc_store *oc_store_retain(oc_store *s);
 void oc_store_release(oc_store *s);
 
-oc_code oc_store_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err);
-oc_code oc_store_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
-                      oc_error *err);
+/* meta may be NULL on load (not wanted) and on save (none to keep). */
+oc_code oc_store_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err);
+oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err);
 oc_code oc_store_remove(oc_store *s, oc_error *err);
 oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err);
 void oc_store_unlock(oc_store *s);

@@ -86,7 +86,7 @@ static oc_code open_error(const char *label, const char *path, oc_error *err)
     return oc_fail(err, OC_E_SETTINGS, "cannot open the %s %s: %s", label, path, strerror(errno));
 }
 
-static oc_code file_load(oc_store *s, oc_token *out, char **seed, int *found, oc_error *err)
+static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
 {
     file_store *f = (file_store *)s;
     oc_buf buf;
@@ -97,8 +97,6 @@ static oc_code file_load(oc_store *s, oc_token *out, char **seed, int *found, oc
     int fd;
 
     *found = 0;
-    if (seed)
-        *seed = NULL;
     fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -143,7 +141,7 @@ static oc_code file_load(oc_store *s, oc_token *out, char **seed, int *found, oc
                        "%s is corrupt (not valid JSON, error at byte %d); fix or remove it, it is "
                        "never replaced by a new login on its own",
                        f->base.where, jerr.position);
-    rc = oc_token_from_json(root, out, seed, f->base.where, err);
+    rc = oc_token_from_json(root, out, meta, f->base.where, err);
     json_decref(root);
     if (rc == OC_OK)
         *found = 1;
@@ -192,8 +190,7 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static oc_code file_save(oc_store *s, const oc_token *t, const char *provider, const char *seed,
-                         oc_error *err)
+static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err)
 {
     file_store *f = (file_store *)s;
     json_t *doc;
@@ -204,7 +201,7 @@ static oc_code file_save(oc_store *s, const oc_token *t, const char *provider, c
 
     if ((rc = make_dirs(f->dir, err)) != OC_OK || (rc = check_dir(f, err)) != OC_OK)
         return rc;
-    if (!(doc = oc_token_to_json(t, provider, seed)))
+    if (!(doc = oc_token_to_json(t, meta)))
         return oc_fail_nomem(err);
     text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(doc);

@@ -217,6 +217,17 @@ oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoi
         (rc = take_plain_string(root, "scope", endpoint, &t.scope, err)) != OC_OK ||
         (rc = take_expires_in(root, endpoint, &t.expires_in, err)) != OC_OK)
         goto fail;
+    /* RFC 6749 7.1: a token of a type the client does not understand must
+       not be used (a DPoP or MAC token sent as Bearer would be refused, or
+       worse, accepted by a lax server). Some servers omit the type. */
+    if (t.token_type && strcasecmp(t.token_type, "bearer") != 0) {
+        char shown[40];
+        oc_copy_printable(shown, sizeof shown, t.token_type, strlen(t.token_type));
+        rc = oc_fail(err, OC_E_BAD_RESPONSE,
+                     "the token endpoint %s issued a '%s' token; only Bearer tokens are supported",
+                     endpoint, shown);
+        goto fail;
+    }
     v = json_object_get(root, "created_at");
     if (json_is_integer(v) && json_integer_value(v) > 0)
         t.created_at = json_integer_value(v);
@@ -287,26 +298,63 @@ oc_code oc_token_error_response(long status, const char *body, size_t len, const
     return rc;
 }
 
-json_t *oc_token_to_json(const oc_token *t, const char *provider, const char *seed)
+void oc_token_meta_clear(oc_token_meta *m)
+{
+    free(m->provider);
+    free(m->api_url);
+    free(m->token_url);
+    free(m->seed);
+    memset(m, 0, sizeof *m);
+}
+
+oc_code oc_token_meta_copy(oc_token_meta *dst, const oc_token_meta *src, oc_error *err)
+{
+    oc_token_meta m;
+    memset(&m, 0, sizeof m);
+    if (dup_field(&m.provider, src->provider) || dup_field(&m.api_url, src->api_url) ||
+        dup_field(&m.token_url, src->token_url) || dup_field(&m.seed, src->seed)) {
+        oc_token_meta_clear(&m);
+        return oc_fail_nomem(err);
+    }
+    oc_token_meta_clear(dst);
+    *dst = m;
+    return OC_OK;
+}
+
+/* Adds a member, or fails: a token set missing a member must never be
+   written, or a refresh token could silently drop out of the file. */
+static int put(json_t *o, const char *key, json_t *v)
+{
+    return !v || json_object_set_new(o, key, v) != 0;
+}
+
+static json_t *string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta)
 {
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_object_set_new(o, "format", json_string("oauthconnect-settings-1"));
-    if (provider)
-        json_object_set_new(o, "provider", json_string(provider));
-    json_object_set_new(o, "access_token", json_string(t->access_token ? t->access_token : ""));
-    json_object_set_new(o, "refresh_token", t->refresh_token ? json_string(t->refresh_token) : json_null());
-    json_object_set_new(o, "token_type", t->token_type ? json_string(t->token_type) : json_null());
-    json_object_set_new(o, "scope", t->scope ? json_string(t->scope) : json_null());
-    json_object_set_new(o, "expires_in", json_integer(t->expires_in));
-    json_object_set_new(o, "obtained_at_ms", json_integer(t->obtained_ms));
-    json_object_set_new(o, "expires_at_ms", json_integer(t->expires_at_ms));
-    json_object_set_new(o, "created_at", json_integer(t->created_at));
-    if (seed)
-        json_object_set_new(o, "seed", json_string(seed));
-    if (t->extra)
-        json_object_set(o, "extra", t->extra);
+    if (put(o, "format", json_string("oauthconnect-settings-1")) ||
+        put(o, "access_token", json_string(t->access_token ? t->access_token : "")) ||
+        put(o, "refresh_token", string_or_null(t->refresh_token)) ||
+        put(o, "token_type", string_or_null(t->token_type)) ||
+        put(o, "scope", string_or_null(t->scope)) ||
+        put(o, "expires_in", json_integer(t->expires_in)) ||
+        put(o, "obtained_at_ms", json_integer(t->obtained_ms)) ||
+        put(o, "expires_at_ms", json_integer(t->expires_at_ms)) ||
+        put(o, "created_at", json_integer(t->created_at)) ||
+        (t->extra && json_object_set(o, "extra", t->extra) != 0) ||
+        (meta && (put(o, "provider", string_or_null(meta->provider)) ||
+                  put(o, "api_url", string_or_null(meta->api_url)) ||
+                  put(o, "token_url", string_or_null(meta->token_url)) ||
+                  put(o, "seed", string_or_null(meta->seed))))) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -335,15 +383,15 @@ static oc_code read_string(const json_t *obj, const char *name, int token, char 
     return *out ? OC_OK : oc_fail_nomem(err);
 }
 
-oc_code oc_token_from_json(const json_t *obj, oc_token *out, char **seed, const char *where,
+oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta, const char *where,
                            oc_error *err)
 {
     oc_token t;
+    oc_token_meta m;
     oc_code rc;
     json_t *extra;
 
-    if (seed)
-        *seed = NULL;
+    memset(&m, 0, sizeof m);
     if (!json_is_object(obj))
         return oc_fail(err, OC_E_SETTINGS, "%s does not hold a JSON object", where);
     oc_token_init(&t);
@@ -368,11 +416,19 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, char **seed, const 
         }
         t.extra = json_deep_copy(extra);
     }
-    if (seed && (rc = read_string(obj, "seed", 0, seed, where, err)) != OC_OK)
+    if (meta && ((rc = read_string(obj, "provider", 0, &m.provider, where, err)) != OC_OK ||
+                 (rc = read_string(obj, "api_url", 0, &m.api_url, where, err)) != OC_OK ||
+                 (rc = read_string(obj, "token_url", 0, &m.token_url, where, err)) != OC_OK ||
+                 (rc = read_string(obj, "seed", 0, &m.seed, where, err)) != OC_OK))
         goto fail;
     oc_token_move(out, &t);
+    if (meta) {
+        oc_token_meta_clear(meta);
+        *meta = m;
+    }
     return OC_OK;
 fail:
+    oc_token_meta_clear(&m);
     oc_token_clear(&t);
     return rc;
 }

@@ -60,10 +60,26 @@ oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoi
 oc_code oc_token_error_response(long status, const char *body, size_t len, const char *ctype,
                                 const char *what, const char *endpoint, oc_error *err);
 
-/* Settings-file form: a JSON object with the token's fields plus
-   "provider" and "seed" (the fingerprint of the properties that seeded it). */
-json_t *oc_token_to_json(const oc_token *t, const char *provider, const char *seed);
-oc_code oc_token_from_json(const json_t *obj, oc_token *out, char **seed, const char *where,
+/*
+ * What a stored token set is for, kept beside it: tokens are only ever used
+ * with the provider, API and token endpoint they were issued for, and the
+ * seed (a fingerprint of the OAuthAccessToken/OAuthRefreshToken properties
+ * the lineage started from) tells a stored descendant from stale properties.
+ */
+typedef struct oc_token_meta {
+    char *provider;
+    char *api_url;   /* the API URL (template) the tokens are for */
+    char *token_url; /* the endpoint that issued them; NULL when unknown */
+    char *seed;      /* NULL when the lineage did not start from properties */
+} oc_token_meta;
+
+void oc_token_meta_clear(oc_token_meta *m);
+oc_code oc_token_meta_copy(oc_token_meta *dst, const oc_token_meta *src, oc_error *err);
+
+/* Settings-file form: a JSON object with the token's fields and the meta. */
+json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta);
+/* meta may be NULL when the caller does not want it. */
+oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta, const char *where,
                            oc_error *err);
 
 #endif

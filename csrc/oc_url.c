@@ -26,6 +26,25 @@ static char *lower_dup(const char *s)
     return d;
 }
 
+/* A URL as messages may show it: no query or fragment (they may hold
+   parameters), no user:password@. */
+static void shown_url(char *out, size_t max, const char *text)
+{
+    size_t n = strcspn(text, "?#");
+    const char *sep = strstr(text, "://");
+    const char *host = sep && (size_t)(sep - text) < n ? sep + 3 : text;
+    const char *at = memchr(host, '@', n - (size_t)(host - text));
+    const char *slash = memchr(host, '/', n - (size_t)(host - text));
+    if (at && (!slash || at < slash)) {
+        char tmp[400];
+        size_t prefix = (size_t)(host - text);
+        snprintf(tmp, sizeof tmp, "%.*s%.*s", (int)prefix, text, (int)(n - (size_t)(at + 1 - text)), at + 1);
+        oc_copy_printable(out, max, tmp, strlen(tmp));
+        return;
+    }
+    oc_copy_printable(out, max, text, n);
+}
+
 oc_code oc_url_parse(const char *text, const char *property, oc_url *out, oc_error *err)
 {
     CURLU *u = curl_url();
@@ -34,7 +53,7 @@ oc_code oc_url_parse(const char *text, const char *property, oc_url *out, oc_err
     oc_code rc = OC_OK;
 
     memset(out, 0, sizeof *out);
-    oc_copy_printable(shown, sizeof shown, text, strlen(text));
+    shown_url(shown, sizeof shown, text);
     if (!u)
         return oc_fail_nomem(err);
     if (curl_url_set(u, CURLUPART_URL, text, 0) != CURLUE_OK ||
@@ -95,7 +114,7 @@ oc_code oc_url_check_secure(const char *text, const char *property, oc_error *er
         return rc;
     if (strcmp(u.scheme, "http") == 0 && !oc_host_is_loopback(u.host)) {
         char shown[300];
-        oc_copy_printable(shown, sizeof shown, text, strcspn(text, "?#"));
+        shown_url(shown, sizeof shown, text);
         rc = oc_fail_property(err, OC_E_INSECURE_URL, property,
                               "%s: '%s' uses plain http; only https is allowed, except to a "
                               "loopback host (127.0.0.1, ::1, localhost)",

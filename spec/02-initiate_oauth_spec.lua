@@ -79,6 +79,21 @@ describe("InitiateOAuth", function()
       c2:close()
     end)
 
+    it("lets a new OAuthRefreshToken alone replace an old stored set", function()
+      local old, new = tokens(), tokens()
+      local path = dir .. "/t.json"
+      local c1 = assert(jumpseller.connect(sandbox:jumpseller_props({ InitiateOAuth = "REFRESH",
+        OAuthRefreshToken = old.refresh_token, OAuthSettingsLocation = path })))
+      c1:close()
+      sandbox:reset()
+      local c2 = assert(jumpseller.connect(sandbox:jumpseller_props({ InitiateOAuth = "REFRESH",
+        OAuthRefreshToken = new.refresh_token, OAuthSettingsLocation = path })))
+      local sent = sandbox:requests("/oauth/token")
+      assert.equal(1, #sent)
+      assert.matches("refresh_token=" .. new.refresh_token, sent[1].body, 1, true)
+      c2:close()
+    end)
+
     it("lets new token properties replace an old stored set", function()
       local old, new = tokens(), tokens()
       local path = dir .. "/t.json"
@@ -135,7 +150,24 @@ describe("InitiateOAuth", function()
         CallbackURL = "http://127.0.0.1:1/callback" })), CODE = sandbox:authorize() })
       assert.equal(0, code, err)
       assert.equal("ok\n", out)
-      assert.is_string(H.settings(dir .. "/oauthconnect/jumpseller.json").access_token)
+      -- URL points at the sandbox, not Jumpseller: the name says which endpoints
+      local file = H.capture("ls " .. H.q(dir .. "/oauthconnect")):gsub("%s+$", "")
+      assert.matches("^jumpseller%-%x%x%x%x%x%x%x%x%.json$", file)
+      assert.is_string(H.settings(dir .. "/oauthconnect/" .. file).access_token)
+    end)
+
+    it("never sends stored tokens to another server sharing the store", function()
+      local other = H.sandbox("jumpseller")
+      local path = dir .. "/shared.json"
+      local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = path,
+        CallbackURL = "http://127.0.0.1:1/callback" })
+      assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+      local _, err = jumpseller.connect(other:jumpseller_props({ InitiateOAuth = "GETANDREFRESH",
+        OAuthSettingsLocation = path, CallbackURL = "http://127.0.0.1:1/callback" }))
+      assert.equal("settings_error", err.code)
+      assert.matches("holds tokens for jumpseller at " .. sandbox.url .. "/v1", err.message, 1, true)
+      assert.equal(0, #other:requests("/"))
+      other:stop()
     end)
   end)
 end)

@@ -66,7 +66,8 @@ describe("the desktop login", function()
     assert.is_nil(H.read_file(props.OAuthSettingsLocation))
   end)
 
-  it("refuses a callback whose state does not match", function()
+  it("refuses a callback whose state does not match, and keeps waiting", function()
+    props.LoginTimeout = 2
     local forger = dir .. "/forger"
     H.write_file(forger, "#!/bin/sh\nexec " .. H.BROWSER .. " \"$(echo \"$1\" | sed 's/state=[^&]*/state=forged/')\"\n", "755")
     local _, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = forger })

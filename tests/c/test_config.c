@@ -179,3 +179,18 @@ OC_TEST(clone_is_deep)
     oc_config_free(c);
     oc_config_free(d);
 }
+
+OC_TEST(errors_after_a_secret_value_do_not_quote_its_tail)
+{
+    oc_error err;
+    const char *a = "OAuthClientSecret=s3cr3t;TAILOFSECRET";
+    const char *b = "OAuthClientSecret=ab;p4rt=2";
+    CHECK_INT(parse_err(a, strlen(a), &err), OC_E_SYNTAX);
+    CHECK_NOT_CONTAINS(err.message, "TAILOFSECRET");
+    CHECK_CONTAINS(err.message, "after the value of OAuthClientSecret; if that value holds ';', quote it");
+    CHECK_INT(parse_err(b, strlen(b), &err), OC_E_UNKNOWN_PROPERTY);
+    CHECK_NOT_CONTAINS(err.message, "p4rt");
+    /* quoted secrets cannot spill: the next key is quoted back as usual */
+    CHECK_INT(parse_err("OAuthClientSecret='a';Nope=1", 28, &err), OC_E_UNKNOWN_PROPERTY);
+    CHECK_CONTAINS(err.message, "'Nope'");
+}

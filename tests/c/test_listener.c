@@ -73,12 +73,23 @@ OC_TEST(code_arrives_after_stray_requests)
     oc_kv_free(&p);
 }
 
-OC_TEST(wrong_state_fails)
+OC_TEST(wrong_state_is_refused_and_the_login_goes_on)
 {
-    const char *req[] = { "/cb?code=X&state=OTHER", NULL };
+    const char *req[] = { "/cb?code=X&state=OTHER", "/cb?code=Y", "/cb?code=GOOD&state=STATE", NULL };
     oc_kv p = OC_KV_INIT;
     oc_error err;
-    CHECK_INT(run(req, &p, &err, 5000), OC_E_STATE_MISMATCH);
+    CHECK_INT(run(req, &p, &err, 5000), OC_OK);
+    CHECK_STR(oc_kv_get(&p, "code"), "GOOD");
+    oc_kv_free(&p);
+}
+
+OC_TEST(only_wrong_states_end_in_state_mismatch)
+{
+    const char *req[] = { "/cb?code=X&state=OTHER", "/cb?error=access_denied&state=FORGED", NULL };
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    CHECK_INT(run(req, &p, &err, 800), OC_E_STATE_MISMATCH);
+    CHECK_CONTAINS(err.message, "2 with a wrong or missing state were refused");
     oc_kv_free(&p);
 }
 

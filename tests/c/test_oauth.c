@@ -65,7 +65,8 @@ OC_TEST(refresh_request_basic_auth)
     oc_flow f = flow(OC_CLIENT_AUTH_BASIC);
     oc_token_request r;
     oc_error err;
-    char *expect = oc_base64("my id:s3cr&t", 12), line[200];
+    /* RFC 6749 2.3.1: form-urlencoded before base64 */
+    char *expect = oc_base64("my%20id:s3cr%26t", 16), line[200];
     CHECK_INT(oc_oauth_refresh_request(&f, "RT", &r, &err), OC_OK);
     CHECK_STR(r.body, "grant_type=refresh_token&refresh_token=RT");
     snprintf(line, sizeof line, "Authorization: Basic %s", expect);

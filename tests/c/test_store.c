@@ -38,28 +38,37 @@ OC_TEST(file_round_trip_private_and_nested_dirs)
 {
     oc_store *s;
     oc_token t, back;
+    oc_token_meta meta, got;
     oc_error err;
     struct stat st;
-    char *seed = NULL, dir[600];
+    char dir[600];
     int found = 0;
     const char *path = path_in_tmp("a/b/settings.json");
     CHECK_INT(oc_store_file_new(path, &s, &err), OC_OK);
     CHECK_INT(oc_store_load(s, &back, NULL, &found, &err), OC_OK);
     CHECK_INT(found, 0);
     sample(&t, "AT1");
-    CHECK_INT(oc_store_save(s, &t, "jumpseller", "seed1", &err), OC_OK);
+    memset(&meta, 0, sizeof meta);
+    memset(&got, 0, sizeof got);
+    meta.provider = "jumpseller";
+    meta.api_url = "https://api/v1";
+    meta.seed = "seed1";
+    CHECK_INT(oc_store_save(s, &t, &meta, &err), OC_OK);
     CHECK_INT(stat(path, &st), 0);
     CHECK_INT(st.st_mode & 0777, 0600);
     snprintf(dir, sizeof dir, "%s/a/b", oc_test_tmpdir());
     CHECK_INT(stat(dir, &st), 0);
     CHECK_INT(st.st_mode & 0777, 0700);
     oc_token_init(&back);
-    CHECK_INT(oc_store_load(s, &back, &seed, &found, &err), OC_OK);
+    CHECK_INT(oc_store_load(s, &back, &got, &found, &err), OC_OK);
     CHECK_INT(found, 1);
     CHECK_STR(back.access_token, "AT1");
     CHECK_STR(back.refresh_token, "RT");
-    CHECK_STR(seed, "seed1");
-    free(seed);
+    CHECK_STR(got.seed, "seed1");
+    CHECK_STR(got.provider, "jumpseller");
+    CHECK_STR(got.api_url, "https://api/v1");
+    CHECK(got.token_url == NULL);
+    oc_token_meta_clear(&got);
     oc_token_clear(&back);
     oc_token_clear(&t);
     oc_store_release(s);
@@ -76,7 +85,7 @@ OC_TEST(save_replaces_atomically_leaving_no_temp_files)
     CHECK_INT(oc_store_file_new(path_in_tmp("atomic/s.json"), &s, &err), OC_OK);
     for (i = 0; i < 20; i++) {
         sample(&t, i % 2 ? "odd" : "even");
-        CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_OK);
+        CHECK_INT(oc_store_save(s, &t, NULL, &err), OC_OK);
         oc_token_clear(&t);
     }
     d = opendir(path_in_tmp("atomic"));
@@ -136,7 +145,7 @@ OC_TEST(refuses_symlink_and_loose_permissions)
     chmod(dir, 0770);
     CHECK_INT(oc_store_file_new(path_in_tmp("groupw/s.json"), &s, &err), OC_OK);
     sample(&t, "AT");
-    CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_E_SETTINGS);
+    CHECK_INT(oc_store_save(s, &t, NULL, &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "writable by group or others");
     oc_token_clear(&t);
     oc_store_release(s);
@@ -182,7 +191,7 @@ OC_TEST(memory_store_shares_and_locks)
     CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
     CHECK_INT(found, 0);
     sample(&t, "AT");
-    CHECK_INT(oc_store_save(m, &t, NULL, NULL, &err), OC_OK);
+    CHECK_INT(oc_store_save(m, &t, NULL, &err), OC_OK);
     CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
     CHECK_INT(found, 1);
     CHECK_STR(back.access_token, "AT");

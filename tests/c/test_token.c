@@ -136,21 +136,28 @@ OC_TEST(due_uses_leeway_capped_at_a_quarter_of_lifetime)
 OC_TEST(settings_json_round_trip)
 {
     oc_token t, back;
+    oc_token_meta meta, got;
     oc_error err;
     json_t *j;
-    char *seed = NULL;
     CHECK_INT(parse("{\"access_token\":\"AT\",\"refresh_token\":\"RT\",\"expires_in\":10,\"context\":\"c\"}",
                     NULL, &t, &err), OC_OK);
-    j = oc_token_to_json(&t, "jumpseller", "abc");
+    memset(&meta, 0, sizeof meta);
+    memset(&got, 0, sizeof got);
+    meta.provider = "jumpseller";
+    meta.seed = "abc";
+    meta.token_url = "https://as/token";
+    j = oc_token_to_json(&t, &meta);
     oc_token_init(&back);
-    CHECK_INT(oc_token_from_json(j, &back, &seed, "test", &err), OC_OK);
+    CHECK_INT(oc_token_from_json(j, &back, &got, "test", &err), OC_OK);
     CHECK_STR(back.access_token, "AT");
     CHECK_STR(back.refresh_token, "RT");
     CHECK_INT(back.expires_at_ms, t.expires_at_ms);
     CHECK_INT(back.obtained_ms, NOW);
-    CHECK_STR(seed, "abc");
+    CHECK_STR(got.seed, "abc");
+    CHECK_STR(got.token_url, "https://as/token");
+    CHECK(got.api_url == NULL);
     CHECK_STR(json_string_value(json_object_get(back.extra, "context")), "c");
-    free(seed);
+    oc_token_meta_clear(&got);
     json_decref(j);
     oc_token_clear(&t);
     oc_token_clear(&back);
@@ -173,4 +180,14 @@ OC_TEST(settings_json_wrong_types)
     CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "holds no access_token");
     json_decref(j);
+}
+
+OC_TEST(only_bearer_tokens_are_used)
+{
+    oc_token t;
+    oc_error err;
+    CHECK_INT(parse("{\"access_token\":\"A\",\"token_type\":\"bearer\"}", NULL, &t, &err), OC_OK);
+    oc_token_clear(&t);
+    CHECK_INT(parse("{\"access_token\":\"A\",\"token_type\":\"DPoP\"}", NULL, &t, &err), OC_E_BAD_RESPONSE);
+    CHECK_CONTAINS(err.message, "'DPoP' token");
 }

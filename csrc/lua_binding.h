@@ -1,0 +1,69 @@
+/*
+ * Shared by the Lua binding's files: lua_core.c (the module), lua_client.c
+ * (the client userdata) and lua_convert.c (Lua values to core inputs and
+ * core results to Lua values, errors, boxes). No OAuth logic lives here.
+ *
+ * Every C resource held while a Lua API call may raise (out of memory
+ * longjmps) lives in a userdata with a __gc: a box, or the client itself.
+ */
+#ifndef OC_LUA_BINDING_H
+#define OC_LUA_BINDING_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "compat.h"
+#include "oc_client.h"
+#include "oc_config.h"
+#include "oc_error.h"
+#include "oc_kv.h"
+#include "oc_profile.h"
+
+#define OC_LUA_CLIENT_MT "oauthconnect.client"
+#define OC_LUA_STORE_MT "oauthconnect.store"
+#define OC_LUA_BOX_MT "oauthconnect.box"
+#define OC_LUA_ERROR_MT "oauthconnect.error"
+#define OC_LUA_HEADERS_MT "oauthconnect.headers"
+
+enum { OC_LUA_JSON_DEPTH_MAX = 32 };
+
+/* A box owns one C object until its __gc. */
+typedef enum { OC_BOX_CONFIG, OC_BOX_PROFILE, OC_BOX_STRING } oc_box_kind;
+typedef struct oc_lua_box {
+    oc_box_kind kind;
+    void *p;
+} oc_lua_box;
+
+/* [-0, +1] A box holding a new config or profile (raises when out of
+   memory), or an empty string box the caller fills. */
+oc_lua_box *oc_lua_box_new(lua_State *L, oc_box_kind kind);
+int oc_lua_box_gc(lua_State *L);
+
+/* [-0, +2] nil and an error object; returns 2 for `return oc_lua_fail(...)`. */
+int oc_lua_fail(lua_State *L, const oc_error *e);
+int oc_lua_error_tostring(lua_State *L);
+
+/* [-0, +0] The text of a string, number (converted in place) or boolean at
+   absolute index i, or NULL. */
+const char *oc_lua_scalar(lua_State *L, int i, size_t *len);
+
+/* [-0, +0] Fill cfg from a connection string or an options table, or a
+   profile from a profile table. 0 with err filled on bad values; raise on
+   wrong types. */
+int oc_lua_read_config(lua_State *L, int idx, oc_config *cfg, oc_error *err);
+int oc_lua_read_profile(lua_State *L, int idx, oc_profile *p, oc_error *err);
+/* [-0, +0] A parameter table into kv, sorted by name (arrays give repeated
+   names); raises on wrong types. */
+void oc_lua_read_kv(lua_State *L, int idx, oc_kv *kv);
+
+/* [-0, +1] A token table, a headers table (case-insensitive lookups). */
+void oc_lua_push_token(lua_State *L, const oc_token *t);
+void oc_lua_push_headers(lua_State *L, const oc_response *r);
+int oc_lua_headers_index(lua_State *L);
+
+/* lua_client.c */
+void oc_lua_open_client(lua_State *L);
+int oc_lua_client_new(lua_State *L);
+int oc_lua_store_gc(lua_State *L);
+
+#endif

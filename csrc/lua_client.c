@@ -1,0 +1,367 @@
+/*
+ * The client userdata: one oc_client, its reused response, and the inputs of
+ * the request in flight (kept here so a raise cannot leak them). close,
+ * __gc and __close are one function, safe to call twice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "lua_binding.h"
+#include "oc_crypto.h"
+#include "oc_store.h"
+
+#define MEMORY_STORES "oauthconnect.memory_stores"
+
+typedef struct lclient {
+    oc_client *c; /* NULL once closed */
+    oc_response resp;
+    oc_kv query;
+    struct curl_slist *headers;
+} lclient;
+
+typedef struct lstore {
+    oc_store *s;
+} lstore;
+
+int oc_lua_store_gc(lua_State *L)
+{
+    lstore *s = luaL_checkudata(L, 1, OC_LUA_STORE_MT);
+    oc_store_release(s->s);
+    s->s = NULL;
+    return 0;
+}
+
+/* [-0, +0] The shared in-process store for memory://name, made on first
+   use. The registry keeps it for the process's life, as CData's memory://. */
+static oc_store *memory_store(lua_State *L, const char *name)
+{
+    lstore *s;
+    oc_error err;
+    lua_getfield(L, LUA_REGISTRYINDEX, MEMORY_STORES); /* stores */
+    lua_getfield(L, -1, name);                         /* stores, store? */
+    if (lua_type(L, -1) == LUA_TUSERDATA) {
+        s = lua_touserdata(L, -1);
+        lua_pop(L, 2);
+        return s->s;
+    }
+    lua_pop(L, 1);
+    s = lua_newuserdatauv(L, sizeof *s, 0); /* stores, store */
+    s->s = NULL;
+    luaL_setmetatable(L, OC_LUA_STORE_MT);
+    if (oc_store_memory_new(name, &s->s, &err) != OC_OK)
+        luaL_error(L, "out of memory");
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+    return s->s;
+}
+
+static lclient *check_client(lua_State *L, int i)
+{
+    lclient *lc = luaL_checkudata(L, i, OC_LUA_CLIENT_MT);
+    if (!lc->c)
+        luaL_error(L, "attempt to use a closed client");
+    return lc;
+}
+
+static void clear_inputs(lclient *lc)
+{
+    struct curl_slist *h;
+    oc_kv_free(&lc->query);
+    for (h = lc->headers; h; h = h->next)
+        oc_wipe(h->data, strlen(h->data));
+    curl_slist_free_all(lc->headers);
+    lc->headers = NULL;
+}
+
+static int client_close(lua_State *L)
+{
+    lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
+    clear_inputs(lc);
+    oc_response_free(&lc->resp);
+    oc_client_free(lc->c);
+    lc->c = NULL;
+    return 0;
+}
+
+/* core.client(options, profile) -> client | nil, err */
+int oc_lua_client_new(lua_State *L)
+{
+    oc_lua_box *cfg, *profile;
+    lclient *lc;
+    oc_store *store = NULL;
+    const char *loc;
+    oc_error err;
+
+    oc_error_clear(&err);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    cfg = oc_lua_box_new(L, OC_BOX_CONFIG);
+    if (!oc_lua_read_config(L, 1, cfg->p, &err))
+        return oc_lua_fail(L, &err);
+    profile = oc_lua_box_new(L, OC_BOX_PROFILE);
+    if (!oc_lua_read_profile(L, 2, profile->p, &err))
+        return oc_lua_fail(L, &err);
+    loc = oc_config_get(cfg->p, OC_P_OAUTH_SETTINGS_LOCATION);
+    if (loc && strncmp(loc, "memory://", 9) == 0)
+        store = memory_store(L, loc + 9);
+
+    lc = lua_newuserdatauv(L, sizeof *lc, 0);
+    memset(lc, 0, sizeof *lc);
+    oc_response_init(&lc->resp);
+    luaL_setmetatable(L, OC_LUA_CLIENT_MT);
+    if (oc_client_new(cfg->p, profile->p, store, &lc->c, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    return 1;
+}
+
+/* [-0, +1] true, or [-0, +2] nil, err, from a core call's result. */
+static int done(lua_State *L, oc_code rc, const oc_error *err)
+{
+    if (rc != OC_OK)
+        return oc_lua_fail(L, err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int client_connect(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    oc_error err;
+    oc_error_clear(&err);
+    return done(L, oc_client_connect(lc->c, &err), &err);
+}
+
+static int client_login(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    oc_error err;
+    oc_error_clear(&err);
+    return done(L, oc_client_login(lc->c, &err), &err);
+}
+
+static int client_forget(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    oc_error err;
+    oc_error_clear(&err);
+    return done(L, oc_client_forget(lc->c, &err), &err);
+}
+
+/* [-0, +0] Header table at idx into lc->headers as "Name: value" lines. */
+static void read_headers(lua_State *L, int idx, lclient *lc)
+{
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* key, value */
+        struct curl_slist *n;
+        size_t vlen;
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "header names must be strings");
+        if (!oc_lua_scalar(L, lua_gettop(L), &vlen))
+            luaL_error(L, "header '%s' must be a string or number", lua_tostring(L, -2));
+        lua_pushvalue(L, -2);
+        lua_pushliteral(L, ": ");
+        lua_pushvalue(L, -3);
+        lua_concat(L, 3); /* key, value, "Name: value" */
+        if (!(n = curl_slist_append(lc->headers, lua_tostring(L, -1))))
+            luaL_error(L, "out of memory");
+        lc->headers = n;
+        lua_pop(L, 2);
+    }
+}
+
+/* [-0, +2] nil and the HTTP error, with the answer's body and headers. */
+static int http_failure(lua_State *L, lclient *lc, const char *method, const char *target)
+{
+    oc_error err;
+    oc_error_clear(&err);
+    oc_client_http_error(lc->c, method, target, &lc->resp, &err);
+    oc_lua_fail(L, &err);
+    lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
+    lua_setfield(L, -2, "body");
+    oc_lua_push_headers(L, &lc->resp);
+    lua_setfield(L, -2, "headers");
+    return 2;
+}
+
+/*
+ * client:request(method, target [, query [, headers [, body [, fail_on_http]]]])
+ *   -> status, headers, body | nil, err
+ * With fail_on_http, an HTTP status >= 400 gives nil, err instead.
+ */
+static int client_request(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    oc_api_request req;
+    oc_error err;
+    size_t blen = 0;
+    int n;
+
+    memset(&req, 0, sizeof req);
+    req.method = luaL_checkstring(L, 2);
+    req.target = luaL_checkstring(L, 3);
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 5))
+        luaL_checktype(L, 5, LUA_TTABLE);
+    req.body = luaL_optlstring(L, 6, NULL, &blen);
+    req.body_len = blen;
+
+    clear_inputs(lc);
+    if (lua_istable(L, 4)) {
+        oc_lua_read_kv(L, 4, &lc->query);
+        req.query = &lc->query;
+    }
+    if (lua_istable(L, 5)) {
+        read_headers(L, 5, lc);
+        req.headers = lc->headers;
+    }
+    oc_error_clear(&err);
+    n = oc_client_request(lc->c, &req, &lc->resp, &err);
+    clear_inputs(lc);
+    if (n != OC_OK)
+        return oc_lua_fail(L, &err);
+    if (lua_toboolean(L, 7) && lc->resp.status >= 400)
+        n = http_failure(L, lc, req.method, req.target);
+    else {
+        lua_pushinteger(L, lc->resp.status);
+        oc_lua_push_headers(L, &lc->resp);
+        lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
+        n = 3;
+    }
+    oc_response_reset(&lc->resp);
+    return n;
+}
+
+/* client:token([force]) -> token table | nil, err */
+static int client_token(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    const oc_token *t;
+    oc_error err;
+    oc_error_clear(&err);
+    if (oc_client_token(lc->c, lua_toboolean(L, 2), &t, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    oc_lua_push_token(L, t);
+    return 1;
+}
+
+/* client:authorization_url([redirect_uri]) -> url, state, verifier | nil, err */
+static int client_authorization_url(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    const char *redirect = luaL_optstring(L, 2, NULL);
+    oc_lua_box *ub, *sb, *vb;
+    char *url, *state, *verifier;
+    oc_error err;
+    /* The boxes exist before the strings do, and take them before any Lua
+       call could raise, so nothing can leak. */
+    ub = oc_lua_box_new(L, OC_BOX_STRING);
+    sb = oc_lua_box_new(L, OC_BOX_STRING);
+    vb = oc_lua_box_new(L, OC_BOX_STRING);
+    oc_error_clear(&err);
+    if (oc_client_authorization_url(lc->c, redirect, &url, &state, &verifier, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    ub->p = url;
+    sb->p = state;
+    vb->p = verifier;
+    lua_pushstring(L, url);
+    lua_pushstring(L, state);
+    if (verifier)
+        lua_pushstring(L, verifier);
+    else
+        lua_pushnil(L);
+    return 3;
+}
+
+/* client:exchange_code(code [, params [, verifier [, redirect_uri]]]) -> token | nil, err */
+static int client_exchange_code(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    const char *code = luaL_checkstring(L, 2);
+    const char *verifier = luaL_optstring(L, 4, NULL);
+    const char *redirect = luaL_optstring(L, 5, NULL);
+    const oc_token *t;
+    oc_error err;
+    oc_code rc;
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    clear_inputs(lc);
+    if (lua_istable(L, 3))
+        oc_lua_read_kv(L, 3, &lc->query);
+    oc_error_clear(&err);
+    rc = oc_client_exchange_code(lc->c, code, &lc->query, verifier, redirect, &err);
+    clear_inputs(lc);
+    if (rc == OC_OK)
+        rc = oc_client_token(lc->c, 0, &t, &err);
+    if (rc != OC_OK)
+        return oc_lua_fail(L, &err);
+    oc_lua_push_token(L, t);
+    return 1;
+}
+
+static int client_generation(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)oc_client_generation(check_client(L, 1)->c));
+    return 1;
+}
+
+static int client_api_url(lua_State *L)
+{
+    lua_pushstring(L, oc_client_api_url(check_client(L, 1)->c));
+    return 1;
+}
+
+static int client_tostring(lua_State *L)
+{
+    lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
+    if (lc->c)
+        lua_pushfstring(L, "oauthconnect.client (%s)", oc_client_api_url(lc->c));
+    else
+        lua_pushliteral(L, "oauthconnect.client (closed)");
+    return 1;
+}
+
+static const luaL_Reg client_methods[] = {
+    { "connect", client_connect },
+    { "login", client_login },
+    { "request", client_request },
+    { "token", client_token },
+    { "authorization_url", client_authorization_url },
+    { "exchange_code", client_exchange_code },
+    { "forget", client_forget },
+    { "generation", client_generation },
+    { "api_url", client_api_url },
+    { "close", client_close },
+    { NULL, NULL }
+};
+
+/* [-0, +0] The client and store metatables, and the memory-store registry. */
+void oc_lua_open_client(lua_State *L)
+{
+    luaL_newmetatable(L, OC_LUA_CLIENT_MT);
+    lua_pushcfunction(L, client_close); /* __gc before any client exists */
+    lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+    lua_pushcfunction(L, client_close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pushcfunction(L, client_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_newtable(L);
+    luaL_setfuncs(L, client_methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+
+    luaL_newmetatable(L, OC_LUA_STORE_MT);
+    lua_pushcfunction(L, oc_lua_store_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+
+    lua_getfield(L, LUA_REGISTRYINDEX, MEMORY_STORES);
+    if (lua_isnil(L, -1)) {
+        lua_newtable(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, MEMORY_STORES);
+    }
+    lua_pop(L, 1);
+}
