@@ -300,7 +300,11 @@ oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t 
 static oc_code unknown_property(const char *key, size_t keylen, oc_error *err)
 {
     char shown[64];
+    size_t i;
     oc_copy_printable(shown, sizeof shown, key, keylen);
+    for (i = 0; shown[i]; i++) /* names are ASCII: show other bytes as '?' */
+        if ((unsigned char)shown[i] >= 0x80)
+            shown[i] = '?';
     return oc_fail(err, OC_E_UNKNOWN_PROPERTY, "unknown connection property '%s'; did you mean '%s'?",
                    shown, oc_prop_closest(key, keylen));
 }

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "oc_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -190,6 +191,33 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/*
+ * Removes "<file>.tmp.*" left by writers that died mid-save. Only called
+ * with the lock held: every writer holds it while saving, so any temporary
+ * file present now belongs to a dead one.
+ */
+static void remove_stale_temps(const file_store *f)
+{
+    const char *base = strrchr(f->path, '/');
+    char prefix[512];
+    size_t plen;
+    DIR *d;
+    struct dirent *e;
+    base = base ? base + 1 : f->path;
+    snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    plen = strlen(prefix);
+    if (!(d = opendir(f->dir)))
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, plen) == 0 && strlen(e->d_name) == plen + 6) {
+            char full[4096];
+            snprintf(full, sizeof full, "%s/%s", f->dir, e->d_name);
+            unlink(full);
+        }
+    }
+    closedir(d);
+}
+
 static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err)
 {
     file_store *f = (file_store *)s;
@@ -220,24 +248,40 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
                      f->base.where, strerror(errno));
         goto out;
     }
+    /*
+     * Order matters. A rotated refresh token is lost if the process dies
+     * between the server issuing it and the rename, so the rename comes
+     * right after the write, before any fsync: a killed process leaves
+     * either file whole (the page cache outlives it). The fsyncs that
+     * follow make it durable across power loss; until they complete, the
+     * file system's rename-over-existing ordering (ext4's auto_da_alloc)
+     * is what keeps the new name from pointing at unwritten data.
+     */
     if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
-        write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+        write_all(fd, "\n", 1) != 0) {
         rc = oc_fail(err, OC_E_SETTINGS, "cannot write %s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         goto out;
     }
-    if (close(fd) != 0 || rename(tmp, f->path) != 0) {
+    if (rename(tmp, f->path) != 0) {
         rc = oc_fail(err, OC_E_SETTINGS, "cannot replace %s: %s", f->base.where, strerror(errno));
+        close(fd);
         unlink(tmp);
         goto out;
     }
-    /* The rename is only durable once the directory entry is on disk. */
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot flush %s to disk: %s", f->base.where,
+                     strerror(errno));
+        goto out;
+    }
     dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);
         close(dfd);
     }
+    if (f->lock_fd >= 0)
+        remove_stale_temps(f);
     rc = OC_OK;
 out:
     free(tmp);

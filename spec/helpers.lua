@@ -98,7 +98,8 @@ function H.sandbox(provider, opts)
   return s
 end
 
--- curl, for control requests; returns status, body.
+-- curl, for control requests; returns status, body. The body goes through
+-- a file: it may be megabytes.
 function H.http(method, url, body, headers)
   local cmd = { "curl", "-s", "-o", "-", "-w", "\\n%{http_code}", "-X", method }
   for k, v in pairs(headers or {}) do
@@ -106,8 +107,11 @@ function H.http(method, url, body, headers)
     cmd[#cmd + 1] = k .. ": " .. v
   end
   if body then
+    local file = os.tmpname()
+    H.write_file(file, body)
+    tmpdirs[#tmpdirs + 1] = file
     cmd[#cmd + 1] = "--data-binary"
-    cmd[#cmd + 1] = body
+    cmd[#cmd + 1] = "@" .. file
   end
   cmd[#cmd + 1] = url
   local quoted = {}
@@ -121,7 +125,8 @@ function Sandbox:control(method, path, body)
   local status, text = H.http(method, self.url .. "/_sandbox/" .. path,
     body and (type(body) == "string" and body or json.encode(body)),
     body and { ["Content-Type"] = "application/json" } or nil)
-  assert(status == 200, "sandbox control " .. path .. " answered " .. tostring(status) .. ": " .. tostring(text))
+  assert(status == 200, "sandbox control " .. path .. " answered " .. tostring(status) .. ": "
+    .. tostring(text):sub(1, 300))
   return json.decode(text)
 end
 

@@ -112,6 +112,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's
+        # algorithm meets the client's delayed ACK and every keep-alive
+        # answer after the first waits 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # Per-connection scratch space: the NTLM challenge belongs to the
         # connection, as it does on IIS.
         self.conn_state = {}

@@ -177,6 +177,12 @@ class SandboxState:
         if not isinstance(body, str):
             # A JSON value is accepted as a convenience and sent serialised.
             body = json.dumps(body)
+        # "pad": N inserts N filler bytes at the first "{PAD}" in the body (or
+        # appends them): answers far larger than a request body may be.
+        pad = _int_field(spec, "pad", 0, minimum=0, maximum=200 * 1024 * 1024)
+        if pad:
+            filler = "a" * pad
+            body = body.replace("{PAD}", filler, 1) if "{PAD}" in body else body + filler
         entry = {
             "path": path,
             "method": method.upper() if method else None,

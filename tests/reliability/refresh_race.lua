@@ -2,29 +2,34 @@
 -- access-token lifetimes, against a sandbox whose refresh tokens are single
 -- use. Prints a JSON summary: requests, failures, invalid_grant, refreshes,
 -- the lifetimes crossed, and the refreshes per window.
---   lua5.4 tests/reliability/refresh_race.lua [processes] [requests] [ttl_seconds] [interval]
+--   lua5.4 tests/reliability/refresh_race.lua [processes] [requests] [ttl_seconds] [interval] [provider]
+-- provider: jumpseller (default; its 20/s rate limit paces the run) or keap.
 -- Run from the repository root with LUA_PATH/LUA_CPATH set as scripts/test does.
 local H = require "helpers"
 local json = require "oauthconnect.json"
-local jumpseller = require "jumpseller"
 
 local P = tonumber(arg[1] or "16")
 local N = tonumber(arg[2] or "50")
 local TTL = tonumber(arg[3] or "4")
 local INTERVAL = tonumber(arg[4] or "0.25")
+local PROVIDER = arg[5] or "jumpseller"
+local module = PROVIDER == "keap" and "infusionsoft" or "jumpseller"
+local resource = PROVIDER == "keap" and "/contacts/1" or "/store/info.json"
 
-local sandbox = H.sandbox("jumpseller", { "--access-ttl", tostring(TTL) })
+local sandbox = H.sandbox(PROVIDER, { "--access-ttl", tostring(TTL) })
 local dir = H.tmpdir()
-local props = sandbox:jumpseller_props({
+local base = {
   InitiateOAuth = "REFRESH",
   OAuthSettingsLocation = dir .. "/shared.json",
   CallbackURL = "http://127.0.0.1:1/callback",
-})
-assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+}
+local props = PROVIDER == "keap" and sandbox:keap_props(base) or sandbox:jumpseller_props(base)
+assert(require(module).get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
 sandbox:reset()
 
 local env = "LUA_PATH=" .. H.q(H.LPATH .. ";;") .. " LUA_CPATH=" .. H.q(H.CPATH .. ";;")
   .. " CONN=" .. H.q(H.connstr(props)) .. " N=" .. N .. " INTERVAL=" .. INTERVAL
+  .. " PROVIDER=" .. module .. " RESOURCE=" .. resource
 local cmd = {}
 for i = 1, P do
   cmd[#cmd + 1] = env .. " " .. H.LUA .. " " .. H.q(H.ROOT .. "/tests/reliability/worker.lua")
@@ -56,7 +61,7 @@ table.sort(times)
 local min_gap = math.huge
 for i = 2, #times do min_gap = math.min(min_gap, times[i] - times[i - 1]) end
 local result = {
-  processes = P, requests_each = N, access_ttl_s = TTL, seconds = elapsed,
+  provider = PROVIDER, processes = P, requests_each = N, access_ttl_s = TTL, seconds = elapsed,
   requests = ok + failed, failed = failed, invalid_grant = stats.invalid_grant + invalid,
   refreshes = stats.refreshes, refresh_failures = stats.refresh_failures, windows = windows,
   min_gap_between_refreshes_s = #times > 1 and min_gap or nil, errors = errors,

@@ -1,20 +1,22 @@
 -- One process of the refresh race: makes N requests INTERVAL seconds apart
 -- through one client on a shared settings file, and prints one line:
 --   ok=<n> failed=<n> invalid_grant=<n> first_error=<message>
--- Env: CONN (connection string), N, INTERVAL.
-local jumpseller = require "jumpseller"
+-- Env: CONN (connection string), N, INTERVAL, PROVIDER (module, default
+-- jumpseller), RESOURCE (path, default /store/info.json).
+local provider = require(os.getenv("PROVIDER") or "jumpseller")
 local system = require "system"
+local resource = os.getenv("RESOURCE") or "/store/info.json"
 
 local n, interval = tonumber(os.getenv("N") or "50"), tonumber(os.getenv("INTERVAL") or "0.25")
 local ok, failed, invalid_grant, first = 0, 0, 0, ""
-local client, err = jumpseller.connect(os.getenv("CONN"))
+local client, err = provider.connect(os.getenv("CONN"))
 if not client then
   print(("ok=0 failed=%d invalid_grant=%d first_error=%s"):format(n,
     err.oauth_error == "invalid_grant" and 1 or 0, tostring(err)))
   os.exit(1)
 end
 for _ = 1, n do
-  local body, e = client:get("/store/info.json")
+  local body, e = client:get(resource)
   if body then
     ok = ok + 1
   else

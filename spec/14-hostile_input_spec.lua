@@ -1,0 +1,331 @@
+-- Hostile input: each case gets a clear error, nothing crashes, and stored
+-- tokens stay as they were.
+local H = require "helpers"
+local core = require "oauthconnect.core"
+local jumpseller = require "jumpseller"
+local oauthconnect = require "oauthconnect"
+
+describe("hostile connection strings", function()
+  local cases = {
+    { "garbage", "!!!;;==;;", "syntax_error" },
+    { "a huge one", ("Scope=" .. ("x"):rep(70000)), "syntax_error", "the limit is 65536" },
+    { "NUL bytes", "Scope=a\0b;OAuthClientId=x", "syntax_error", "NUL byte at position 8" },
+    { "unknown keys", "Bogus=1;Scope=x", "unknown_property", "did you mean" },
+    { "high bytes in a key", "\xff\xfe=1", "unknown_property", "unknown connection property '??'" },
+    { "a lone quote", "Scope='", "syntax_error", "unterminated quote starting at position 7" },
+    { "text after a closing quote", "Scope='a'b", "syntax_error", "after the closing quote" },
+    { "a key without a value separator", "Scope", "syntax_error", "expected '=' after 'Scope'" },
+    { "an enum that is a number", "InitiateOAuth=1", "bad_value", "use OFF, GETANDREFRESH or REFRESH" },
+    { "a number with a sign", "Timeout=+5", "bad_value", "not a whole number" },
+    { "a CR LF inside a token", "OAuthAccessToken=abc\r\nX-Evil: 1", "bad_value", "a token cannot" },
+  }
+  for _, case in ipairs(cases) do
+    it("refuses " .. case[1], function()
+      local t, err = core.parse(case[2])
+      assert.is_nil(t)
+      assert.equal(case[3], err.code)
+      if case[4] then assert.matches(case[4], err.message, 1, true) end
+      assert.is_true(#err.message < 700)
+    end)
+  end
+
+  it("takes a string of separators only as no properties", function()
+    assert.same({}, core.parse(" ; ;; "))
+  end)
+end)
+
+describe("hostile token endpoint answers", function()
+  local sandbox, dir, props, client, before
+
+  setup(function()
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+    props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", OAuthSettingsLocation = dir .. "/t.json",
+      CallbackURL = "http://127.0.0.1:1/cb", MaxAttempts = 1 })
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+    client = assert(jumpseller.connect(props))
+  end)
+  teardown(function()
+    client:close()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  local function refresh_with(fault, code, pattern)
+    before = H.read_file(props.OAuthSettingsLocation)
+    fault.path = "/oauth/token"
+    sandbox:inject(fault)
+    local token, err = client:token(true)
+    assert.is_nil(token)
+    assert.equal(code, err.code)
+    if pattern then assert.matches(pattern, err.message) end
+    assert.equal(before, H.read_file(props.OAuthSettingsLocation))
+  end
+
+  local json200 = function(body, ctype)
+    return { status = 200, body = body, headers = { ["Content-Type"] = ctype or "application/json" } }
+  end
+
+  it("an HTML error page with 200", function()
+    refresh_with(json200("<!DOCTYPE html><h1>Oops</h1>", "text/html"), "bad_response", "not valid JSON")
+  end)
+  it("truncated JSON", function()
+    refresh_with(json200('{"access_token": "abc", "refresh'), "bad_response", "not valid JSON")
+  end)
+  it("no access_token", function()
+    refresh_with(json200('{"token_type": "Bearer"}'), "bad_response", "without access_token")
+  end)
+  it("an access_token that is not a string", function()
+    refresh_with(json200('{"access_token": 12345}'), "bad_response", "not a string")
+  end)
+  it("an empty access_token", function()
+    refresh_with(json200('{"access_token": ""}'), "bad_response", "empty")
+  end)
+  it("a negative expires_in", function()
+    refresh_with(json200('{"access_token": "a1", "expires_in": -5}'), "bad_response", "negative")
+  end)
+  it("a huge expires_in", function()
+    refresh_with(json200('{"access_token": "a1", "expires_in": 1e20}'), "bad_response", "over")
+  end)
+  it("an expires_in that is a word", function()
+    refresh_with(json200('{"access_token": "a1", "expires_in": "soon"}'), "bad_response", "not a number")
+  end)
+  it("a 10 MB body", function()
+    local fault = json200('{"access_token": "{PAD}"}')
+    fault.pad = 10 * 1024 * 1024
+    refresh_with(fault, "too_large", "larger than the limit")
+  end)
+  it("a form-encoded body", function()
+    refresh_with(json200("access_token=abc&token_type=bearer", "application/x-www-form-urlencoded"),
+      "bad_response", "not valid JSON")
+  end)
+  it("a token type other than Bearer", function()
+    refresh_with(json200('{"access_token": "a1", "token_type": "mac"}'), "bad_response", "only Bearer")
+  end)
+  it("a refresh_token that is not a string", function()
+    refresh_with(json200('{"access_token": "a1", "refresh_token": ["x"]}'), "bad_response", "not a string")
+  end)
+  it("a JSON array", function()
+    refresh_with(json200('["access_token"]'), "bad_response", "not an object")
+  end)
+  it("an access_token holding CR LF", function()
+    refresh_with(json200('{"access_token": "a\\r\\nX-Evil: 1"}'), "bad_response", "characters a token cannot hold")
+  end)
+  it("duplicate members", function()
+    refresh_with(json200('{"access_token": "a1", "access_token": "a2"}'), "bad_response", "not valid JSON")
+  end)
+  it("a 500 with an HTML page", function()
+    refresh_with({ status = 500, body = "<html>boom</html>", headers = { ["Content-Type"] = "text/html" } },
+      "server_error", "HTTP 500 with a body that is not JSON")
+  end)
+  it("an OAuth error", function()
+    refresh_with({ status = 400, body = '{"error":"invalid_grant","error_description":"revoked"}',
+      headers = { ["Content-Type"] = "application/json" } }, "oauth_error", "invalid_grant: revoked")
+  end)
+  it("an answer cut short", function()
+    refresh_with({ action = "truncate", status = 200, body = '{"access_token":' }, "network_error")
+  end)
+  it("accepts valid JSON under a text/plain content type", function()
+    sandbox:inject({ path = "/oauth/token", status = 200, body = '{"access_token":"plain-ok","refresh_token":"r-plain"}',
+      headers = { ["Content-Type"] = "text/plain" } })
+    local token = assert(client:token(true))
+    assert.equal("plain-ok", token.access_token)
+  end)
+end)
+
+describe("hostile callback requests", function()
+  local sandbox, dir
+
+  before_each(function()
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+  end)
+  after_each(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  -- Runs a desktop login whose "browser" first attacks the listener with
+  -- attack (shell, $PORT set), then completes the login.
+  local function login_after(attack)
+    local browser = dir .. "/browser"
+    H.write_file(browser, "#!/bin/sh\nPORT=$(echo \"$1\" | sed -E 's/.*redirect_uri=http%3A%2F%2F127.0.0.1%3A([0-9]+).*/\\1/')\n"
+      .. attack .. "\nexec " .. H.BROWSER .. " \"$1\"\n", "755")
+    local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH",
+      OAuthSettingsLocation = dir .. "/t.json", LoginTimeout = 20,
+      CallbackURL = "http://127.0.0.1:" .. H.free_port() .. "/callback" })
+    return H.run_lua([[
+      local c, err = require("jumpseller").connect(os.getenv("CONN"))
+      if not c then print("ERR " .. err.code) os.exit(3) end
+      print("OK")
+    ]], { CONN = H.connstr(props), BROWSER = browser })
+  end
+
+  local function py(code)
+    return "python3 -c " .. H.q(code) .. " \"$PORT\""
+  end
+
+  it("ignores a callback without state", function()
+    local out = login_after("curl -s -o /dev/null \"http://127.0.0.1:$PORT/callback?code=stolen\"")
+    assert.equal("OK\n", out)
+  end)
+  it("ignores a callback with a wrong state", function()
+    local out = login_after("curl -s -o /dev/null \"http://127.0.0.1:$PORT/callback?code=x&state=forged\"")
+    assert.equal("OK\n", out)
+  end)
+  it("answers an oversize request line without giving up", function()
+    local out = login_after("curl -s -o /dev/null \"http://127.0.0.1:$PORT/callback?junk=$(head -c 60000 /dev/zero | tr '\\0' a)\"")
+    assert.equal("OK\n", out)
+  end)
+  it("survives binary garbage", function()
+    local out = login_after(py("import socket,sys,os; s=socket.create_connection(('127.0.0.1',int(sys.argv[1]))); s.sendall(os.urandom(4096)); s.close()"))
+    assert.equal("OK\n", out)
+  end)
+  it("is not blocked by a client that connects and sends nothing", function()
+    local out = login_after(py("import socket,sys,time,os\nif os.fork()==0:\n s=socket.create_connection(('127.0.0.1',int(sys.argv[1]))); time.sleep(15); os._exit(0)\ntime.sleep(0.2)"))
+    assert.equal("OK\n", out)
+  end)
+  it("copes with many connections at once", function()
+    local out = login_after(py("import socket,sys\ncs=[]\nfor i in range(60):\n  try: cs.append(socket.create_connection(('127.0.0.1',int(sys.argv[1])),timeout=1))\n  except OSError: pass\nfor c in cs: c.close()"))
+    assert.equal("OK\n", out)
+  end)
+  it("refuses a POST to the callback", function()
+    local out = login_after("curl -s -o /dev/null -X POST -d code=x \"http://127.0.0.1:$PORT/callback\"")
+    assert.equal("OK\n", out)
+  end)
+  it("ignores stray paths", function()
+    local out = login_after("curl -s -o /dev/null \"http://127.0.0.1:$PORT/favicon.ico\"; curl -s -o /dev/null \"http://127.0.0.1:$PORT/../etc/passwd\"")
+    assert.equal("OK\n", out)
+  end)
+end)
+
+describe("hostile settings files", function()
+  local sandbox, dir, props
+
+  before_each(function()
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+    props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = dir .. "/s/t.json",
+      CallbackURL = "http://127.0.0.1:1/cb" })
+    os.execute("mkdir -m 700 " .. H.q(dir .. "/s"))
+  end)
+  after_each(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  local function refused(pattern)
+    local before = H.read_file(props.OAuthSettingsLocation)
+    local c, err = jumpseller.connect(props)
+    assert.is_nil(c)
+    assert.equal("settings_error", err.code)
+    assert.matches(pattern, err.message)
+    assert.equal(before, H.read_file(props.OAuthSettingsLocation))
+    assert.equal(0, sandbox:stats().authorize)
+  end
+
+  it("corrupt JSON", function()
+    H.write_file(props.OAuthSettingsLocation, "{nope", "600")
+    refused("corrupt")
+  end)
+  it("an empty file", function()
+    H.write_file(props.OAuthSettingsLocation, "", "600")
+    refused("corrupt")
+  end)
+  it("wrong types", function()
+    H.write_file(props.OAuthSettingsLocation, '{"access_token": 5, "refresh_token": "r"}', "600")
+    refused("access_token is not a token string")
+  end)
+  it("a symlink", function()
+    H.write_file(dir .. "/elsewhere.json", '{"access_token": "a"}', "600")
+    os.execute("ln -s " .. H.q(dir .. "/elsewhere.json") .. " " .. H.q(props.OAuthSettingsLocation))
+    refused("symbolic link")
+  end)
+  it("a file group can write", function()
+    H.write_file(props.OAuthSettingsLocation, '{"access_token": "a"}', "660")
+    refused("mode 0660")
+  end)
+  it("a directory others can write", function()
+    H.write_file(props.OAuthSettingsLocation, '{"access_token": "a"}', "600")
+    os.execute("chmod 777 " .. H.q(dir .. "/s"))
+    refused("writable by group or others")
+  end)
+  it("a directory where the file should be", function()
+    os.execute("mkdir -m 700 " .. H.q(props.OAuthSettingsLocation))
+    refused("not a regular file")
+  end)
+  it("tokens for another server", function()
+    H.write_file(props.OAuthSettingsLocation, '{"access_token": "a", "provider": "jumpseller", "api_url": "https://evil.example/v1"}', "600")
+    refused("holds tokens for jumpseller at https://evil.example/v1")
+  end)
+end)
+
+describe("hostile API answers", function()
+  local sandbox, client
+
+  setup(function()
+    sandbox = H.sandbox("jumpseller", { "--basic-login", "s", "--basic-token", "t" })
+    client = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "s", Password = "t",
+      URL = sandbox.url .. "/v1", MaxAttempts = 1 }))
+  end)
+  teardown(function()
+    client:close()
+    sandbox:stop()
+  end)
+
+  it("invalid JSON with 200", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 200, body = "[{]" })
+    local _, err = client:get("/orders.json")
+    assert.equal("bad_response", err.code)
+    assert.equal("[{]", err.body)
+  end)
+  it("a body over the 64 MiB limit", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 200, body = "[", pad = 65 * 1024 * 1024 })
+    local _, err = client:get("/orders.json")
+    assert.equal("too_large", err.code)
+  end)
+  it("JSON nested deeper than the decoder allows", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 200, body = ("["):rep(5000) .. ("]"):rep(5000) })
+    local _, err = client:get("/orders.json")
+    assert.equal("bad_response", err.code)
+  end)
+  it("an answer cut short", function()
+    sandbox:inject({ path = "/v1/orders.json", action = "truncate", status = 200, body = "[" })
+    local _, err = client:get("/orders.json")
+    assert.equal("network_error", err.code)
+  end)
+  it("an empty 200 is true", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 200, body = "" })
+    assert.is_true((client:get("/orders.json")))
+  end)
+  it("a proxy's HTML 502", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 502, body = "<html>Bad Gateway</html>" })
+    local _, err = client:get("/orders.json")
+    assert.equal("server_error", err.code)
+    assert.matches("HTTP 502 Bad Gateway", err.message)
+  end)
+  it("control characters in an error message", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 404, body = '{"message":"no\\r\\nX-Forged: yes"}' })
+    local _, err = client:get("/orders.json")
+    assert.not_matches("\n", err.message)
+  end)
+  it("a redirect loop", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 302, count = 10, headers = { Location = "/v1/orders.json" } })
+    local _, err = client:get("/orders.json")
+    assert.equal("bad_response", err.code)
+    assert.matches("more than 5 redirects", err.message)
+  end)
+  it("a redirect to a plain-http host elsewhere", function()
+    sandbox:inject({ path = "/v1/orders.json", status = 307, headers = { Location = "http://198.51.100.7/steal" } })
+    local _, err = client:get("/orders.json")
+    assert.equal("origin_refused", err.code)
+  end)
+end)
+
+describe("hostile profiles", function()
+  it("refuses a header name with a newline", function()
+    local _, err = oauthconnect.connect({ AuthScheme = "APIKEY", APIKey = "k", URL = "https://api.example" },
+      { name = "evil", apikey_header = "X-Key\r\nX-Evil" })
+    assert.equal("invalid_argument", err.code)
+  end)
+end)
