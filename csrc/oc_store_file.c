@@ -92,8 +92,6 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
     file_store *f = (file_store *)s;
     oc_buf buf;
     char chunk[8192];
-    json_error_t jerr;
-    json_t *root;
     oc_code rc;
     int fd;
 
@@ -109,7 +107,7 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
         close(fd);
         return rc;
     }
-    oc_buf_init(&buf, SETTINGS_FILE_MAX);
+    oc_buf_init_secret(&buf, SETTINGS_FILE_MAX);
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
@@ -130,20 +128,11 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
     close(fd);
     oc_wipe(chunk, sizeof chunk);
     if (rc != OC_OK) {
-        oc_wipe(buf.data, buf.len);
         oc_buf_free(&buf);
         return rc;
     }
-    root = json_loadb(buf.data ? buf.data : "", buf.len, JSON_REJECT_DUPLICATES, &jerr);
-    oc_wipe(buf.data, buf.len);
+    rc = oc_token_from_settings(buf.data ? buf.data : "", buf.len, f->base.where, out, meta, err);
     oc_buf_free(&buf);
-    if (!root)
-        return oc_fail(err, OC_E_SETTINGS,
-                       "%s is corrupt (not valid JSON, error at byte %d); fix or remove it, it is "
-                       "never replaced by a new login on its own",
-                       f->base.where, jerr.position);
-    rc = oc_token_from_json(root, out, meta, f->base.where, err);
-    json_decref(root);
     if (rc == OC_OK)
         *found = 1;
     return rc;

@@ -432,3 +432,19 @@ fail:
     oc_token_clear(&t);
     return rc;
 }
+
+oc_code oc_token_from_settings(const char *text, size_t len, const char *where, oc_token *out,
+                               oc_token_meta *meta, oc_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    oc_code rc;
+    if (!root) /* the position only: jansson's text may quote a token */
+        return oc_fail(err, OC_E_SETTINGS,
+                       "%s is corrupt (not valid JSON, error at byte %d); fix or remove it, it is "
+                       "never replaced by a new login on its own",
+                       where, jerr.position);
+    rc = oc_token_from_json(root, out, meta, where, err);
+    json_decref(root);
+    return rc;
+}

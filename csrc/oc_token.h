@@ -81,5 +81,9 @@ json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta);
 /* meta may be NULL when the caller does not want it. */
 oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta, const char *where,
                            oc_error *err);
+/* Reads a settings document (the text of a settings file); where names it
+   in messages. Corrupt text is an OC_E_SETTINGS error saying so. */
+oc_code oc_token_from_settings(const char *text, size_t len, const char *where, oc_token *out,
+                               oc_token_meta *meta, oc_error *err);
 
 #endif

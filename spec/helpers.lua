@@ -10,8 +10,10 @@ local json = require "oauthconnect.json"
 local H = {}
 
 H.ROOT = os.getenv("OC_ROOT") or "."
+-- The interpreter for child processes and the build whose module they load
+-- (the sanitizer run uses build-asan and its instrumented lua5.4).
 H.LUA = os.getenv("OC_SPEC_LUA_BIN") or "lua5.4"
-H.CPATH = H.ROOT .. "/build/lua/?.so"
+H.CPATH = H.ROOT .. "/" .. (os.getenv("OC_BUILD_DIR") or "build") .. "/lua/?.so"
 H.LPATH = H.ROOT .. "/lua/?.lua;" .. H.ROOT .. "/lua/?/init.lua;" .. H.ROOT .. "/spec/?.lua"
 
 function H.sleep(s) system.sleep(s) end
