@@ -19,6 +19,10 @@ typedef struct lclient {
     oc_response resp;
     oc_kv query;
     struct curl_slist *headers;
+    /* request_many's inputs and outputs: made on first use, kept for reuse */
+    oc_response *batch_resp; /* OC_MAX_IN_FLIGHT of them */
+    oc_kv *batch_query;
+    size_t batch_used;
 } lclient;
 
 typedef struct lstore {
@@ -68,6 +72,10 @@ static lclient *check_client(lua_State *L, int i)
 static void clear_inputs(lclient *lc)
 {
     struct curl_slist *h;
+    size_t i;
+    for (i = 0; lc->batch_query && i < lc->batch_used; i++)
+        oc_kv_free(&lc->batch_query[i]);
+    lc->batch_used = 0;
     oc_kv_free(&lc->query);
     for (h = lc->headers; h; h = h->next)
         oc_wipe(h->data, strlen(h->data));
@@ -78,7 +86,14 @@ static void clear_inputs(lclient *lc)
 static int client_close(lua_State *L)
 {
     lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
+    size_t i;
     clear_inputs(lc);
+    for (i = 0; lc->batch_resp && i < OC_MAX_IN_FLIGHT; i++)
+        oc_response_free(&lc->batch_resp[i]);
+    free(lc->batch_resp);
+    free(lc->batch_query);
+    lc->batch_resp = NULL;
+    lc->batch_query = NULL;
     oc_response_free(&lc->resp);
     oc_client_free(lc->c);
     lc->c = NULL;
@@ -233,6 +248,77 @@ static int client_request(lua_State *L)
     return n;
 }
 
+/*
+ * client:request_many({ {method, path, query}, ... }) -> { res_or_err, ... } | nil, err
+ * GETs at once (paging): each result is {status, headers, body}, or an
+ * error object (a table with code and message) for that request.
+ */
+static int client_request_many(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    oc_api_request reqs[OC_MAX_IN_FLIGHT];
+    oc_code codes[OC_MAX_IN_FLIGHT];
+    oc_error errs[OC_MAX_IN_FLIGHT], err;
+    size_t i, n;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    n = (size_t)lua_rawlen(L, 2);
+    luaL_argcheck(L, n >= 1 && n <= OC_MAX_IN_FLIGHT, 2, "1 to 32 requests");
+    clear_inputs(lc);
+    if (!lc->batch_resp) {
+        if (!(lc->batch_query = calloc(OC_MAX_IN_FLIGHT, sizeof *lc->batch_query)) ||
+            !(lc->batch_resp = calloc(OC_MAX_IN_FLIGHT, sizeof *lc->batch_resp)))
+            return luaL_error(L, "out of memory");
+        for (i = 0; i < OC_MAX_IN_FLIGHT; i++)
+            oc_response_init(&lc->batch_resp[i]);
+    }
+    lc->batch_used = n;
+    memset(reqs, 0, sizeof reqs);
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, (int)i + 1);
+        luaL_argcheck(L, lua_istable(L, -1), 2, "each request must be a table");
+        lua_getfield(L, -1, "method");
+        reqs[i].method = lua_isstring(L, -1) ? lua_tostring(L, -1) : "GET";
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "path");
+        if (!lua_isstring(L, -1))
+            luaL_error(L, "request %d needs a path", (int)i + 1);
+        reqs[i].target = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        lua_getfield(L, -1, "query");
+        if (lua_istable(L, -1)) {
+            oc_lua_read_kv(L, lua_gettop(L), &lc->batch_query[i]);
+            reqs[i].query = &lc->batch_query[i];
+        }
+        lua_pop(L, 2); /* the strings stay alive in the requests table */
+    }
+    oc_error_clear(&err);
+    if (oc_client_request_many(lc->c, reqs, n, lc->batch_resp, codes, errs, &err) != OC_OK) {
+        clear_inputs(lc);
+        return oc_lua_fail(L, &err);
+    }
+    clear_inputs(lc);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        oc_response *r = &lc->batch_resp[i];
+        if (codes[i] != OC_OK) {
+            oc_lua_fail(L, &errs[i]); /* nil, err */
+            lua_remove(L, -2);
+        } else {
+            lua_createtable(L, 0, 3);
+            lua_pushinteger(L, r->status);
+            lua_setfield(L, -2, "status");
+            oc_lua_push_headers(L, r);
+            lua_setfield(L, -2, "headers");
+            lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+            lua_setfield(L, -2, "body");
+        }
+        lua_rawseti(L, -2, (int)i + 1);
+        oc_response_reset(r);
+    }
+    return 1;
+}
+
 /* client:token([force]) -> token table | nil, err */
 static int client_token(lua_State *L)
 {
@@ -326,6 +412,7 @@ static const luaL_Reg client_methods[] = {
     { "connect", client_connect },
     { "login", client_login },
     { "request", client_request },
+    { "request_many", client_request_many },
     { "token", client_token },
     { "authorization_url", client_authorization_url },
     { "exchange_code", client_exchange_code },

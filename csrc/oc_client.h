@@ -22,8 +22,9 @@
 #include "oc_store.h"
 #include "oc_token.h"
 
-/* Explicit limit on an API response body unless the request sets its own. */
-enum { OC_API_RESPONSE_MAX = 64 * 1024 * 1024 };
+/* Explicit limits: an API response body unless the request sets its own;
+   requests in one batch. */
+enum { OC_API_RESPONSE_MAX = 64 * 1024 * 1024, OC_MAX_IN_FLIGHT = 32 };
 
 typedef struct oc_client oc_client;
 
@@ -55,6 +56,15 @@ oc_code oc_client_connect(oc_client *c, oc_error *err);
    oc_client_http_error). Same-origin redirects are followed; others refused. */
 oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *resp,
                           oc_error *err);
+
+/*
+ * Performs n requests at once over parallel kept-alive connections (or
+ * HTTP/2 streams), for paging: resps[i], codes[i] and errs[i] are what
+ * oc_client_request would give for reqs[i]. Answers that need a refresh,
+ * a retry or a redirect are redone one at a time.
+ */
+oc_code oc_client_request_many(oc_client *c, const oc_api_request *reqs, size_t n,
+                               oc_response *resps, oc_code *codes, oc_error *errs, oc_error *err);
 
 /* The error for an HTTP answer >= 400: status, a stable code, and the
    provider's own message, naming the method and URL. */

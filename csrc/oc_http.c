@@ -3,18 +3,30 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
-struct oc_http {
+/*
+ * One easy handle and the per-transfer state its callbacks write into. The
+ * callbacks never fail with longjmp: they record what went wrong and return
+ * curl's abort value.
+ */
+typedef struct transfer {
     CURL *curl;
     oc_log *log;
     char errbuf[CURL_ERROR_SIZE];
-    /* Per-perform state the libcurl callbacks write into. They never fail
-       with longjmp: they record what went wrong and return curl's abort value. */
     oc_response *resp;
     size_t max_body;
     int body_overflow;
     int header_overflow;
+} transfer;
+
+struct oc_http {
+    transfer main;     /* single requests: one handle, one kept-alive connection */
+    oc_log *log;
+    CURLM *multi;      /* batches: created on first use, kept so connections stay alive */
+    transfer **pool;   /* the batch handles, duplicated from main */
+    size_t npool;
 };
 
 void oc_response_init(oc_response *r)
@@ -75,7 +87,7 @@ void oc_describe_request(char *out, size_t max, const char *method, const char *
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
-    oc_http *h = ud;
+    transfer *h = ud;
     size_t n = size * nmemb;
     if (h->max_body && h->resp->body.len + n > h->max_body) {
         h->body_overflow = 1;
@@ -88,7 +100,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
-    oc_http *h = ud;
+    transfer *h = ud;
     oc_response *r = h->resp;
     size_t n = size * nmemb, i, nlen;
     const char *colon, *v, *end = data + n;
@@ -131,7 +143,7 @@ overflow:
    redacting log. The request body is logged by oc_http_perform, whole. */
 static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *ud)
 {
-    oc_http *h = ud;
+    transfer *h = ud;
     (void)c;
     switch (type) {
     case CURLINFO_HEADER_OUT: { /* the whole request head */
@@ -184,6 +196,17 @@ static oc_code set_trust(CURL *c, const oc_http_options *o, oc_error *err)
     return OC_OK;
 }
 
+/* Points a handle's callbacks and error buffer at its transfer (again,
+   after curl_easy_duphandle copied the main transfer's). */
+static void bind_transfer(transfer *t)
+{
+    curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, t);
+    if (oc_log_level(t->log) >= 2)
+        curl_easy_setopt(t->curl, CURLOPT_DEBUGDATA, t);
+}
+
 oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
 {
     oc_http *h = calloc(1, sizeof *h);
@@ -191,11 +214,10 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
     *out = NULL;
     if (!h)
         return oc_fail_nomem(err);
-    if (!(c = h->curl = curl_easy_init())) {
+    if (!(c = h->main.curl = curl_easy_init())) {
         free(h);
         return oc_fail_nomem(err);
     }
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -203,9 +225,7 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
     if (opts->connect_timeout_ms > 0)
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
@@ -243,12 +263,12 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
         oc_http_free(h);
         return err ? err->code : OC_E_BAD_VALUE;
     }
-    h->log = opts->log;
+    h->log = h->main.log = opts->log;
     if (oc_log_level(h->log) >= 2) {
         curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
-        curl_easy_setopt(c, CURLOPT_DEBUGDATA, h);
         curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     }
+    bind_transfer(&h->main);
     *out = h;
     return OC_OK;
 }
@@ -256,20 +276,28 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
 int oc_http_sent(const oc_http *h)
 {
     long n = 0;
-    curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &n);
+    curl_easy_getinfo(h->main.curl, CURLINFO_REQUEST_SIZE, &n);
     return n > 0;
 }
 
 void oc_http_free(oc_http *h)
 {
+    size_t i;
     if (!h)
         return;
-    if (h->curl)
-        curl_easy_cleanup(h->curl);
+    for (i = 0; i < h->npool; i++) {
+        curl_easy_cleanup(h->pool[i]->curl);
+        free(h->pool[i]);
+    }
+    free(h->pool);
+    if (h->multi)
+        curl_multi_cleanup(h->multi);
+    if (h->main.curl)
+        curl_easy_cleanup(h->main.curl);
     free(h);
 }
 
-static oc_code transport_error(oc_http *h, CURLcode cc, const oc_request *req, oc_error *err)
+static oc_code transport_error(transfer *h, CURLcode cc, const oc_request *req, oc_error *err)
 {
     char what[480];
     const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
@@ -302,17 +330,17 @@ static oc_code transport_error(oc_http *h, CURLcode cc, const oc_request *req, o
     }
 }
 
-oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc_error *err)
+/* Sets a handle up for req; resp receives the answer. */
+static void prepare(transfer *t, const oc_request *req, oc_response *resp)
 {
-    CURL *c = h->curl;
-    CURLcode cc;
+    CURL *c = t->curl;
     const char *m = req->method;
 
     oc_response_reset(resp);
-    h->resp = resp;
-    h->max_body = req->max_body;
-    h->body_overflow = h->header_overflow = 0;
-    h->errbuf[0] = '\0';
+    t->resp = resp;
+    t->max_body = req->max_body;
+    t->body_overflow = t->header_overflow = 0;
+    t->errbuf[0] = '\0';
 
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, req->headers);
@@ -337,30 +365,111 @@ oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc
         }
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 ? NULL : m);
     }
-    if (req->body && oc_log_level(h->log) >= 3)
-        oc_log_body(h->log, 3, "> ", req->body, req->body_len);
-    cc = curl_easy_perform(c);
-    h->resp = NULL;
+    if (req->body && oc_log_level(t->log) >= 3)
+        oc_log_body(t->log, 3, "> ", req->body, req->body_len);
+}
+
+/* After the transfer: the status, the log line, or the error. */
+static oc_code finish(transfer *t, CURLcode cc, const oc_request *req, oc_response *resp,
+                      oc_error *err)
+{
+    CURL *c = t->curl;
+    t->resp = NULL;
     /* Never leave pointers to the caller's memory in the handle. */
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-    if (strcmp(m, "HEAD") == 0)
+    if (strcmp(req->method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
     if (cc != CURLE_OK) {
-        oc_code rc = transport_error(h, cc, req, err);
-        if (h->log && err)
-            oc_logf(h->log, 1, "%s", err->message);
+        oc_code rc = transport_error(t, cc, req, err);
+        if (t->log && err)
+            oc_logf(t->log, 1, "%s", err->message);
         return rc;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (h->log) {
+    if (t->log) {
         char what[480];
         curl_off_t us = 0;
         curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us);
-        oc_describe_request(what, sizeof what, m, req->url);
-        oc_logf(h->log, 1, "%s -> %ld (%.1f ms, %zu bytes)", what, resp->status, (double)us / 1000.0,
+        oc_describe_request(what, sizeof what, req->method, req->url);
+        oc_logf(t->log, 1, "%s -> %ld (%.1f ms, %zu bytes)", what, resp->status, (double)us / 1000.0,
                 resp->body.len);
-        oc_log_body(h->log, 3, "< ", resp->body.data, resp->body.len);
+        oc_log_body(t->log, 3, "< ", resp->body.data, resp->body.len);
     }
+    return OC_OK;
+}
+
+oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc_error *err)
+{
+    prepare(&h->main, req, resp);
+    return finish(&h->main, curl_easy_perform(h->main.curl), req, resp, err);
+}
+
+/* At least n batch handles, copies of the main one with their own state. */
+static oc_code grow_pool(oc_http *h, size_t n, oc_error *err)
+{
+    transfer **pool;
+    if (n <= h->npool)
+        return OC_OK;
+    if (!(pool = realloc(h->pool, n * sizeof *pool)))
+        return oc_fail_nomem(err);
+    h->pool = pool;
+    while (h->npool < n) {
+        transfer *t = calloc(1, sizeof *t);
+        if (!t || !(t->curl = curl_easy_duphandle(h->main.curl))) {
+            free(t);
+            return oc_fail_nomem(err);
+        }
+        t->log = h->log;
+        bind_transfer(t);
+        h->pool[h->npool++] = t;
+    }
+    return OC_OK;
+}
+
+oc_code oc_http_perform_many(oc_http *h, const oc_request *reqs, size_t n, oc_response *resps,
+                             oc_code *codes, oc_error *errs, oc_error *err)
+{
+    size_t i, done = 0;
+    int running = 0;
+    oc_code rc;
+
+    if (n == 0)
+        return OC_OK;
+    if (!h->multi && !(h->multi = curl_multi_init()))
+        return oc_fail_nomem(err);
+    if ((rc = grow_pool(h, n, err)) != OC_OK)
+        return rc;
+    for (i = 0; i < n; i++) {
+        prepare(h->pool[i], &reqs[i], &resps[i]);
+        codes[i] = OC_E_NETWORK;
+        curl_easy_setopt(h->pool[i]->curl, CURLOPT_PRIVATE, (void *)(uintptr_t)i);
+        if (curl_multi_add_handle(h->multi, h->pool[i]->curl) != CURLM_OK) {
+            size_t k;
+            for (k = 0; k < i; k++)
+                curl_multi_remove_handle(h->multi, h->pool[k]->curl);
+            return oc_fail_nomem(err);
+        }
+    }
+    while (done < n) {
+        CURLMsg *msg;
+        int left;
+        if (curl_multi_perform(h->multi, &running) != CURLM_OK)
+            break;
+        while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+            void *priv = NULL;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+            i = (size_t)(uintptr_t)priv;
+            oc_error_clear(&errs[i]);
+            codes[i] = finish(h->pool[i], msg->data.result, &reqs[i], &resps[i], &errs[i]);
+            done++;
+        }
+        if (done < n && running > 0)
+            curl_multi_poll(h->multi, NULL, 0, 1000, NULL);
+    }
+    for (i = 0; i < n; i++)
+        curl_multi_remove_handle(h->multi, h->pool[i]->curl);
     return OC_OK;
 }

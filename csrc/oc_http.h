@@ -60,6 +60,15 @@ void oc_http_free(oc_http *h);
    Any HTTP status is success here; only transport failures are errors. */
 oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc_error *err);
 
+/*
+ * Performs n requests at once (curl multi; HTTP/2 multiplexed where the
+ * server offers it, else parallel connections kept alive for the next
+ * batch). codes[i] and errs[i] say how each went, as oc_http_perform's
+ * result would; the call itself fails only when the batch cannot start.
+ */
+oc_code oc_http_perform_many(oc_http *h, const oc_request *reqs, size_t n, oc_response *resps,
+                             oc_code *codes, oc_error *errs, oc_error *err);
+
 /* Whether the last perform sent any of its request (a failure before that,
    such as a refused connection, is safe to retry for any method). */
 int oc_http_sent(const oc_http *h);

@@ -37,6 +37,7 @@ local function notify(self)
   end
 end
 _M.notify = notify
+_M.notify_tokens = notify
 
 function _M:error(code, message, fields)
   return core.error(code, message, fields)
@@ -96,11 +97,17 @@ function _M:put(path, body, query) return call(self, "PUT", path, query, body ==
 function _M:patch(path, body, query) return call(self, "PATCH", path, query, body == nil and "" or body) end
 function _M:delete(path, query) return call(self, "DELETE", path, query) end
 
--- Every item of a paged collection, in order, across pages.
-function _M:each(path, query)
+-- Every item of a paged collection, in order, across pages. opts.in_flight
+-- (default 1, at most 32) fetches that many pages at once; the items still
+-- come in order, and pages past the last are discarded.
+function _M:each(path, query, opts)
   local style = pagination[self.profile.pagination or "page"]
   if not style then error("unknown pagination style " .. tostring(self.profile.pagination), 2) end
-  return style(self, path, query)
+  local in_flight = opts and opts.in_flight or 1
+  if type(in_flight) ~= "number" or in_flight < 1 or in_flight > 32 or in_flight % 1 ~= 0 then
+    error("in_flight must be a whole number from 1 to 32", 2)
+  end
+  return style(self, path, query, in_flight)
 end
 
 -- The current token table (refreshed first when due; always with force).

@@ -1,11 +1,15 @@
--- Walking paged collections, one function per style a profile can name.
--- Each returns an iterator over items; a failed page raises the error object
--- (an iterator cannot return nil, err without ending the loop silently).
+-- Walking paged collections, one style per way providers page. Each style
+-- says how to ask for page k and how to read a page; the walker fetches
+-- pages (several at once when asked: opts.in_flight) and yields the items
+-- in order. A failed page raises the error object: an iterator cannot
+-- return nil, err without ending the loop silently.
 
 local json = require "oauthconnect.json"
+local core = require "oauthconnect.core"
 
-local type, next, pairs, tonumber, error, getmetatable, math_min =
-  type, next, pairs, tonumber, error, getmetatable, math.min
+local type, next, pairs, ipairs, tonumber, error, getmetatable, math_min =
+  type, next, pairs, ipairs, tonumber, error, getmetatable, math.min
+local decode = json.decode
 
 local _M = {}
 
@@ -39,20 +43,46 @@ local function items_of(body, path)
   return found
 end
 
-local function fetch(client, path, q, what)
-  local body, err = client:get(path, q)
-  if not body then error(err, 0) end
-  if body == true then return nil end -- 204 No Content: nothing more
-  if type(body) ~= "table" then
-    error(client:error("bad_response", ("GET %s %s: expected a JSON collection"):format(path, what)), 0)
-  end
-  return body
+local function bad(path, what)
+  return core.error("bad_response", ("GET %s: %s"):format(path, what))
 end
 
--- Walks pages with a fetch step that returns (items, more); shared by the
--- styles below.
-local function walker(unwrap_items, step)
-  local items, i, more = nil, 0, true
+-- Fetches the pages for queries, at once when there are several; returns
+-- the decoded bodies in order (false for an empty answer), or raises.
+local function fetch(client, path, queries)
+  if #queries == 1 then
+    local body, err = client:get(path, queries[1])
+    if not body then error(err, 0) end
+    return { body ~= true and body }
+  end
+  local reqs = {}
+  for i, q in ipairs(queries) do reqs[i] = { method = "GET", path = path, query = q } end
+  local results, err = client.core:request_many(reqs)
+  client:notify_tokens()
+  if not results then error(err, 0) end
+  local bodies = {}
+  for i, r in ipairs(results) do
+    if getmetatable(r) == core.error_mt then error(r, 0) end
+    if r.status >= 400 then
+      local _, herr = client:get(path, queries[i]) -- the single path words the HTTP error
+      error(herr or bad(path, "HTTP " .. r.status), 0)
+    end
+    if r.body == "" then
+      bodies[i] = false
+    else
+      local ok, value = pcall(decode, r.body)
+      if not ok then error(bad(path, "a page that is not valid JSON"), 0) end
+      bodies[i] = value
+    end
+  end
+  return bodies
+end
+
+-- The walker. style.query(k) is the query of page k (0-based); style.read(body)
+-- returns the items of a page and whether more may follow. style.sequential
+-- forbids prefetching (the next query depends on this page's answer).
+local function walk(client, path, style, in_flight, unwrap_items)
+  local items, i, next_page, more, pending = nil, 0, 0, true, {}
   return function()
     while true do
       if items and i < #items then
@@ -60,82 +90,106 @@ local function walker(unwrap_items, step)
         local item = items[i]
         return unwrap_items and unwrap(item) or item
       end
-      if not more then return nil end
-      items, more = step()
-      i = 0
-      if not items or #items == 0 then more = false end
+      if #pending == 0 then
+        if not more then return nil end
+        local n = style.sequential and 1 or in_flight
+        local queries = {}
+        for k = 1, n do queries[k] = style.query(next_page + k - 1) end
+        for _, body in ipairs(fetch(client, path, queries)) do pending[#pending + 1] = body end
+        next_page = next_page + n
+      end
+      local body = table.remove(pending, 1)
+      if not body then -- 204 No Content, or an empty body: the end
+        items, more, pending = nil, false, {}
+      else
+        if type(body) ~= "table" then error(bad(path, "expected a JSON collection"), 0) end
+        local page_items, page_more = style.read(body)
+        if not page_items then error(bad(path, "no array of items in the answer"), 0) end
+        items, i = page_items, 0
+        if not page_more or #page_items == 0 then more, pending = false, {} end
+      end
     end
   end
 end
 
--- BigCommerce: v3 answers {data, meta.pagination {current_page, total_pages}};
--- v2 answers a bare array, and 204 past the end.
-function _M.bigcommerce(client, path, query)
+local function page_size(client, q, key)
   local profile = client.profile
-  local q = copy(query)
-  local max = profile.page_size_max or 250
-  local limit = math_min(tonumber(q.limit) or profile.page_size or max, max)
-  q.limit = limit
-  q.page = tonumber(q.page) or 1
-  return walker(false, function()
-    local body = fetch(client, path, q, "page " .. q.page)
-    if not body then return nil, false end
-    local items, more
-    if type(body.data) == "table" then
-      items = body.data
-      local p = type(body.meta) == "table" and body.meta.pagination
-      more = type(p) == "table" and tonumber(p.current_page) and tonumber(p.total_pages)
-        and p.current_page < p.total_pages or false
-    else
-      items = body
-      more = #items >= limit
-    end
-    q.page = q.page + 1
-    return items, more
-  end)
-end
-
--- Keap: v1 limit/offset (a short page is the last: "next" is always sent);
--- v2 page_size/page_token until next_page_token is empty.
-function _M.offset(client, path, query)
-  local profile = client.profile
-  local q = copy(query)
-  local max = profile.page_size_max or 1000
-  local v2 = path:match("^/v2/") or q.page_size ~= nil or q.page_token ~= nil
-  local limit = math_min(tonumber(v2 and q.page_size or q.limit) or profile.page_size or max, max)
-  if v2 then q.page_size = limit else q.limit, q.offset = limit, tonumber(q.offset) or 0 end
-  return walker(false, function()
-    local body = fetch(client, path, q, v2 and "page" or ("offset " .. q.offset))
-    if not body then return nil, false end
-    local items = items_of(body, path)
-    if not items then
-      error(client:error("bad_response", ("GET %s: no array of items in the answer"):format(path)), 0)
-    end
-    if v2 then
-      local token = body.next_page_token
-      q.page_token = token
-      return items, type(token) == "string" and token ~= ""
-    end
-    q.offset = q.offset + #items
-    return items, #items >= limit
-  end)
+  local max = profile.page_size_max or 100
+  return math_min(tonumber(q[key]) or profile.page_size or max, max)
 end
 
 -- Jumpseller: ?page=N&limit=M from page 1 (or query.page); no total is sent,
 -- so a page shorter than the limit is the last one.
-function _M.page(client, path, query)
-  local profile = client.profile
+function _M.page(client, path, query, in_flight)
   local q = copy(query)
-  local max = profile.page_size_max or 100
-  local limit = math_min(tonumber(q.limit) or profile.page_size or max, max)
-  q.limit = limit
-  q.page = tonumber(q.page) or 1
-  return walker(profile.unwrap_envelope, function()
-    local body = fetch(client, path, q, "page " .. q.page)
-    if not body then return nil, false end
-    q.page = q.page + 1
-    return body, #body >= limit
-  end)
+  local limit = page_size(client, q, "limit")
+  local first = tonumber(q.page) or 1
+  return walk(client, path, {
+    query = function(k)
+      local p = copy(q)
+      p.limit, p.page = limit, first + k
+      return p
+    end,
+    read = function(body) return body, #body >= limit end,
+  }, in_flight, client.profile.unwrap_envelope)
+end
+
+-- BigCommerce: v3 answers {data, meta.pagination {current_page, total_pages}};
+-- v2 answers a bare array, and 204 past the end.
+function _M.bigcommerce(client, path, query, in_flight)
+  local q = copy(query)
+  local limit = page_size(client, q, "limit")
+  local first = tonumber(q.page) or 1
+  return walk(client, path, {
+    query = function(k)
+      local p = copy(q)
+      p.limit, p.page = limit, first + k
+      return p
+    end,
+    read = function(body)
+      if type(body.data) == "table" then
+        local p = type(body.meta) == "table" and body.meta.pagination
+        return body.data, type(p) == "table" and tonumber(p.current_page) and tonumber(p.total_pages)
+          and p.current_page < p.total_pages or false
+      end
+      return body, #body >= limit
+    end,
+  }, in_flight, false)
+end
+
+-- Keap: v1 limit/offset (a short page is the last: "next" is always sent);
+-- v2 page_size/page_token until next_page_token is empty, one page at a time.
+function _M.offset(client, path, query, in_flight)
+  local q = copy(query)
+  if path:match("^/v2/") or q.page_size ~= nil or q.page_token ~= nil then
+    local size = page_size(client, q, "page_size")
+    local token = q.page_token
+    return walk(client, path, {
+      sequential = true,
+      query = function()
+        local p = copy(q)
+        p.page_size, p.page_token = size, token
+        return p
+      end,
+      read = function(body)
+        token = body.next_page_token
+        return items_of(body, path), type(token) == "string" and token ~= ""
+      end,
+    }, 1, false)
+  end
+  local limit = page_size(client, q, "limit")
+  local first = tonumber(q.offset) or 0
+  return walk(client, path, {
+    query = function(k)
+      local p = copy(q)
+      p.limit, p.offset = limit, first + k * limit
+      return p
+    end,
+    read = function(body)
+      local items = items_of(body, path)
+      return items, items ~= nil and #items >= limit
+    end,
+  }, in_flight, false)
 end
 
 _M.null = json.null
