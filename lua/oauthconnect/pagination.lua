@@ -47,8 +47,10 @@ local function bad(path, what)
   return core.error("bad_response", ("GET %s: %s"):format(path, what))
 end
 
--- Fetches the pages for queries, at once when there are several; returns
--- the decoded bodies in order (false for an empty answer), or raises.
+-- Fetches the pages for queries, at once when there are several. Returns
+-- one entry per page, in order: a decoded body, false for an empty answer,
+-- or { err = e } raised only if the walker gets that far (a page past the
+-- last one may fail without harm).
 local function fetch(client, path, queries)
   if #queries == 1 then
     local body, err = client:get(path, queries[1])
@@ -60,22 +62,21 @@ local function fetch(client, path, queries)
   local results, err = client.core:request_many(reqs)
   client:notify_tokens()
   if not results then error(err, 0) end
-  local bodies = {}
+  local pages = {}
   for i, r in ipairs(results) do
-    if getmetatable(r) == core.error_mt then error(r, 0) end
-    if r.status >= 400 then
+    if getmetatable(r) == core.error_mt then
+      pages[i] = { err = r }
+    elseif r.status >= 400 then
       local _, herr = client:get(path, queries[i]) -- the single path words the HTTP error
-      error(herr or bad(path, "HTTP " .. r.status), 0)
-    end
-    if r.body == "" then
-      bodies[i] = false
+      pages[i] = { err = herr or bad(path, "HTTP " .. r.status) }
+    elseif r.body == "" then
+      pages[i] = false
     else
       local ok, value = pcall(decode, r.body)
-      if not ok then error(bad(path, "a page that is not valid JSON"), 0) end
-      bodies[i] = value
+      pages[i] = ok and value or { err = bad(path, "a page that is not valid JSON") }
     end
   end
-  return bodies
+  return pages
 end
 
 -- The walker. style.query(k) is the query of page k (0-based); style.read(body)
@@ -99,6 +100,9 @@ local function walk(client, path, style, in_flight, unwrap_items)
         next_page = next_page + n
       end
       local body = table.remove(pending, 1)
+      if type(body) == "table" and body.err and getmetatable(body.err) == core.error_mt then
+        error(body.err, 0)
+      end
       if not body then -- 204 No Content, or an empty body: the end
         items, more, pending = nil, false, {}
       else

@@ -1,0 +1,336 @@
+-- The benchmark, run by bench/run (which installs and builds first): every
+-- figure of docs/PERFORMANCE.md measured in one run, side by side.
+--   lua5.4 bench/bench.lua [--smoke] [--write docs/PERFORMANCE.md]
+local json = require "oauthconnect.json"
+local system = require "system"
+
+local SMOKE = false
+local OUT
+do
+  local i = 1
+  while arg[i] do
+    if arg[i] == "--smoke" then SMOKE = true
+    elseif arg[i] == "--write" then OUT = arg[i + 1]; i = i + 1 end
+    i = i + 1
+  end
+end
+
+local ROOT = os.getenv("OC_ROOT") or "."
+local BUILD = ROOT .. "/build"
+local N = SMOKE and 300 or 20000              -- sequential requests per client
+local CLI_N = SMOKE and 5 or 300              -- curl command runs
+local PY_N = SMOKE and 100 or 5000            -- requests-oauthlib (slow: figures per request)
+local CG_SMALL, CG_LARGE = SMOKE and 20 or 200, SMOKE and 60 or 2000
+local CLIENTS = SMOKE and 50 or 1000
+local RUNS = SMOKE and 3 or 30
+local TOKEN = "bench-token-" .. tostring(os.time())
+local PYTHON = "/usr/bin/python3"
+
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1", "r"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  if not ok then error(("command failed (%s): %s\n%s"):format(tostring(code), cmd, out)) end
+  return out
+end
+
+local function fields(text)
+  local t = {}
+  for k, v in text:gmatch("(%w[%w_]*)=([%d%.]+)") do t[k] = tonumber(v) end
+  return t
+end
+
+local LUA_ENV = "env LUA_PATH=" .. q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. ROOT .. "/spec/?.lua;;")
+  .. " LUA_CPATH=" .. q(BUILD .. "/lua/?.so;;")
+
+-- ---- the server ----------------------------------------------------------------
+
+local prefix = sh("mktemp -d"):gsub("%s+$", "")
+local port = tonumber((sh([[python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])']])))
+local ITEMS, PAGE = SMOKE and 1000 or 10000, 100
+sh("mkdir -p " .. q(prefix .. "/tmp") .. " " .. q(prefix .. "/pages"))
+-- nginx's workers drop root: they must be able to read the pages
+sh("chmod 755 " .. q(prefix) .. " " .. q(prefix .. "/pages"))
+for p = 1, ITEMS // PAGE + 9 do -- past the end: empty pages, as the real APIs answer
+  local items = {}
+  for i = (p - 1) * PAGE + 1, math.min(p * PAGE, ITEMS) do
+    items[#items + 1] = ('{"order":{"id":%d,"status":"Paid","total":%d.0,"currency":"CLP"}}'):format(i, 1000 + i)
+  end
+  local f = assert(io.open(prefix .. "/pages/" .. p .. ".json", "w"))
+  f:write("[" .. table.concat(items, ",") .. "]")
+  f:close()
+end
+do
+  local conf = assert(io.open(ROOT .. "/bench/nginx.conf.in")):read("a")
+  conf = conf:gsub("@PREFIX@", prefix):gsub("@PORT@", tostring(port)):gsub("@TOKEN@", TOKEN)
+  local f = assert(io.open(prefix .. "/nginx.conf", "w"))
+  f:write(conf)
+  f:close()
+end
+local function start_nginx(cpu)
+  os.execute("taskset -c " .. cpu .. " nginx -p " .. q(prefix) .. " -c " .. q(prefix .. "/nginx.conf")
+    .. " >/dev/null 2>&1 &")
+  for _ = 1, 200 do
+    if os.execute("curl -s -o /dev/null http://127.0.0.1:" .. port .. "/") then return end
+    system.sleep(0.02)
+  end
+  error("nginx did not start: " .. (io.open(prefix .. "/error.log") or io.open("/dev/null")):read("a"))
+end
+local function stop_nginx()
+  local f = io.open(prefix .. "/nginx.pid")
+  if f then
+    local pid = f:read("n")
+    f:close()
+    os.execute("kill " .. pid .. " 2>/dev/null")
+    for _ = 1, 200 do
+      if not io.open("/proc/" .. pid .. "/stat") then break end
+      system.sleep(0.01)
+    end
+  end
+end
+local BASE = "http://127.0.0.1:" .. port
+local URL = BASE .. "/v1/store/info.json"
+
+-- ---- 1. sequential signed GETs -------------------------------------------------------
+
+local clients = {
+  { key = "floor", label = "raw libcurl (floor)", n = N, cmd = BUILD .. "/bench/floor " .. q(URL) .. " " .. q(TOKEN) .. " " },
+  { key = "request", label = "oauthconnect client:request", n = N,
+    cmd = LUA_ENV .. " lua5.4 " .. q(ROOT .. "/bench/seq.lua") .. " " .. q(BASE) .. " " .. q(TOKEN) .. " %N% request" },
+  { key = "get", label = "oauthconnect client:get (JSON decoded)", n = N,
+    cmd = LUA_ENV .. " lua5.4 " .. q(ROOT .. "/bench/seq.lua") .. " " .. q(BASE) .. " " .. q(TOKEN) .. " %N% get" },
+  { key = "go", label = "Go golang.org/x/oauth2", n = N, cmd = BUILD .. "/bench/oauth2_seq " .. q(URL) .. " " .. q(TOKEN) .. " " },
+  { key = "python", label = "Python requests-oauthlib", n = PY_N,
+    cmd = PYTHON .. " " .. q(ROOT .. "/bench/peers/requests_oauthlib_seq.py") .. " " .. q(URL) .. " " .. q(TOKEN) .. " " },
+  { key = "curl", label = "curl command per request", n = CLI_N,
+    cmd = "sh " .. q(ROOT .. "/bench/peers/curl_cli_seq.sh") .. " " .. q(URL) .. " " .. q(TOKEN) .. " " },
+}
+
+local placements = {
+  { key = "split", label = "server CPU 0, client CPU 1", server = "0", client = "1" },
+  { key = "same", label = "server and client on CPU 0", server = "0", client = "0" },
+}
+
+local seq = {}
+for _, pl in ipairs(placements) do
+  start_nginx(pl.server)
+  seq[pl.key] = {}
+  for _, c in ipairs(clients) do
+    local cmd = c.cmd:find("%%N%%") and c.cmd:gsub("%%N%%", tostring(c.n)) or (c.cmd .. c.n)
+    local r = fields(sh("taskset -c " .. pl.client .. " " .. cmd))
+    assert(r.requests == c.n, "bad run of " .. c.label)
+    seq[pl.key][c.key] = { rps = r.requests / r.seconds, cpu_us = r.cpu / r.requests * 1e6 }
+  end
+  stop_nginx()
+end
+
+-- ---- 2. instructions per request (callgrind) ------------------------------------------
+
+-- Exclusive instruction counts per object from a callgrind output file.
+local function callgrind_objects(file)
+  local names, totals, ob = {}, {}, nil
+  local skip = false
+  for line in io.lines(file) do
+    local kind, id, name = line:match("^(c?ob)=%((%d+)%)%s*(.*)$")
+    if kind then
+      -- names are compressed: defined once, in an ob= or a cob= line
+      if name ~= "" then names[id] = name end
+      if kind == "ob" then ob = names[id] end
+    elseif line:match("^calls=") then
+      skip = true -- the next cost line is the call's inclusive cost
+    elseif line:match("^[%d+*-]") then
+      if skip then
+        skip = false
+      elseif ob then
+        local cost = line:match("^%S+%s+(%d+)")
+        if cost then totals[ob] = (totals[ob] or 0) + tonumber(cost) end
+      end
+    end
+  end
+  return totals
+end
+
+local function classify(totals)
+  local c = { own = 0, curl = 0, other = 0 }
+  for obj, ir in pairs(totals) do
+    if obj:match("oauthconnect/core%.so$") or obj:match("/lua5%.4$") or obj:match("cjson%.so$") then
+      c.own = c.own + ir
+    elseif obj:match("libcurl") or obj:match("libnghttp2") then
+      c.curl = c.curl + ir
+    else
+      c.other = c.other + ir
+    end
+  end
+  return c
+end
+
+start_nginx("0")
+local cg = {}
+for _, mode in ipairs({ "request", "get" }) do
+  local counts = {}
+  for _, n in ipairs({ CG_SMALL, CG_LARGE }) do
+    local out = prefix .. "/cg." .. mode .. "." .. n
+    sh(LUA_ENV .. " valgrind --tool=callgrind --callgrind-out-file=" .. q(out) .. " lua5.4 "
+      .. q(ROOT .. "/bench/seq.lua") .. " " .. q(BASE) .. " " .. q(TOKEN) .. " " .. n .. " " .. mode)
+    counts[n] = classify(callgrind_objects(out))
+  end
+  local per = {}
+  for _, k in ipairs({ "own", "curl", "other" }) do
+    per[k] = (counts[CG_LARGE][k] - counts[CG_SMALL][k]) / (CG_LARGE - CG_SMALL)
+  end
+  cg[mode] = per
+end
+do -- the floor, for reference: libcurl's count per request with nothing around it
+  local counts = {}
+  for _, n in ipairs({ CG_SMALL, CG_LARGE }) do
+    local out = prefix .. "/cg.floor." .. n
+    sh("valgrind --tool=callgrind --callgrind-out-file=" .. q(out) .. " " .. BUILD .. "/bench/floor "
+      .. q(URL) .. " " .. q(TOKEN) .. " " .. n)
+    counts[n] = classify(callgrind_objects(out))
+  end
+  cg.floor = { curl = (counts[CG_LARGE].curl - counts[CG_SMALL].curl) / (CG_LARGE - CG_SMALL) }
+end
+
+-- ---- 3. paging with requests in flight -------------------------------------------------
+
+local paging = {}
+for _, k in ipairs({ 1, 2, 4, 8 }) do
+  local r = fields(sh(LUA_ENV .. " lua5.4 " .. q(ROOT .. "/bench/paging.lua") .. " " .. q(BASE) .. " "
+    .. q(TOKEN) .. " " .. k))
+  assert(r.items == ITEMS, "paging lost items")
+  paging[k] = r.seconds
+end
+stop_nginx()
+
+-- ---- 4. memory per idle client ---------------------------------------------------------
+
+local mem = fields(sh(LUA_ENV .. " lua5.4 " .. q(ROOT .. "/bench/memory.lua") .. " " .. CLIENTS))
+
+-- ---- 5. start-up ----------------------------------------------------------------------
+
+sh("mkdir -m 700 " .. q(prefix .. "/private"))
+local settings = prefix .. "/private/stored.json"
+do
+  local now = os.time() * 1000
+  local f = assert(io.open(settings, "w"))
+  f:write(json.encode({ access_token = "stored-token", refresh_token = "stored-refresh", token_type = "Bearer",
+    expires_in = 86400, obtained_at_ms = now, expires_at_ms = now + 86400000, provider = "jumpseller",
+    api_url = "http://127.0.0.1:1/v1", token_url = "http://127.0.0.1:1/oauth/token" }))
+  f:close()
+  os.execute("chmod 600 " .. q(settings))
+end
+local hyper = prefix .. "/hyperfine.json"
+sh(LUA_ENV .. " hyperfine -N --warmup 3 --runs " .. RUNS .. " --export-json " .. q(hyper)
+  .. " " .. q("lua5.4 -e ''") .. " " .. q("lua5.4 " .. ROOT .. "/bench/startup.lua " .. settings))
+local hj = json.decode(assert(io.open(hyper)):read("a"))
+local startup = { bare = hj.results[1].mean * 1000, connect = hj.results[2].mean * 1000 }
+
+-- ---- 6. refreshes across 16 processes --------------------------------------------------
+
+local race = json.decode(sh(LUA_ENV .. " lua5.4 " .. q(ROOT .. "/tests/reliability/refresh_race.lua")
+  .. (SMOKE and " 16 8 2 0.25 keap" or " 16 20 3 0.25 keap")):match("({.*})%s*$"))
+
+os.execute("rm -rf " .. q(prefix))
+
+-- ---- the table --------------------------------------------------------------------------
+
+local lines = {}
+local function add(s) lines[#lines + 1] = s end
+local function f1(x) return ("%.1f"):format(x) end
+local function f2(x) return ("%.2f"):format(x) end
+
+add("| measure | figure | target |")
+add("| --- | --- | --- |")
+for _, pl in ipairs(placements) do
+  local s = seq[pl.key]
+  add(("| %s: oauthconnect `request` / floor, req/s | %s (%s vs %s req/s) | >= 0.95 |"):format(
+    pl.label, f2(s.request.rps / s.floor.rps), f1(s.request.rps), f1(s.floor.rps)))
+  add(("| %s: oauthconnect `request` / floor, CPU per request | %s (%s vs %s µs) | <= 1.10 |"):format(
+    pl.label, f2(s.request.cpu_us / s.floor.cpu_us), f1(s.request.cpu_us), f1(s.floor.cpu_us)))
+  add(("| %s: oauthconnect `get` / floor, req/s | %s (%s req/s, %s µs CPU) | |"):format(
+    pl.label, f2(s.get.rps / s.floor.rps), f1(s.get.rps), f1(s.get.cpu_us)))
+  add(("| %s: oauthconnect `request` / requests-oauthlib, req/s | %s (%s req/s, %s µs CPU) | >= 3 |"):format(
+    pl.label, f2(s.request.rps / s.python.rps), f1(s.python.rps), f1(s.python.cpu_us)))
+  add(("| %s: oauthconnect `request` / Go x/oauth2, req/s | %s (%s req/s) | >= 1 on one CPU |"):format(
+    pl.label, f2(s.request.rps / s.go.rps), f1(s.go.rps)))
+  add(("| %s: Go x/oauth2 / oauthconnect `request`, CPU per request | %s (%s µs) | >= 1 on two CPUs |"):format(
+    pl.label, f2(s.go.cpu_us / s.request.cpu_us), f1(s.go.cpu_us)))
+  add(("| %s: oauthconnect `request` / curl command per request, req/s | %s (%s req/s) | |"):format(
+    pl.label, f2(s.request.rps / s.curl.rps), f1(s.curl.rps)))
+end
+add(("| instructions per request, library's own / libcurl's (`request`) | %s (%d vs %d) | <= 0.10 |"):format(
+  f2(cg.request.own / cg.request.curl), math.floor(cg.request.own), math.floor(cg.request.curl)))
+add(("| instructions per request, library's own / libcurl's (`get`) | %s (%d vs %d) | |"):format(
+  f2(cg.get.own / cg.get.curl), math.floor(cg.get.own), math.floor(cg.get.curl)))
+add(("| libcurl instructions per request inside oauthconnect / in the floor | %s (%d vs %d) | |"):format(
+  f2(cg.request.curl / cg.floor.curl), math.floor(cg.request.curl), math.floor(cg.floor.curl)))
+for _, k in ipairs({ 2, 4, 8 }) do
+  add(("| paging %d items, %d in flight / sequential | %sx (%s s vs %s s) | %s |"):format(
+    ITEMS, k, f2(paging[1] / paging[k]), f2(paging[k]), f2(paging[1]), k == 4 and ">= 3.5x" or ""))
+end
+add(("| memory per idle client (%d clients) | %d bytes | <= 65536 |"):format(CLIENTS, mem.bytes_per_client))
+add(("| start-up: load + connect with a stored token, over bare lua5.4 | %s ms (%s vs %s ms) | <= 5 |"):format(
+  f2(startup.connect - startup.bare), f2(startup.connect), f2(startup.bare)))
+add(("| refreshes: %d processes, %d windows of %s s | %d refreshes, %d failed requests, %d invalid_grant | 1 per window |"):format(
+  race.processes, race.windows, f1(race.refresh_period_s), race.refreshes, race.failed, race.invalid_grant))
+
+local table_text = table.concat(lines, "\n")
+print(table_text)
+
+if OUT then
+  local machine = sh("lscpu | grep -E '^(Model name|CPU\\(s\\)|Architecture)' | sed 's/  */ /g'")
+  local f = assert(io.open(OUT, "w"))
+  f:write(([[# Performance
+
+Measured by `bench/run` (see "Reproduce" below) on %s, one run, every
+figure side by side. Sequential runs are pinned with taskset in two
+placements; nginx (Debian's, with a Bearer check and a fixed JSON answer,
+keep-alive unlimited) is the server, so the server is never the bottleneck.
+
+%s
+
+Machine:
+
+```
+%s
+%s
+```
+
+Versions: %s, %s, %s, %s.
+
+## What each line measures
+
+- **Sequential**: %d signed GETs over one kept-alive connection (requests-oauthlib:
+  %d, the curl command: %d), wall-clock requests per second and the client
+  process's user+sys CPU per request. The floor is `bench/floor.c`: raw libcurl,
+  one reused handle, a fixed Bearer header, nothing else. `request` returns
+  `{status, headers, body}`; `get` also decodes the JSON with lua-cjson.
+- **Instructions**: valgrind callgrind, exclusive instructions per request
+  (the difference between a %d- and a %d-request run, so start-up cancels
+  out). "Library's own" is the C module, the Lua interpreter running the Lua
+  layer (and the benchmark loop) and lua-cjson; "libcurl's" is libcurl and
+  nghttp2. libc, the kernel and the dynamic loader are neither.
+- **Paging**: `client:each` over %d items in pages of 100, each answer 20 ms
+  late (nginx echo_sleep), with 1, 2, 4 and 8 requests in flight.
+- **Memory**: RSS growth of one process creating %d clients connected with a
+  token (no request made), per client.
+- **Start-up**: hyperfine, %d runs: `lua5.4 bench/startup.lua` (require, connect
+  with a stored token, close) against `lua5.4 -e ''`.
+- **Refreshes**: tests/reliability/refresh_race.lua, 16 processes against the
+  Keap sandbox (single-use rotating refresh tokens).
+
+## Reproduce
+
+```
+./bench/run            # installs what it needs, builds, measures, rewrites this file
+./bench/run --smoke    # the tiny version CI runs
+```
+]]):format(os.date("!%Y-%m-%d"), table_text, machine:gsub("%s+$", ""), sh("uname -srm"):gsub("%s+$", ""),
+    sh("curl --version | head -n1"):gsub("%s+$", ""), sh("lua5.4 -v"):gsub("%s+$", ""),
+    sh("go version"):gsub("%s+$", ""), sh(PYTHON .. " -c 'import requests_oauthlib, requests; print(\"requests-oauthlib\", requests_oauthlib.__version__, \"requests\", requests.__version__)'"):gsub("%s+$", ""),
+    N, PY_N, CLI_N, CG_SMALL, CG_LARGE, ITEMS, CLIENTS, RUNS))
+  f:close()
+  print("wrote " .. OUT)
+end
