@@ -47,13 +47,14 @@ int oc_prop_lookup(const char *name, size_t len)
     return -1;
 }
 
-/* Levenshtein distance, case-insensitive; names longer than 64 bytes are cut,
-   which only makes the suggestion less precise. */
+/* Levenshtein distance, case-insensitive; names longer than 32 bytes are cut
+   (the longest property name has 21), which only makes a far-off guess less
+   precise. */
 static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
-    size_t row[65], i, j;
-    if (la > 64) la = 64;
-    if (lb > 64) lb = 64;
+    size_t row[33], i, j;
+    if (la > 32) la = 32;
+    if (lb > 32) lb = 32;
     for (j = 0; j <= lb; j++)
         row[j] = j;
     for (i = 1; i <= la; i++) {

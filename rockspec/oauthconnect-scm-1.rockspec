@@ -17,6 +17,10 @@ browser login, token refresh that never loses a rotated refresh token, a
 dependencies = {
   "lua >= 5.4",
   "lua-cjson",
+  "argparse",
+  "dkjson",
+  "lua-term",
+  "luasystem",
 }
 -- The C libraries (libcurl, OpenSSL, jansson, libmicrohttpd) are found by
 -- CMake through pkg-config, which knows Debian's multiarch include paths;
@@ -28,5 +32,8 @@ build = {
     LUA_CDIR = "$(LIBDIR)",
     LUA_LDIR = "$(LUADIR)",
     OC_BUILD_TESTS = "OFF",
+  },
+  install = {
+    bin = { oauthconnect = "bin/oauthconnect" },
   },
 }

@@ -99,7 +99,8 @@ function _M:delete(path, query) return call(self, "DELETE", path, query) end
 
 -- Every item of a paged collection, in order, across pages. opts.in_flight
 -- (default 1, at most 32) fetches that many pages at once; the items still
--- come in order, and pages past the last are discarded.
+-- come in order, and pages past the last are discarded. opts.on_page(n) is
+-- called with each page's item count as the walk reaches it.
 function _M:each(path, query, opts)
   local style = pagination[self.profile.pagination or "page"]
   if not style then error("unknown pagination style " .. tostring(self.profile.pagination), 2) end
@@ -107,7 +108,10 @@ function _M:each(path, query, opts)
   if type(in_flight) ~= "number" or in_flight < 1 or in_flight > 32 or in_flight % 1 ~= 0 then
     error("in_flight must be a whole number from 1 to 32", 2)
   end
-  return style(self, path, query, in_flight)
+  if opts and opts.on_page ~= nil and type(opts.on_page) ~= "function" then
+    error("on_page must be a function", 2)
+  end
+  return style(self, path, query, in_flight, opts and opts.on_page)
 end
 
 -- The current token table (refreshed first when due; always with force).

@@ -82,7 +82,7 @@ end
 -- The walker. style.query(k) is the query of page k (0-based); style.read(body)
 -- returns the items of a page and whether more may follow. style.sequential
 -- forbids prefetching (the next query depends on this page's answer).
-local function walk(client, path, style, in_flight, unwrap_items)
+local function walk(client, path, style, in_flight, unwrap_items, on_page)
   local items, i, next_page, more, pending = nil, 0, 0, true, {}
   return function()
     while true do
@@ -110,6 +110,7 @@ local function walk(client, path, style, in_flight, unwrap_items)
         local page_items, page_more = style.read(body)
         if not page_items then error(bad(path, "no array of items in the answer"), 0) end
         items, i = page_items, 0
+        if on_page then on_page(#page_items) end
         if not page_more or #page_items == 0 then more, pending = false, {} end
       end
     end
@@ -124,7 +125,7 @@ end
 
 -- Jumpseller: ?page=N&limit=M from page 1 (or query.page); no total is sent,
 -- so a page shorter than the limit is the last one.
-function _M.page(client, path, query, in_flight)
+function _M.page(client, path, query, in_flight, on_page)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
   local first = tonumber(q.page) or 1
@@ -135,12 +136,12 @@ function _M.page(client, path, query, in_flight)
       return p
     end,
     read = function(body) return body, #body >= limit end,
-  }, in_flight, client.profile.unwrap_envelope)
+  }, in_flight, client.profile.unwrap_envelope, on_page)
 end
 
 -- BigCommerce: v3 answers {data, meta.pagination {current_page, total_pages}};
 -- v2 answers a bare array, and 204 past the end.
-function _M.bigcommerce(client, path, query, in_flight)
+function _M.bigcommerce(client, path, query, in_flight, on_page)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
   local first = tonumber(q.page) or 1
@@ -158,12 +159,12 @@ function _M.bigcommerce(client, path, query, in_flight)
       end
       return body, #body >= limit
     end,
-  }, in_flight, false)
+  }, in_flight, false, on_page)
 end
 
 -- Keap: v1 limit/offset (a short page is the last: "next" is always sent);
 -- v2 page_size/page_token until next_page_token is empty, one page at a time.
-function _M.offset(client, path, query, in_flight)
+function _M.offset(client, path, query, in_flight, on_page)
   local q = copy(query)
   if path:match("^/v2/") or q.page_size ~= nil or q.page_token ~= nil then
     local size = page_size(client, q, "page_size")
@@ -179,7 +180,7 @@ function _M.offset(client, path, query, in_flight)
         token = body.next_page_token
         return items_of(body, path), type(token) == "string" and token ~= ""
       end,
-    }, 1, false)
+    }, 1, false, on_page)
   end
   local limit = page_size(client, q, "limit")
   local first = tonumber(q.offset) or 0
@@ -193,7 +194,7 @@ function _M.offset(client, path, query, in_flight)
       local items = items_of(body, path)
       return items, items ~= nil and #items >= limit
     end,
-  }, in_flight, false)
+  }, in_flight, false, on_page)
 end
 
 _M.null = json.null

@@ -25,7 +25,8 @@ return {
   quota_headers = "X-Rate-Limit-Requests-Left=@X-Rate-Limit-Time-Reset-Ms",
   wait_headers = "X-Rate-Limit-Time-Reset-Ms=ms",
 
-  -- read by the Lua client
+  -- read by the Lua client and the oauthconnect command
+  whoami = { path = "/v2/store", show = { "name", "domain", "admin_email" } },
   pagination = "bigcommerce",  -- v3: meta.pagination; v2: page/limit until short or 204
   page_size = 250,             -- the most v3 takes (more gives 413)
   page_size_max = 250,

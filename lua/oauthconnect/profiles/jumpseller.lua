@@ -27,7 +27,8 @@ return {
   wait_headers = "Jumpseller-BannedByRateLimit-Reset=date",
   rate_limit_403 = true,
 
-  -- read by the Lua client
+  -- read by the Lua client and the oauthconnect command
+  whoami = { path = "/store/info.json", show = { "store.name", "store.code", "store.email" } },
   pagination = "page",     -- ?page=N&limit=M, a short page is the last
   page_size = 100,         -- the most Jumpseller returns per page
   page_size_max = 100,

@@ -21,7 +21,8 @@ return {
   -- carries Retry-After.
   quota_headers = "x-keap-product-throttle-available=60000,x-keap-tenant-throttle-available=60000",
 
-  -- read by the Lua client
+  -- read by the Lua client and the oauthconnect command
+  whoami = { path = "/account/profile", show = { "name", "email" } },
   pagination = "offset",        -- v1 limit/offset (+ next); v2 page_size/page_token
   page_size = 1000,
   page_size_max = 1000,

@@ -1,0 +1,417 @@
+-- The `oauthconnect` command: log in once, then get a fresh token or data
+-- from shell, cron or CI. bin/oauthconnect calls run(arg).
+--
+-- Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.
+
+local argparse = require "argparse"
+local dkjson = require "dkjson"
+local term = require "term"
+local json = require "oauthconnect.json"
+local core = require "oauthconnect.core"
+
+local _M = {}
+
+local EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_AUTH = 0, 1, 2, 3
+
+local PROVIDERS = {
+  jumpseller = "jumpseller",
+  bigcommerce = "bigcommerce",
+  infusionsoft = "infusionsoft",
+  keap = "infusionsoft",
+  custom = "oauthconnect",
+}
+
+-- Error codes that mean "log in (again)" rather than "the API said no".
+local AUTH_CODES = {
+  unauthorized = true, oauth_error = true, no_token = true, access_denied = true,
+  state_mismatch = true, login_failed = true,
+}
+
+local CliError = {}
+CliError.__index = CliError
+
+local function fail(code, message)
+  error(setmetatable({ exit = code, message = message }, CliError), 0)
+end
+
+local function exit_for(err)
+  if type(err) == "table" and AUTH_CODES[err.code] then return EXIT_AUTH end
+  if type(err) == "table" and err.code == "missing_property" then
+    -- credentials and endpoints missing from the configuration
+    return EXIT_USAGE
+  end
+  return EXIT_API
+end
+
+local function config_dir()
+  local xdg = os.getenv("XDG_CONFIG_HOME")
+  if xdg and xdg:sub(1, 1) == "/" then return xdg .. "/oauthconnect" end
+  return (os.getenv("HOME") or ".") .. "/.config/oauthconnect"
+end
+
+-- The named profiles of ~/.config/oauthconnect/connections.json:
+--   { "jumpseller": "InitiateOAuth=...;...",
+--     "myshop": { "provider": "jumpseller", "connection": "..." or { ... } } }
+local function read_profiles()
+  local path = config_dir() .. "/connections.json"
+  local f = io.open(path, "r")
+  if not f then return {}, path end
+  local text = f:read("a")
+  f:close()
+  local ok, t = pcall(json.decode, text)
+  if not ok or type(t) ~= "table" then fail(EXIT_USAGE, path .. " is not a JSON object") end
+  return t, path
+end
+
+-- The provider module and the connection options for a command, from
+-- --connection, then OAUTHCONNECT_<PROVIDER>, then the config file.
+local function resolve(args)
+  local name = args.provider
+  local profiles, path = read_profiles()
+  local entry = profiles[args.profile or name]
+  local provider = PROVIDERS[name:lower()]
+  if not provider then
+    if type(entry) == "table" and type(entry.provider) == "string" then
+      provider = PROVIDERS[entry.provider:lower()]
+    end
+    if not provider then
+      fail(EXIT_USAGE, ("unknown provider or profile '%s': use jumpseller, bigcommerce, infusionsoft "
+        .. "(keap), custom, or a profile of %s"):format(name, path))
+    end
+  end
+  local options
+  if args.connection then
+    options = args.connection
+  else
+    local env = "OAUTHCONNECT_" .. name:upper():gsub("[^%w]", "_")
+    options = os.getenv(env)
+    if not options and entry ~= nil then
+      options = type(entry) == "table" and entry.connection or entry
+    end
+    if not options then
+      fail(EXIT_USAGE, ("no connection for %s: give --connection, set %s, or add \"%s\" to %s"):format(
+        name, env, args.profile or name, path))
+    end
+  end
+  -- The command keeps tokens unless told otherwise.
+  local props = options
+  if type(options) == "string" then
+    local parsed, err = core.parse(options)
+    if not parsed then fail(EXIT_USAGE, tostring(err)) end
+    props = parsed
+  elseif type(options) ~= "table" then
+    fail(EXIT_USAGE, "a connection must be a connection string or an object")
+  end
+  local has_mode = false
+  for k in pairs(props) do
+    if core.property_name(k) == "InitiateOAuth" then has_mode = true end
+  end
+  if not has_mode then props.InitiateOAuth = "GETANDREFRESH" end
+  return require(provider), props
+end
+
+-- Output: pretty JSON on a terminal, compact otherwise. dkjson writes it
+-- (cjson cannot indent); cjson's null becomes JSON null.
+local function encoder_options(pretty)
+  return {
+    indent = pretty,
+    keyorder = nil,
+    exception = function(reason, value, state, default)
+      if value == json.null then return "null" end
+      return nil, default
+    end,
+  }
+end
+
+local function to_json(value, pretty)
+  local text, err = dkjson.encode(value, encoder_options(pretty))
+  if not text then fail(EXIT_API, "cannot write the answer as JSON: " .. tostring(err)) end
+  return text
+end
+
+local function connect(args, mod, props)
+  local client, err = mod.connect(props)
+  if not client then error(err, 0) end
+  return client
+end
+
+local function parse_query(list)
+  local q = {}
+  for _, item in ipairs(list or {}) do
+    local k, v = item:match("^([^=]+)=(.*)$")
+    if not k then fail(EXIT_USAGE, ("--query %s: expected name=value"):format(item)) end
+    if q[k] == nil then q[k] = v
+    elseif type(q[k]) == "table" then table.insert(q[k], v)
+    else q[k] = { q[k], v } end
+  end
+  return next(q) and q or nil
+end
+
+local function read_data(spec)
+  if not spec then return nil end
+  local text = spec
+  if spec:sub(1, 1) == "@" then
+    local name = spec:sub(2)
+    local f = name == "-" and io.stdin or io.open(name, "rb")
+    if not f then fail(EXIT_USAGE, "--data: cannot read " .. name) end
+    text = f:read("a")
+    if f ~= io.stdin then f:close() end
+  end
+  if not pcall(json.decode, text) then fail(EXIT_USAGE, "--data is not valid JSON") end
+  return text
+end
+
+-- ---- commands --------------------------------------------------------------------
+
+local commands = {}
+
+function commands.login(args, mod, props)
+  local token, err = mod.login(props)
+  if not token then error(err, 0) end
+  local when = token.expires_at and os.date("!%Y-%m-%dT%H:%M:%SZ", token.expires_at) or "never"
+  io.stderr:write(("Logged in to %s; the access token expires %s.\n"):format(mod.profile.title, when))
+end
+
+function commands.token(args, mod, props)
+  local client = connect(args, mod, props)
+  local token, err = client:token()
+  if not token then error(err, 0) end
+  io.stdout:write(token.access_token, "\n")
+  client:close()
+end
+
+local function call(args, mod, props, method)
+  local client = connect(args, mod, props)
+  local query = parse_query(args.query)
+  local data = read_data(args.data)
+  local value, err
+  if method == "GET" then value, err = client:get(args.path, query)
+  elseif method == "DELETE" then value, err = client:delete(args.path, query)
+  elseif method == "POST" then value, err = client:post(args.path, data or "", query)
+  else value, err = client:put(args.path, data or "", query) end
+  client:close()
+  if value == nil then error(err, 0) end
+  if value ~= true then
+    io.stdout:write(to_json(value, term.isatty(io.stdout)), "\n")
+  end
+end
+
+function commands.get(args, mod, props) call(args, mod, props, "GET") end
+function commands.post(args, mod, props) call(args, mod, props, "POST") end
+function commands.put(args, mod, props) call(args, mod, props, "PUT") end
+function commands.delete(args, mod, props) call(args, mod, props, "DELETE") end
+
+-- A progress line on a terminal's stderr: items, pages, rate.
+local function progress_meter()
+  if not term.isatty(io.stderr) then return nil end
+  local clock = require("system").monotime
+  local start, last, items, pages = clock(), 0, 0, 0
+  local meter = {}
+  function meter.page(n) pages = pages + 1 end
+  function meter.item()
+    items = items + 1
+    local now = clock()
+    if now - last >= 0.1 then
+      last = now
+      io.stderr:write(("\r%d items, %d pages, %.0f items/s "):format(items, pages, items / math.max(now - start, 1e-6)))
+    end
+  end
+  function meter.done()
+    local now = clock()
+    io.stderr:write(("\r%d items, %d pages, %.0f items/s\n"):format(items, pages, items / math.max(now - start, 1e-6)))
+  end
+  return meter
+end
+
+-- CSV (RFC 4180): nested values flattened to dotted names, tables that are
+-- not objects written as JSON; columns are the union of every item's names.
+local function flatten(value, prefix, out)
+  for k, v in pairs(value) do
+    local name = prefix .. tostring(k)
+    if type(v) == "table" and next(v) ~= nil and v[1] == nil then
+      flatten(v, name .. ".", out)
+    elseif type(v) == "table" or v == json.null then
+      out[name] = v == json.null and "" or to_json(v, false)
+    else
+      out[name] = tostring(v)
+    end
+  end
+  return out
+end
+
+local function csv_field(s)
+  if s:find('[,"\r\n]') then return '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+function commands.export(args, mod, props)
+  local client = connect(args, mod, props)
+  local out = io.stdout
+  if args.output then
+    out = io.open(args.output, "w")
+    if not out then fail(EXIT_USAGE, "--output: cannot write " .. args.output) end
+  end
+  local meter = progress_meter()
+  local format = args.format
+  local rows, n = {}, 0
+  if format == "json" then out:write("[") end
+  local ok, err = pcall(function()
+    for item in client:each(args.path, parse_query(args.query),
+        { in_flight = args.in_flight, on_page = meter and meter.page }) do
+      n = n + 1
+      if format == "ndjson" then
+        out:write(to_json(item, false), "\n")
+      elseif format == "json" then
+        out:write(n > 1 and ",\n" or "\n", to_json(item, false))
+      else
+        rows[n] = flatten(type(item) == "table" and item or { value = item }, "", {})
+      end
+      if meter then meter.item() end
+    end
+  end)
+  if meter then meter.done() end
+  if not ok then
+    if out ~= io.stdout then out:close() end
+    client:close()
+    error(err, 0)
+  end
+  if format == "json" then out:write(n > 0 and "\n]\n" or "]\n") end
+  if format == "csv" then
+    local seen, columns = {}, {}
+    for _, row in ipairs(rows) do
+      for k in pairs(row) do
+        if not seen[k] then seen[k] = true; columns[#columns + 1] = k end
+      end
+    end
+    table.sort(columns)
+    local head = {}
+    for i, c in ipairs(columns) do head[i] = csv_field(c) end
+    out:write(table.concat(head, ","), "\r\n")
+    for _, row in ipairs(rows) do
+      local cells = {}
+      for i, c in ipairs(columns) do cells[i] = csv_field(row[c] or "") end
+      out:write(table.concat(cells, ","), "\r\n")
+    end
+  end
+  if out ~= io.stdout then out:close() end
+  client:close()
+end
+
+function commands.logout(args, mod, props)
+  local client = connect(args, mod, props)
+  assert(client.core:forget())
+  client:close()
+  io.stderr:write(("Logged out of %s: the stored tokens are removed.\n"):format(mod.profile.title))
+end
+
+local function dig(t, dotted)
+  for part in dotted:gmatch("[^.]+") do
+    if type(t) ~= "table" then return nil end
+    t = t[part]
+  end
+  return t
+end
+
+function commands.status(args, mod, props)
+  props = props
+  local hold = props.InitiateOAuth
+  props.InitiateOAuth = "REFRESH" -- status never opens a browser
+  local client, err = mod.connect(props)
+  props.InitiateOAuth = hold
+  if not client then error(err, 0) end
+  local lines = { ("provider: %s (%s)"):format(mod.profile.title, client:api_url()) }
+  local token = client:token()
+  if token then
+    lines[#lines + 1] = "token expires: " .. (token.expires_at
+      and ("%s (in %d s)"):format(os.date("!%Y-%m-%dT%H:%M:%SZ", token.expires_at), token.expires_at - os.time())
+      or "never")
+    if token.scope then lines[#lines + 1] = "scope: " .. token.scope end
+  end
+  local who = mod.profile.whoami
+  if who then
+    local body, werr = client:get(who.path)
+    if body then
+      local parts = {}
+      for _, f in ipairs(who.show) do
+        local v = dig(body, f)
+        if v ~= nil and v ~= json.null then parts[#parts + 1] = tostring(v) end
+      end
+      lines[#lines + 1] = "logged in as: " .. table.concat(parts, ", ")
+    else
+      lines[#lines + 1] = "logged in as: unknown (" .. tostring(werr) .. ")"
+    end
+  end
+  client:close()
+  io.stdout:write(table.concat(lines, "\n"), "\n")
+end
+
+-- ---- the parser -----------------------------------------------------------------------
+
+local function build_parser()
+  local parser = argparse("oauthconnect", "OAuth 2 connections to Jumpseller, BigCommerce, Keap and any OAuth 2 server, for shell, cron and CI.")
+    :epilog([[
+The connection comes from --connection, else the environment variable
+OAUTHCONNECT_<PROVIDER> (e.g. OAUTHCONNECT_JUMPSELLER), else the entry of that
+name (or --profile) in ~/.config/oauthconnect/connections.json. It takes the
+library's connection properties; InitiateOAuth defaults to GETANDREFRESH.
+
+Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
+  parser:command_target("command")
+  parser:require_command(true)
+  local function common(cmd)
+    cmd:argument("provider", "jumpseller, bigcommerce, infusionsoft (keap), custom, or a profile name")
+    cmd:option("-c --connection", "connection string (overrides the environment and the config file)")
+    cmd:option("--profile", "entry of connections.json to use (default: the provider's name)")
+    return cmd
+  end
+  common(parser:command("login", "Log in through the browser and store the tokens."))
+  common(parser:command("token", "Print a valid access token (refreshed first when due)."))
+  for _, verb in ipairs({ "get", "post", "put", "delete" }) do
+    local cmd = common(parser:command(verb, verb:upper() .. " a path of the API and print the JSON answer."))
+    cmd:argument("path", "path under the API URL, e.g. /store/info.json")
+    cmd:option("-q --query", "query parameter name=value (repeatable)"):count("*")
+    if verb == "post" or verb == "put" then
+      cmd:option("-d --data", "JSON body, or @file (@- for stdin)")
+    end
+  end
+  local export = common(parser:command("export", "Walk every page of a collection and write its items."))
+  export:argument("path", "collection path, e.g. /orders.json")
+  export:option("-q --query", "query parameter name=value (repeatable)"):count("*")
+  export:option("-f --format", "ndjson, csv or json"):choices({ "ndjson", "csv", "json" }):default("ndjson")
+  export:option("-o --output", "write to FILE instead of stdout")
+  export:option("--in-flight", "pages fetched at once (1-32)"):default("1"):convert(function(v)
+    local n = tonumber(v)
+    if not n or n < 1 or n > 32 or n % 1 ~= 0 then return nil, "in-flight must be a whole number from 1 to 32" end
+    return n
+  end)
+  common(parser:command("logout", "Remove the stored tokens."))
+  common(parser:command("status", "Show who is logged in and when the token expires (never the token)."))
+  return parser
+end
+
+function _M.run(argv)
+  local parser = build_parser()
+  local ok, args = parser:pparse(argv)
+  if not ok then
+    io.stderr:write(parser:get_usage(), "\n", "oauthconnect: ", args, "\n")
+    return EXIT_USAGE
+  end
+  local status = EXIT_OK
+  local run_ok, err = pcall(function()
+    local mod, props = resolve(args)
+    commands[args.command](args, mod, props)
+  end)
+  if not run_ok then
+    if getmetatable(err) == CliError then
+      io.stderr:write("oauthconnect: ", err.message, "\n")
+      status = err.exit
+    else
+      io.stderr:write("oauthconnect: ", tostring(err), "\n")
+      status = exit_for(err)
+    end
+  end
+  io.stdout:flush()
+  return status
+end
+
+return _M

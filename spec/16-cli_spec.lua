@@ -1,0 +1,169 @@
+-- The oauthconnect command, end to end against the sandbox.
+local H = require "helpers"
+local json = require "oauthconnect.json"
+
+local CLI = H.ROOT .. "/bin/oauthconnect"
+
+describe("the oauthconnect command", function()
+  local sandbox, dir, conn, env
+
+  -- Runs the command; returns stdout, stderr, exit code.
+  local function run(args, extra_env)
+    local e = { HOME = dir, XDG_CONFIG_HOME = dir .. "/config", BROWSER = H.BROWSER }
+    for k, v in pairs(env or {}) do e[k] = v end
+    for k, v in pairs(extra_env or {}) do e[k] = v end
+    local parts = { "env", "LUA_PATH=" .. H.q(H.LPATH .. ";;"), "LUA_CPATH=" .. H.q(H.CPATH .. ";;") }
+    for k, v in pairs(e) do parts[#parts + 1] = k .. "=" .. H.q(v) end
+    parts[#parts + 1] = H.LUA .. " " .. H.q(CLI) .. " " .. args
+    local errfile = dir .. "/stderr"
+    local out, code = H.capture(table.concat(parts, " ") .. " 2>" .. H.q(errfile) .. " </dev/null")
+    return out, H.read_file(errfile) or "", code
+  end
+
+  setup(function()
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+    conn = H.connstr(sandbox:jumpseller_props({ CallbackURL = "http://127.0.0.1:" .. H.free_port() .. "/cb",
+      OAuthSettingsLocation = dir .. "/tokens.json", LoginTimeout = 5,
+      Scope = "read_store read_orders read_products write_products" }))
+    env = {}
+  end)
+  teardown(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  it("logs in through the browser and stores the tokens", function()
+    local out, err, code = run("login jumpseller -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.equal("", out)
+    assert.matches("Logged in to Jumpseller", err)
+    assert.is_string(H.settings(dir .. "/tokens.json").refresh_token)
+  end)
+
+  it("prints a valid access token, for curl -H \"Authorization: Bearer $(...)\"", function()
+    local out, err, code = run("token jumpseller -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.equal(H.settings(dir .. "/tokens.json").access_token .. "\n", out)
+    local status = H.capture("curl -s -o /dev/null -w '%{http_code}' -H " .. H.q("Authorization: Bearer "
+      .. out:gsub("%s+$", "")) .. " " .. H.q(sandbox.url .. "/v1/store/info.json"))
+    assert.equal("200", status)
+  end)
+
+  it("gets, posts, puts and deletes, printing compact JSON off a terminal", function()
+    local out, err, code = run("get jumpseller /store/info.json -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.equal("Sandbox Store", json.decode(out).store.name)
+    assert.not_matches("\n.", out) -- one line
+    out, err, code = run("get jumpseller /orders/count.json -q status=paid -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.equal(75, json.decode(out).count)
+    out, err, code = run("post jumpseller /products.json --data '{\"product\":{\"name\":\"CLI\"}}' -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    local id = json.decode(out).product.id
+    H.write_file(dir .. "/body.json", '{"product":{"name":"CLI 2"}}')
+    out, err, code = run(("put jumpseller /products/%d.json --data @%s -c %s"):format(id, H.q(dir .. "/body.json"), H.q(conn)))
+    assert.equal(0, code, err)
+    assert.equal("CLI 2", json.decode(out).product.name)
+    out, err, code = run(("delete jumpseller /products/%d.json -c %s"):format(id, H.q(conn)))
+    assert.equal(0, code, err)
+  end)
+
+  it("pretty-prints on a terminal", function()
+    local cmd = table.concat({ "env", "LUA_PATH=" .. H.q(H.LPATH .. ";;"), "LUA_CPATH=" .. H.q(H.CPATH .. ";;"),
+      H.LUA, H.q(CLI), "get jumpseller /store/info.json -c", H.q(conn) }, " ")
+    local out = H.capture("script -qec " .. H.q(cmd) .. " /dev/null")
+    assert.matches('\n +"store": *{', out)
+  end)
+
+  it("exports every page as ndjson, json and csv", function()
+    local out, err, code = run("export jumpseller /orders.json -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.equal("", err) -- no progress line when stderr is not a terminal
+    local n = 0
+    for line in out:gmatch("[^\n]+") do
+      n = n + 1
+      assert.is_number(json.decode(line).id)
+    end
+    assert.equal(300, n)
+    out, err, code = run("export jumpseller /orders.json --format json --in-flight 4 -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.equal(300, #json.decode(out))
+    out, err, code = run("export jumpseller /orders.json -q status=paid --format csv -o " .. H.q(dir .. "/o.csv")
+      .. " -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    local csv = H.read_file(dir .. "/o.csv")
+    local lines = {}
+    for line in csv:gmatch("([^\r\n]*)\r\n") do lines[#lines + 1] = line end
+    assert.equal(76, #lines) -- header and 75 paid orders
+    assert.matches("^[^\n]*id[,\r]", lines[1] .. "\r")
+  end)
+
+  it("shows progress on a terminal, and none without one", function()
+    local cmd = table.concat({ "env", "LUA_PATH=" .. H.q(H.LPATH .. ";;"), "LUA_CPATH=" .. H.q(H.CPATH .. ";;"),
+      H.LUA, H.q(CLI), "export jumpseller /orders.json -o /dev/null -c", H.q(conn) }, " ")
+    local out = H.capture("script -qec " .. H.q(cmd) .. " /dev/null")
+    assert.matches("300 items, 4 pages, %d+ items/s", out)
+  end)
+
+  it("shows who is logged in and when the token expires, never the token", function()
+    local out, err, code = run("status jumpseller -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.matches("provider: Jumpseller", out)
+    assert.matches("token expires: %d%d%d%d%-", out)
+    assert.matches("logged in as: Sandbox Store, sandboxstore", out)
+    local settings = H.settings(dir .. "/tokens.json")
+    assert.is_nil(out:find(settings.access_token, 1, true))
+    assert.is_nil(out:find(settings.refresh_token, 1, true))
+  end)
+
+  it("takes the connection from the environment, then the config file", function()
+    local out, err, code = run("get jumpseller /store/info.json", { OAUTHCONNECT_JUMPSELLER = conn })
+    assert.equal(0, code, err)
+    os.execute("mkdir -p " .. H.q(dir .. "/config/oauthconnect"))
+    H.write_file(dir .. "/config/oauthconnect/connections.json",
+      json.encode({ myshop = { provider = "jumpseller", connection = conn } }))
+    out, err, code = run("get myshop /store/info.json")
+    assert.equal(0, code, err)
+    assert.equal("Sandbox Store", json.decode(out).store.name)
+    -- --connection wins over the environment
+    out, err, code = run("get jumpseller /store/info.json -c " .. H.q(conn),
+      { OAUTHCONNECT_JUMPSELLER = "Bogus=1" })
+    assert.equal(0, code, err)
+  end)
+
+  it("exits 2 on usage errors, 1 on API errors, 3 on authentication errors, one line each", function()
+    local _, err, code = run("frobnicate jumpseller")
+    assert.equal(2, code)
+    _, err, code = run("get nosuchprovider /x -c " .. H.q(conn))
+    assert.equal(2, code)
+    assert.matches("unknown provider or profile 'nosuchprovider'", err)
+    _, err, code = run("get jumpseller /store/info.json")
+    assert.equal(2, code)
+    assert.matches("no connection for jumpseller", err)
+    _, err, code = run("post jumpseller /products.json --data '{bad' -c " .. H.q(conn))
+    assert.equal(2, code)
+    _, err, code = run("get jumpseller /orders/999999.json -c " .. H.q(conn))
+    assert.equal(1, code)
+    assert.matches("^oauthconnect: GET [^\n]*404 Not Found: Order not found\n$", err)
+    sandbox:revoke()
+    _, err, code = run("get jumpseller /store/info.json -c " .. H.q(conn))
+    assert.equal(3, code)
+    assert.matches("invalid_grant", err)
+  end)
+
+  it("logs out, removing the stored tokens", function()
+    local _, err, code = run("logout jumpseller -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.is_nil(H.read_file(dir .. "/tokens.json"))
+    assert.matches("Logged out of Jumpseller", err)
+  end)
+
+  it("has --help for each command", function()
+    for _, c in ipairs({ "login", "token", "get", "post", "put", "delete", "export", "logout", "status" }) do
+      local out, _, code = run(c .. " --help")
+      assert.equal(0, code)
+      assert.matches("Usage: oauthconnect " .. c, out)
+    end
+  end)
+end)
