@@ -299,6 +299,11 @@ static oc_code open_store(oc_client *c, oc_store *given, oc_error *err)
     }
     if (loc && strncmp(loc, "memory://", 9) == 0)
         return oc_store_memory_new(loc + 9, &c->store, err);
+    if (loc && (strncmp(loc, "redis://", 8) == 0 || strncmp(loc, "rediss://", 9) == 0)) {
+        const char *cert = oc_config_get(c->cfg, OC_P_SSL_SERVER_CERT);
+        int pem = cert && strstr(cert, "-----BEGIN ") != NULL;
+        return oc_store_redis_new(loc, pem ? NULL : cert, pem ? cert : NULL, c->timeout_ms, &c->store, err);
+    }
     if (loc)
         return oc_store_file_new(loc, &c->store, err);
     if (c->mode == OC_MODE_OFF)
@@ -347,11 +352,11 @@ out:
     return rc;
 }
 
-oc_code oc_client_save(oc_client *c, const oc_token *t, oc_error *err)
+oc_code oc_client_save(oc_client *c, const oc_token *t, const char *expect, oc_error *err)
 {
     if (!c->store)
         return OC_OK;
-    return oc_store_save(c->store, t, &c->meta, err);
+    return oc_store_save(c->store, t, &c->meta, expect, err);
 }
 
 static void compute_seed(oc_client *c)

@@ -216,7 +216,13 @@ oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
     if ((rc = renew(c, &base, &fresh, err)) != OC_OK)
         goto out;
     /* Persist first: the old refresh token is spent now. */
-    if ((rc = oc_client_save(c, &fresh, err)) != OC_OK) {
+    if ((rc = oc_client_save(c, &fresh, found ? base.refresh_token : NULL, err)) != OC_OK) {
+        if (c->store->strict) {
+            /* A shared store: a set only this process knows would fork the
+               connection; it is dropped, and the error says so. */
+            oc_error_prefix(err, "the token was renewed but could not be saved, so it is not used");
+            goto out;
+        }
         oc_error_prefix(err, "the token was renewed but could not be saved (it is kept in memory "
                              "for this client)");
         c->unsaved = 1;
@@ -294,7 +300,12 @@ static oc_code exchange(oc_client *c, const char *code, const oc_kv *callback, c
         (rc = oc_oauth_code_request(&c->flow, code, redirect_uri, verifier, &extra, &tr, err)) != OC_OK ||
         (rc = token_call(c, &tr, "the authorization code exchange", NULL, &fresh, err)) != OC_OK)
         goto out;
-    if ((rc = oc_client_save(c, &fresh, err)) != OC_OK) {
+    if ((rc = oc_client_save(c, &fresh, NULL, err)) != OC_OK) {
+        if (c->store && c->store->strict) {
+            oc_error_prefix(err, "the code was exchanged but the tokens could not be saved, so they "
+                                 "are not used");
+            goto out;
+        }
         /* The code is spent: keep the tokens for this client at least. */
         oc_error_prefix(err, "the code was exchanged but the tokens could not be saved (they are "
                              "kept in memory for this client)");
@@ -408,7 +419,7 @@ static oc_code load_initial(oc_client *c, int *found, oc_error *err)
     } else if (c->seed[0]) {
         oc_token_clear(&t);
         if ((rc = token_from_properties(c, &t, err)) == OC_OK && t.access_token)
-            rc = oc_client_save(c, &t, err);
+            rc = oc_client_save(c, &t, NULL, err);
         if (rc == OC_OK)
             rc = adopt(c, &t, 0, err);
         *found = rc == OC_OK;

@@ -65,7 +65,8 @@ void oc_client_free_auth_headers(oc_client *c);
    *lineage: the stored set descends from this client's token properties
    (or there are none); a stored set from before new properties is not. */
 oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage, oc_error *err);
-oc_code oc_client_save(oc_client *c, const oc_token *t, oc_error *err);
+/* expect: the refresh token the new set replaces (compare-and-set), or NULL. */
+oc_code oc_client_save(oc_client *c, const oc_token *t, const char *expect, oc_error *err);
 
 /* oc_client_auth.c */
 oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err);

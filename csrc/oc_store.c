@@ -37,9 +37,10 @@ oc_code oc_store_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *foun
     return s->ops->load(s, out, meta, found, err);
 }
 
-oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err)
+oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, const char *expect,
+                      oc_error *err)
 {
-    return s->ops->save(s, t, meta, err);
+    return s->ops->save(s, t, meta, expect, err);
 }
 
 oc_code oc_store_remove(oc_store *s, oc_error *err)
@@ -88,7 +89,8 @@ static oc_code memory_load(oc_store *s, oc_token *out, oc_token_meta *meta, int 
     return rc;
 }
 
-static oc_code memory_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err)
+static oc_code memory_save(oc_store *s, const oc_token *t, const oc_token_meta *meta,
+                           const char *expect, oc_error *err)
 {
     memory_store *m = (memory_store *)s;
     oc_token copy;
@@ -102,6 +104,15 @@ static oc_code memory_save(oc_store *s, const oc_token *t, const oc_token_meta *
         return rc;
     }
     pthread_mutex_lock(&m->mutex);
+    if (expect && m->has_token &&
+        (!m->token.refresh_token || strcmp(m->token.refresh_token, expect) != 0)) {
+        pthread_mutex_unlock(&m->mutex);
+        oc_token_clear(&copy);
+        oc_token_meta_clear(&mcopy);
+        return oc_fail(err, OC_E_CONFLICT, "%s holds a newer token set than the one refreshed; "
+                                           "the older one is not written over it",
+                       s->where);
+    }
     oc_token_move(&m->token, &copy);
     oc_token_meta_clear(&m->meta);
     m->meta = mcopy;

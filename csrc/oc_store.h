@@ -8,6 +8,9 @@
  *             that exists but cannot be read or parsed is an error, never
  *             "none" (it must not be replaced by a new login silently);
  *   save   -> atomic: a reader sees the old set or the new one, never a mix;
+ *             with expect (the refresh token the new set replaces), only
+ *             when the stored set still holds it: an older set never
+ *             overwrites a newer one;
  *   lock   -> exclusive across every client (and process) using the store,
  *             held across a refresh or login; waits at most timeout_ms.
  */
@@ -23,7 +26,8 @@ typedef struct oc_store oc_store;
 
 typedef struct oc_store_ops {
     oc_code (*load)(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err);
-    oc_code (*save)(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err);
+    oc_code (*save)(oc_store *s, const oc_token *t, const oc_token_meta *meta, const char *expect,
+                    oc_error *err);
     oc_code (*remove)(oc_store *s, oc_error *err);
     oc_code (*lock)(oc_store *s, int64_t timeout_ms, oc_error *err);
     void (*unlock)(oc_store *s);
@@ -34,19 +38,25 @@ struct oc_store {
     const oc_store_ops *ops;
     int refs;
     char *where; /* "OAuth settings file /path" or "memory://name", for messages */
+    int strict;  /* a token set that could not be saved is never used (shared stores) */
 };
 
 /* A file store at path ("~" and "~/..." expanded). Touches nothing on disk yet. */
 oc_code oc_store_file_new(const char *path, oc_store **out, oc_error *err);
 /* An in-process store; name only appears in messages. */
 oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err);
+/* A Redis store: redis://[user:password@]host[:port][/db]/key, rediss:// for
+   TLS (trusting ca_file or ca_pem when given, else the system's). */
+oc_code oc_store_redis_new(const char *location, const char *ca_file, const char *ca_pem,
+                           int64_t timeout_ms, oc_store **out, oc_error *err);
 
 oc_store *oc_store_retain(oc_store *s);
 void oc_store_release(oc_store *s);
 
 /* meta may be NULL on load (not wanted) and on save (none to keep). */
 oc_code oc_store_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err);
-oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, oc_error *err);
+oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, const char *expect,
+                      oc_error *err);
 oc_code oc_store_remove(oc_store *s, oc_error *err);
 oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err);
 void oc_store_unlock(oc_store *s);

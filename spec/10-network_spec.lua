@@ -33,11 +33,11 @@ end
 -- A CA and a server certificate for 127.0.0.1 signed by it, made with the
 -- openssl command line.
 local function make_ca(dir)
+  H.write_file(dir .. "/ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
   local cmds = {
     "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=oauthconnect-test-ca"
       .. " -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",
     "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr",
-    "printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf",
     "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
       .. " -extfile ext.cnf -out server.pem",
   }

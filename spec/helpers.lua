@@ -261,6 +261,59 @@ function H.mode(path)
   return (H.capture("stat -c %a " .. shell_quote(path)):gsub("%s+$", ""))
 end
 
+-- ---- redis-server ----------------------------------------------------------------
+
+local Redis = {}
+Redis.__index = Redis
+
+-- Starts redis-server on a free loopback port, in its own directory, with
+-- the durability oauthconnect asks for (appendonly, appendfsync always).
+-- opts.password, opts.tls = { cert, key, ca, port }.
+function H.redis(opts)
+  opts = opts or {}
+  local r = setmetatable({ dir = H.tmpdir(), port = H.free_port(), password = opts.password, tls = opts.tls }, Redis)
+  r:start()
+  return r
+end
+
+function Redis:start()
+  local args = { "redis-server", "--port", tostring(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+    "--appendonly", "yes", "--appendfsync", "always", "--save", "''", "--loglevel", "warning",
+    "--daemonize", "no" }
+  if self.password then args[#args + 1] = "--requirepass"; args[#args + 1] = H.q(self.password) end
+  if self.tls then
+    args[#args + 1] = "--tls-port " .. self.tls.port .. " --tls-cert-file " .. H.q(self.tls.cert)
+      .. " --tls-key-file " .. H.q(self.tls.key) .. " --tls-ca-cert-file " .. H.q(self.tls.ca)
+      .. " --tls-auth-clients no"
+  end
+  self.pid = tonumber((H.capture(table.concat(args, " ") .. " >" .. H.q(self.dir .. "/log") .. " 2>&1 & echo $!")))
+  local deadline = H.now() + 10
+  while H.now() < deadline do
+    if self:cli("PING"):match("PONG") then return end
+    H.sleep(0.02)
+  end
+  error("redis-server did not start: " .. (H.read_file(self.dir .. "/log") or ""))
+end
+
+function Redis:cli(command)
+  return (H.capture("redis-cli -p " .. self.port .. (self.password and (" -a " .. H.q(self.password)
+    .. " --no-auth-warning") or "") .. " " .. command .. " 2>&1"))
+end
+
+function Redis:stop()
+  if self.pid then
+    os.execute("kill " .. self.pid .. " 2>/dev/null")
+    local deadline = H.now() + 10
+    while H.now() < deadline and H.alive(self.pid) do H.sleep(0.01) end
+    self.pid = nil
+  end
+end
+
+function Redis:url(key, db)
+  return ("redis://%s127.0.0.1:%d/%d/%s"):format(self.password and (":" .. self.password .. "@") or "",
+    self.port, db or 0, key)
+end
+
 -- A "browser" for $BROWSER: follows the authorize redirect to the callback.
 H.BROWSER = H.ROOT .. "/sandbox/browser"
 

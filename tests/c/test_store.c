@@ -53,7 +53,7 @@ OC_TEST(file_round_trip_private_and_nested_dirs)
     meta.provider = "jumpseller";
     meta.api_url = "https://api/v1";
     meta.seed = "seed1";
-    CHECK_INT(oc_store_save(s, &t, &meta, &err), OC_OK);
+    CHECK_INT(oc_store_save(s, &t, &meta, NULL, &err), OC_OK);
     CHECK_INT(stat(path, &st), 0);
     CHECK_INT(st.st_mode & 0777, 0600);
     snprintf(dir, sizeof dir, "%s/a/b", oc_test_tmpdir());
@@ -85,7 +85,7 @@ OC_TEST(save_replaces_atomically_leaving_no_temp_files)
     CHECK_INT(oc_store_file_new(path_in_tmp("atomic/s.json"), &s, &err), OC_OK);
     for (i = 0; i < 20; i++) {
         sample(&t, i % 2 ? "odd" : "even");
-        CHECK_INT(oc_store_save(s, &t, NULL, &err), OC_OK);
+        CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_OK);
         oc_token_clear(&t);
     }
     d = opendir(path_in_tmp("atomic"));
@@ -145,7 +145,7 @@ OC_TEST(refuses_symlink_and_loose_permissions)
     chmod(dir, 0770);
     CHECK_INT(oc_store_file_new(path_in_tmp("groupw/s.json"), &s, &err), OC_OK);
     sample(&t, "AT");
-    CHECK_INT(oc_store_save(s, &t, NULL, &err), OC_E_SETTINGS);
+    CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "writable by group or others");
     oc_token_clear(&t);
     oc_store_release(s);
@@ -191,7 +191,7 @@ OC_TEST(memory_store_shares_and_locks)
     CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
     CHECK_INT(found, 0);
     sample(&t, "AT");
-    CHECK_INT(oc_store_save(m, &t, NULL, &err), OC_OK);
+    CHECK_INT(oc_store_save(m, &t, NULL, NULL, &err), OC_OK);
     CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
     CHECK_INT(found, 1);
     CHECK_STR(back.access_token, "AT");
@@ -216,4 +216,19 @@ OC_TEST(home_expansion)
     p = oc_expand_home("~other/x");
     CHECK_STR(p, "~other/x");
     free(p);
+}
+
+OC_TEST(memory_store_compare_and_set)
+{
+    oc_store *m;
+    oc_token t;
+    oc_error err;
+    CHECK_INT(oc_store_memory_new("cas", &m, &err), OC_OK);
+    sample(&t, "AT");
+    CHECK_INT(oc_store_save(m, &t, NULL, NULL, &err), OC_OK); /* holds refresh token "RT" */
+    CHECK_INT(oc_store_save(m, &t, NULL, "OTHER", &err), OC_E_CONFLICT);
+    CHECK_CONTAINS(err.message, "newer token set");
+    CHECK_INT(oc_store_save(m, &t, NULL, "RT", &err), OC_OK);
+    oc_token_clear(&t);
+    oc_store_release(m);
 }

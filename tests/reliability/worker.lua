@@ -2,7 +2,8 @@
 -- through one client on a shared settings file, and prints one line:
 --   ok=<n> failed=<n> invalid_grant=<n> first_error=<message>
 -- Env: CONN (connection string), N, INTERVAL, PROVIDER (module, default
--- jumpseller), RESOURCE (path, default /store/info.json).
+-- jumpseller), RESOURCE (path, default /store/info.json), TIMES (print a
+-- fail_at=<epoch> line per failed request).
 local provider = require(os.getenv("PROVIDER") or "jumpseller")
 local system = require "system"
 local resource = os.getenv("RESOURCE") or "/store/info.json"
@@ -23,6 +24,7 @@ for _ = 1, n do
     failed = failed + 1
     if e.oauth_error == "invalid_grant" then invalid_grant = invalid_grant + 1 end
     if first == "" then first = tostring(e) end
+    if os.getenv("TIMES") then print(("fail_at=%.3f %s"):format(system.gettime(), tostring(e))) end
   end
   system.sleep(interval)
 end

@@ -1,0 +1,107 @@
+-- The token store on Redis: one connection for many machines.
+local H = require "helpers"
+local json = require "oauthconnect.json"
+local jumpseller = require "jumpseller"
+
+local function run_tool(args)
+  local env = "LUA_PATH=" .. H.q(H.LPATH .. ";;") .. " LUA_CPATH=" .. H.q(H.CPATH .. ";;")
+  local out, code = H.capture(env .. " " .. H.LUA .. " " .. H.q(H.ROOT .. "/tests/reliability/redis_race.lua")
+    .. " " .. args .. " 2>&1")
+  assert.equal(0, code, out)
+  local line = out:match("({.*})%s*$")
+  print("redis_race.lua " .. args .. ": " .. line)
+  return json.decode(line)
+end
+
+describe("the Redis store", function()
+  local redis, sandbox, dir
+
+  before_each(function()
+    redis = H.redis({ password = "sup3r-s3cret" })
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+  end)
+  after_each(function()
+    sandbox:stop()
+    redis:stop()
+    H.cleanup()
+  end)
+
+  it("keeps the token set in Redis and refreshes through it", function()
+    local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", CallbackURL = "http://127.0.0.1:1/cb",
+      OAuthSettingsLocation = redis:url("shop:jumpseller", 4), Logfile = dir .. "/log", Verbosity = 3 })
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+    local doc = json.decode(redis:cli("-n 4 GET shop:jumpseller"))
+    assert.is_string(doc.refresh_token)
+    assert.equal("jumpseller", doc.provider)
+    local c = assert(jumpseller.connect(props))
+    assert(c:get("/store/info.json"))
+    local t = assert(c:token(true))
+    assert.equal(t.refresh_token, json.decode(redis:cli("-n 4 GET shop:jumpseller")).refresh_token)
+    assert.equal("0", redis:cli("-n 4 EXISTS shop:jumpseller:lock"):match("%d"))
+    c:close()
+    assert.is_nil(H.read_file(dir .. "/log"):find("sup3r-s3cret", 1, true))
+  end)
+
+  it("says clearly when Redis cannot be reached, without the password", function()
+    local props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", Timeout = 2,
+      OAuthSettingsLocation = "redis://:sup3r-s3cret@127.0.0.1:1/0/k" })
+    local c, err = jumpseller.connect(props)
+    assert.is_nil(c)
+    assert.equal("network_error", err.code)
+    assert.matches("Redis store redis://127.0.0.1:1/0/k: cannot connect", err.message)
+    assert.is_nil(err.message:find("sup3r", 1, true))
+  end)
+
+  it("refreshes once per window across 3 machines of 8 processes", function()
+    local r = run_tool("3 8 40 4 0.25")
+    assert.equal(960, r.requests)
+    assert.equal(0, r.failed)
+    assert.equal(0, r.invalid_grant)
+    assert.is_true(r.windows >= 3)
+    assert.is_true(r.refreshes <= r.windows and r.refreshes >= r.windows - 1)
+    assert.is_true(r.min_gap_between_refreshes_s >= r.refresh_period_s * 0.9)
+    assert.is_true(r.stored_set_whole and r.new_process_works)
+  end)
+
+  it("fails only inside an outage when Redis restarts mid-run, and loses nothing", function()
+    local r = run_tool("3 8 48 4 0.25 restart 2.5")
+    assert.equal(0, r.failed_outside_outage)
+    assert.equal(0, r.invalid_grant)
+    assert.is_true(r.stored_set_whole)
+    assert.is_true(r.new_process_works)
+    for _, e in ipairs(r.sample_errors) do assert.matches("Redis store", e) end
+  end)
+end)
+
+describe("the Redis store over TLS", function()
+  it("trusts the CA named by SSLServerCert, and nothing else", function()
+    local dir = H.tmpdir()
+    H.write_file(dir .. "/ext.cnf", "subjectAltName=IP:127.0.0.1\n")
+    for _, c in ipairs({
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=oc-test-ca -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr",
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem",
+    }) do
+      assert.equal(0, H.exec("cd " .. H.q(dir) .. " && " .. c .. " >/dev/null 2>&1"))
+    end
+    local tls_port = H.free_port()
+    local redis = H.redis({ tls = { port = tls_port, cert = dir .. "/server.pem", key = dir .. "/server.key",
+      ca = dir .. "/ca.pem" } })
+    local sandbox = H.sandbox("jumpseller")
+    local loc = ("rediss://127.0.0.1:%d/0/tls:key"):format(tls_port)
+    local props = sandbox:jumpseller_props({ CallbackURL = "http://127.0.0.1:1/cb", OAuthSettingsLocation = loc,
+      SSLServerCert = dir .. "/ca.pem" })
+    -- SSLServerCert replaces the system's trust for the API too, so the
+    -- API here is plain http on loopback
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+    assert.is_string(json.decode(redis:cli("GET tls:key")).access_token)
+    props.SSLServerCert = nil
+    local token, err = jumpseller.refresh_access_token(props)
+    assert.is_nil(token)
+    assert.equal("tls_error", err.code)
+    sandbox:stop()
+    redis:stop()
+    H.cleanup()
+  end)
+end)

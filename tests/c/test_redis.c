@@ -1,0 +1,181 @@
+/* The Redis store against a real redis-server started here (skipped, exit 77,
+   when none is installed). */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "oc_crypto.h"
+#include "oc_store.h"
+#include "oc_test.h"
+#include "oc_time.h"
+
+static pid_t server;
+static char location[200];
+
+static unsigned free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned port;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static void stop_server(void)
+{
+    if (server > 0) {
+        kill(server, SIGTERM);
+        waitpid(server, NULL, 0);
+        server = 0;
+    }
+}
+
+/* Starts redis-server with a password; returns 0, or exits 77 (skip). */
+static void start_server(void)
+{
+    char port[16];
+    unsigned p = free_port();
+    if (system("command -v redis-server >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "redis-server is not installed: skipped\n");
+        exit(77);
+    }
+    snprintf(port, sizeof port, "%u", p);
+    server = fork();
+    if (server == 0) {
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--dir",
+               oc_test_tmpdir(), "--save", "", "--appendonly", "no", "--requirepass", "s3cret-pw",
+               "--loglevel", "warning", (char *)NULL);
+        _exit(127);
+    }
+    atexit(stop_server);
+    snprintf(location, sizeof location, "redis://:s3cret-pw@127.0.0.1:%u/3/oauthconnect:test", p);
+    {
+        int i;
+        for (i = 0; i < 100; i++) { /* wait until it answers */
+            oc_store *s;
+            oc_error err;
+            oc_token t;
+            int found;
+            oc_token_init(&t);
+            if (oc_store_redis_new(location, NULL, NULL, 1000, &s, &err) == OC_OK) {
+                oc_code rc = oc_store_load(s, &t, NULL, &found, &err);
+                oc_store_release(s);
+                if (rc == OC_OK)
+                    return;
+            }
+            oc_sleep_ms(50);
+        }
+    }
+    fprintf(stderr, "redis-server did not start\n");
+    exit(1);
+}
+
+static void sample(oc_token *t, const char *rt)
+{
+    oc_token_init(t);
+    t->access_token = oc_strdup("AT");
+    t->refresh_token = oc_strdup(rt);
+}
+
+OC_TEST(round_trip_and_compare_and_set)
+{
+    oc_store *s;
+    oc_token t, back;
+    oc_error err;
+    int found = 0;
+    start_server();
+    CHECK_INT(oc_store_redis_new(location, NULL, NULL, 2000, &s, &err), OC_OK);
+    CHECK_CONTAINS(oc_store_where(s), "Redis store redis://127.0.0.1:");
+    CHECK_NOT_CONTAINS(oc_store_where(s), "s3cret-pw");
+    CHECK(s->strict);
+    oc_token_init(&back);
+    CHECK_INT(oc_store_load(s, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 0);
+    sample(&t, "RT1");
+    CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_OK);
+    CHECK_INT(oc_store_load(s, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 1);
+    CHECK_STR(back.refresh_token, "RT1");
+    oc_token_clear(&back);
+    oc_token_clear(&t);
+    /* a set refreshed from RT1 is written; one refreshed from a stale RT0 is not */
+    sample(&t, "RT2");
+    CHECK_INT(oc_store_save(s, &t, NULL, "RT1", &err), OC_OK);
+    oc_token_clear(&t);
+    sample(&t, "RT-stale");
+    CHECK_INT(oc_store_save(s, &t, NULL, "RT1", &err), OC_E_CONFLICT);
+    CHECK_INT(oc_store_load(s, &back, NULL, &found, &err), OC_OK);
+    CHECK_STR(back.refresh_token, "RT2");
+    oc_token_clear(&back);
+    oc_token_clear(&t);
+    CHECK_INT(oc_store_remove(s, &err), OC_OK);
+    CHECK_INT(oc_store_load(s, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 0);
+    oc_store_release(s);
+}
+
+OC_TEST(lock_is_exclusive_and_released_by_its_owner)
+{
+    oc_store *a, *b;
+    oc_error err;
+    start_server();
+    CHECK_INT(oc_store_redis_new(location, NULL, NULL, 2000, &a, &err), OC_OK);
+    CHECK_INT(oc_store_redis_new(location, NULL, NULL, 2000, &b, &err), OC_OK);
+    CHECK_INT(oc_store_lock(a, 1000, &err), OC_OK);
+    CHECK_INT(oc_store_lock(b, 200, &err), OC_E_LOCK);
+    CHECK_CONTAINS(err.message, "another machine or process");
+    oc_store_unlock(a);
+    CHECK_INT(oc_store_lock(b, 1000, &err), OC_OK);
+    oc_store_unlock(b);
+    oc_store_release(a);
+    oc_store_release(b);
+}
+
+OC_TEST(lease_is_renewed_while_held)
+{
+    oc_store *a, *b;
+    oc_error err;
+    start_server();
+    CHECK_INT(oc_store_redis_new(location, NULL, NULL, 2000, &a, &err), OC_OK);
+    CHECK_INT(oc_store_redis_new(location, NULL, NULL, 2000, &b, &err), OC_OK);
+    CHECK_INT(oc_store_lock(a, 1000, &err), OC_OK);
+    /* the lease is 10 s; held for 12 s, the renewer keeps it */
+    CHECK_INT(oc_store_lock(b, 12000, &err), OC_E_LOCK);
+    oc_store_unlock(a);
+    oc_store_release(a);
+    oc_store_release(b);
+}
+
+OC_TEST(unreachable_or_refused_is_a_clear_error_without_the_password)
+{
+    oc_store *s;
+    oc_error err;
+    oc_token t;
+    int found;
+    char wrong[220];
+    start_server();
+    oc_token_init(&t);
+    snprintf(wrong, sizeof wrong, "%s", location);
+    memcpy(strstr(wrong, "s3cret-pw"), "wrong-pw!", 9);
+    CHECK_INT(oc_store_redis_new(wrong, NULL, NULL, 2000, &s, &err), OC_OK);
+    CHECK(oc_store_load(s, &t, NULL, &found, &err) != OC_OK);
+    CHECK_CONTAINS(err.message, "refused the credentials");
+    CHECK_NOT_CONTAINS(err.message, "wrong-pw");
+    oc_store_release(s);
+    CHECK_INT(oc_store_redis_new("redis://127.0.0.1:1/0/k", NULL, NULL, 500, &s, &err), OC_OK);
+    CHECK_INT(oc_store_load(s, &t, NULL, &found, &err), OC_E_NETWORK);
+    CHECK_CONTAINS(err.message, "Redis store redis://127.0.0.1:1/0/k: cannot connect");
+    oc_store_release(s);
+    CHECK_INT(oc_store_redis_new("redis://127.0.0.1/", NULL, NULL, 500, &s, &err), OC_E_BAD_VALUE);
+}
