@@ -10,8 +10,10 @@
 
 #if LUA_VERSION_NUM < 502
 #define lua_rawlen lua_objlen
+/* LuaJIT 2.1 has the 5.2 registration helpers (its lauxlib.h defines
+   luaL_newlib); plain Lua 5.1 has not. */
+#ifndef luaL_newlib
 #define luaL_newlib(L, l) (lua_newtable(L), luaL_register(L, NULL, l))
-#if !defined(LUAJIT_VERSION_NUM) || LUAJIT_VERSION_NUM < 20100
 static inline void luaL_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 {
     (void)nup; /* the binding registers no upvalues */
@@ -19,6 +21,11 @@ static inline void luaL_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
         lua_pushcfunction(L, l->func);
         lua_setfield(L, -2, l->name);
     }
+}
+static inline void luaL_setmetatable(lua_State *L, const char *tname)
+{
+    luaL_getmetatable(L, tname);
+    lua_setmetatable(L, -2);
 }
 #endif
 static inline int lua_absindex_compat(lua_State *L, int i)
@@ -39,6 +46,16 @@ static inline int lua_isinteger_compat(lua_State *L, int i)
     return n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(long long)n;
 }
 #define lua_isinteger lua_isinteger_compat
+#endif
+
+/* [-1, +0] Pops a table into the user value of the userdata at idx (made
+   with one user value). */
+#if LUA_VERSION_NUM >= 504
+#define oc_lua_set_uservalue(L, idx) lua_setiuservalue(L, idx, 1)
+#elif LUA_VERSION_NUM >= 502
+#define oc_lua_set_uservalue(L, idx) lua_setuservalue(L, idx)
+#else
+#define oc_lua_set_uservalue(L, idx) lua_setfenv(L, idx)
 #endif
 
 #if LUA_VERSION_NUM < 504

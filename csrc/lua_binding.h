@@ -13,6 +13,9 @@
 #include <lua.h>
 
 #include "compat.h"
+#include <curl/curl.h>
+#include <jansson.h>
+
 #include "oc_client.h"
 #include "oc_config.h"
 #include "oc_error.h"
@@ -28,7 +31,7 @@
 enum { OC_LUA_JSON_DEPTH_MAX = 32 };
 
 /* A box owns one C object until its __gc. */
-typedef enum { OC_BOX_CONFIG, OC_BOX_PROFILE, OC_BOX_STRING } oc_box_kind;
+typedef enum { OC_BOX_CONFIG, OC_BOX_PROFILE, OC_BOX_STRING, OC_BOX_JSON } oc_box_kind;
 typedef struct oc_lua_box {
     oc_box_kind kind;
     void *p;
@@ -56,14 +59,50 @@ int oc_lua_read_profile(lua_State *L, int idx, oc_profile *p, oc_error *err);
    names); raises on wrong types. */
 void oc_lua_read_kv(lua_State *L, int idx, oc_kv *kv);
 
+/* [-0, +1] A JSON value as Lua values (nil deeper than OC_LUA_JSON_DEPTH_MAX). */
+void oc_lua_push_json(lua_State *L, json_t *v);
 /* [-0, +1] A token table, a headers table (case-insensitive lookups). */
 void oc_lua_push_token(lua_State *L, const oc_token *t);
 void oc_lua_push_headers(lua_State *L, const oc_response *r);
 int oc_lua_headers_index(lua_State *L);
 
-/* lua_client.c */
+/* lua_client.c: the client userdata */
+typedef struct lclient {
+    oc_client *c;       /* freed once closed and no call is left */
+    int closed;
+    int live_calls;     /* open call userdata (lua_call.c) */
+    oc_response resp;
+    oc_kv query;
+    struct curl_slist *headers;
+    /* request_many's inputs and outputs: made on first use, kept for reuse */
+    oc_response *batch_resp; /* OC_MAX_IN_FLIGHT of them */
+    oc_kv *batch_query;
+    size_t batch_used;
+} lclient;
+
 void oc_lua_open_client(lua_State *L);
 int oc_lua_client_new(lua_State *L);
 int oc_lua_store_gc(lua_State *L);
+lclient *oc_lua_check_client(lua_State *L, int i);
+void oc_lua_client_release(lclient *lc);
+/* [-0, +0] A header table ({name = value}) appended to *list as
+   "Name: value" lines; raises on wrong types. */
+void oc_lua_read_headers(lua_State *L, int idx, struct curl_slist **list);
+void oc_lua_free_headers(struct curl_slist *list);
+/* [-0, +2] nil and the error for an HTTP answer >= 400, with its body and
+   headers. */
+int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, const char *target,
+                        const oc_response *resp);
+
+/* lua_sig.c: webhook and signed-callback checks */
+int oc_lua_verify_hmac_sha256(lua_State *L);
+int oc_lua_verify_jwt_hs256(lua_State *L);
+
+/* lua_call.c: one request, refresh or exchange driven from Lua (nginx) */
+#define OC_LUA_CALL_MT "oauthconnect.call"
+void oc_lua_open_call(lua_State *L);
+int oc_lua_call_request(lua_State *L);
+int oc_lua_call_token(lua_State *L);
+int oc_lua_call_exchange(lua_State *L);
 
 #endif

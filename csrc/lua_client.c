@@ -14,17 +14,6 @@
 
 #define MEMORY_STORES "oauthconnect.memory_stores"
 
-typedef struct lclient {
-    oc_client *c; /* NULL once closed */
-    oc_response resp;
-    oc_kv query;
-    struct curl_slist *headers;
-    /* request_many's inputs and outputs: made on first use, kept for reuse */
-    oc_response *batch_resp; /* OC_MAX_IN_FLIGHT of them */
-    oc_kv *batch_query;
-    size_t batch_used;
-} lclient;
-
 typedef struct lstore {
     oc_store *s;
 } lstore;
@@ -61,32 +50,40 @@ static oc_store *memory_store(lua_State *L, const char *name)
     return s->s;
 }
 
-static lclient *check_client(lua_State *L, int i)
+lclient *oc_lua_check_client(lua_State *L, int i)
 {
     lclient *lc = luaL_checkudata(L, i, OC_LUA_CLIENT_MT);
-    if (!lc->c)
+    if (!lc->c || lc->closed)
         luaL_error(L, "attempt to use a closed client");
     return lc;
+}
+#define check_client oc_lua_check_client
+
+void oc_lua_free_headers(struct curl_slist *list)
+{
+    struct curl_slist *h;
+    for (h = list; h; h = h->next)
+        oc_wipe(h->data, strlen(h->data));
+    curl_slist_free_all(list);
 }
 
 static void clear_inputs(lclient *lc)
 {
-    struct curl_slist *h;
     size_t i;
     for (i = 0; lc->batch_query && i < lc->batch_used; i++)
         oc_kv_free(&lc->batch_query[i]);
     lc->batch_used = 0;
     oc_kv_free(&lc->query);
-    for (h = lc->headers; h; h = h->next)
-        oc_wipe(h->data, strlen(h->data));
-    curl_slist_free_all(lc->headers);
+    oc_lua_free_headers(lc->headers);
     lc->headers = NULL;
 }
 
-static int client_close(lua_State *L)
+/* Frees the core client once it is closed and no call of it is left. */
+void oc_lua_client_release(lclient *lc)
 {
-    lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
     size_t i;
+    if (!lc->closed || lc->live_calls > 0 || !lc->c)
+        return;
     clear_inputs(lc);
     for (i = 0; lc->batch_resp && i < OC_MAX_IN_FLIGHT; i++)
         oc_response_free(&lc->batch_resp[i]);
@@ -97,6 +94,15 @@ static int client_close(lua_State *L)
     oc_response_free(&lc->resp);
     oc_client_free(lc->c);
     lc->c = NULL;
+}
+
+/* close, __gc, __close. A call still open (a light thread that was
+   aborted) keeps the core client until the call is closed too. */
+static int client_close(lua_State *L)
+{
+    lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
+    lc->closed = 1;
+    oc_lua_client_release(lc);
     return 0;
 }
 
@@ -147,6 +153,14 @@ static int client_connect(lua_State *L)
     return done(L, oc_client_connect(lc->c, &err), &err);
 }
 
+static int client_prepare(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    oc_error err;
+    oc_error_clear(&err);
+    return done(L, oc_client_prepare(lc->c, &err), &err);
+}
+
 static int client_login(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
@@ -163,8 +177,8 @@ static int client_forget(lua_State *L)
     return done(L, oc_client_forget(lc->c, &err), &err);
 }
 
-/* [-0, +0] Header table at idx into lc->headers as "Name: value" lines. */
-static void read_headers(lua_State *L, int idx, lclient *lc)
+
+void oc_lua_read_headers(lua_State *L, int idx, struct curl_slist **list)
 {
     lua_pushnil(L);
     while (lua_next(L, idx)) { /* key, value */
@@ -178,23 +192,23 @@ static void read_headers(lua_State *L, int idx, lclient *lc)
         lua_pushliteral(L, ": ");
         lua_pushvalue(L, -3);
         lua_concat(L, 3); /* key, value, "Name: value" */
-        if (!(n = curl_slist_append(lc->headers, lua_tostring(L, -1))))
+        if (!(n = curl_slist_append(*list, lua_tostring(L, -1))))
             luaL_error(L, "out of memory");
-        lc->headers = n;
+        *list = n;
         lua_pop(L, 2);
     }
 }
 
-/* [-0, +2] nil and the HTTP error, with the answer's body and headers. */
-static int http_failure(lua_State *L, lclient *lc, const char *method, const char *target)
+int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, const char *target,
+                        const oc_response *resp)
 {
     oc_error err;
     oc_error_clear(&err);
-    oc_client_http_error(lc->c, method, target, &lc->resp, &err);
+    oc_client_http_error(c, method, target, resp, &err);
     oc_lua_fail(L, &err);
-    lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
+    lua_pushlstring(L, resp->body.data ? resp->body.data : "", resp->body.len);
     lua_setfield(L, -2, "body");
-    oc_lua_push_headers(L, &lc->resp);
+    oc_lua_push_headers(L, resp);
     lua_setfield(L, -2, "headers");
     return 2;
 }
@@ -228,7 +242,7 @@ static int client_request(lua_State *L)
         req.query = &lc->query;
     }
     if (lua_istable(L, 5)) {
-        read_headers(L, 5, lc);
+        oc_lua_read_headers(L, 5, &lc->headers);
         req.headers = lc->headers;
     }
     oc_error_clear(&err);
@@ -237,7 +251,7 @@ static int client_request(lua_State *L)
     if (n != OC_OK)
         return oc_lua_fail(L, &err);
     if (lua_toboolean(L, 7) && lc->resp.status >= 400)
-        n = http_failure(L, lc, req.method, req.target);
+        n = oc_lua_http_failure(L, lc->c, req.method, req.target, &lc->resp);
     else {
         lua_pushinteger(L, lc->resp.status);
         oc_lua_push_headers(L, &lc->resp);
@@ -401,7 +415,7 @@ static int client_api_url(lua_State *L)
 static int client_tostring(lua_State *L)
 {
     lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
-    if (lc->c)
+    if (lc->c && !lc->closed)
         lua_pushfstring(L, "oauthconnect.client (%s)", oc_client_api_url(lc->c));
     else
         lua_pushliteral(L, "oauthconnect.client (closed)");
@@ -410,7 +424,11 @@ static int client_tostring(lua_State *L)
 
 static const luaL_Reg client_methods[] = {
     { "connect", client_connect },
+    { "prepare", client_prepare },
     { "login", client_login },
+    { "call_request", oc_lua_call_request },
+    { "call_token", oc_lua_call_token },
+    { "call_exchange", oc_lua_call_exchange },
     { "request", client_request },
     { "request_many", client_request_many },
     { "token", client_token },

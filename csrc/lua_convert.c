@@ -14,6 +14,7 @@ int oc_lua_box_gc(lua_State *L)
     case OC_BOX_CONFIG: oc_config_free(b->p); break;
     case OC_BOX_PROFILE: oc_profile_free(b->p); break;
     case OC_BOX_STRING: oc_free_secret(b->p); break;
+    case OC_BOX_JSON: json_decref(b->p); break;
     }
     b->p = NULL;
     return 0;
@@ -29,7 +30,7 @@ oc_lua_box *oc_lua_box_new(lua_State *L, oc_box_kind kind)
         b->p = oc_config_new();
     else if (kind == OC_BOX_PROFILE)
         b->p = oc_profile_new();
-    if (!b->p && kind != OC_BOX_STRING)
+    if (!b->p && kind != OC_BOX_STRING && kind != OC_BOX_JSON)
         luaL_error(L, "out of memory");
     return b;
 }
@@ -227,6 +228,11 @@ static void push_json(lua_State *L, json_t *v, int depth)
     case JSON_FALSE: lua_pushboolean(L, 0); break;
     default: lua_pushnil(L); break;
     }
+}
+
+void oc_lua_push_json(lua_State *L, json_t *v)
+{
+    push_json(L, v, 0);
 }
 
 void oc_lua_push_token(lua_State *L, const oc_token *t)

@@ -160,6 +160,8 @@ static const luaL_Reg module_functions[] = {
     { "properties", l_properties },
     { "error", l_error },
     { "integerize", l_integerize },
+    { "verify_hmac_sha256", oc_lua_verify_hmac_sha256 },
+    { "verify_jwt_hs256", oc_lua_verify_jwt_hs256 },
     { NULL, NULL }
 };
 
@@ -185,6 +187,7 @@ int luaopen_oauthconnect_core(lua_State *L)
         return luaL_error(L, "oauthconnect: libcurl failed to initialise");
 
     oc_lua_open_client(L);
+    oc_lua_open_call(L);
     luaL_newmetatable(L, OC_LUA_BOX_MT);
     lua_pushcfunction(L, oc_lua_box_gc);
     lua_setfield(L, -2, "__gc");

@@ -74,6 +74,13 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
 /* The current token, refreshed first when due (or always, with force). */
 oc_code oc_client_token(oc_client *c, int force_refresh, const oc_token **out, oc_error *err);
 
+/* Loads the token from the properties or the store, without the network
+   and without a login (hosts that drive requests themselves, oc_call.h);
+   nothing to do once loaded. */
+oc_code oc_client_prepare(oc_client *c, oc_error *err);
+/* The token in use, or NULL before one is loaded; refreshes nothing. */
+const oc_token *oc_client_current_token(const oc_client *c);
+
 /* Runs the desktop login now, whatever is stored, and stores the result. */
 oc_code oc_client_login(oc_client *c, oc_error *err);
 

@@ -14,15 +14,12 @@
 #include <string.h>
 
 #include "oc_buf.h"
+#include "oc_call.h"
 #include "oc_crypto.h"
 #include "oc_login.h"
-#include "oc_retry.h"
 #include "oc_time.h"
 
-/* Adopts t (moved in) and builds the header list every request reuses.
-   changed: t is new to this program (issued, or refreshed by another
-   process), not merely loaded at start-up; it bumps the generation. */
-static oc_code adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
+oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
 {
     oc_buf line;
     oc_code rc;
@@ -48,11 +45,6 @@ static oc_code adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
     return OC_OK;
 }
 
-static int same_access_token(const oc_token *a, const oc_token *b)
-{
-    return a->access_token && b->access_token && strcmp(a->access_token, b->access_token) == 0;
-}
-
 static oc_code token_from_properties(const oc_client *c, oc_token *t, oc_error *err)
 {
     const char *a = oc_config_get(c->cfg, OC_P_OAUTH_ACCESS_TOKEN);
@@ -73,170 +65,24 @@ static oc_code token_from_properties(const oc_client *c, oc_token *t, oc_error *
     return OC_OK;
 }
 
-static int64_t lock_timeout(const oc_client *c, int with_login)
+int64_t oc_client_lock_timeout(const oc_client *c, int with_login)
 {
     int64_t t = c->timeout_ms > 0 ? 2 * c->timeout_ms + 10000 : 600000;
     return with_login ? t + c->login_timeout_ms : t;
 }
 
 /*
- * Performs a token endpoint request through the client's handle. A token
- * request is not idempotent (a refresh spends the refresh token), so it is
- * tried again only when the server cannot have acted on it: the request was
- * never sent, or the answer was a 429.
- */
-static oc_code token_call(oc_client *c, oc_token_request *tr, const char *what,
-                          const oc_token *previous, oc_token *out, oc_error *err)
-{
-    oc_request r;
-    oc_code rc;
-    int attempt = 1;
-    int64_t max_attempts = oc_config_int(c->cfg, OC_P_MAX_ATTEMPTS, 3);
-    int64_t max_wait = oc_config_int(c->cfg, OC_P_RETRY_MAX_WAIT, 60) * 1000;
-    memset(&r, 0, sizeof r);
-    r.method = tr->method;
-    r.url = tr->url;
-    r.headers = tr->headers;
-    r.body = tr->body;
-    r.body_len = tr->body_len;
-    r.max_body = OC_TOKEN_RESPONSE_MAX;
-    for (;;) {
-        int64_t wait = -1;
-        rc = oc_http_perform(c->http, &r, &c->scratch, err);
-        if (attempt >= max_attempts)
-            break;
-        if (rc != OC_OK && rc == OC_E_NETWORK && !oc_http_sent(c->http))
-            wait = oc_backoff_ms(attempt, 250, max_wait);
-        else if (rc == OC_OK && c->scratch.status == 429 &&
-                 (wait = oc_retry_wait_ms(&c->scratch, c->profile, oc_now_ms())) < 0)
-            wait = oc_backoff_ms(attempt, 250, max_wait);
-        if (wait < 0 || wait > max_wait)
-            break;
-        oc_logf(c->log, 1, "%s: attempt %d %s; retrying in %lld ms", what, attempt,
-                rc == OC_OK ? "was rate limited" : "could not connect", (long long)wait);
-        oc_sleep_ms(wait);
-        attempt++;
-    }
-    if (rc != OC_OK) {
-        oc_error_prefix(err, "%s failed", what);
-    } else {
-        rc = oc_oauth_token_result(what, tr->url, c->scratch.status,
-                                   oc_response_header(&c->scratch, "content-type"),
-                                   c->scratch.body.data ? c->scratch.body.data : "",
-                                   c->scratch.body.len, oc_now_ms(), previous, out, err);
-        if (rc == OC_OK) {
-            oc_log_secret(c->log, out->access_token);
-            oc_log_secret(c->log, out->refresh_token);
-        }
-    }
-    /* The answer held tokens: do not keep them in the reused buffer. */
-    oc_wipe(c->scratch.body.data, c->scratch.body.len);
-    oc_response_reset(&c->scratch);
-    if (rc != OC_OK && err)
-        oc_logf(c->log, 1, "%s", err->message);
-    return rc;
-}
-
-/* A new token from the grant the scheme uses: refresh_token, or
-   client_credentials for OAUTH_CLIENT (which has no refresh token). */
-static oc_code renew(oc_client *c, const oc_token *base, oc_token *fresh, oc_error *err)
-{
-    oc_token_request tr;
-    oc_code rc;
-    memset(&tr, 0, sizeof tr);
-    if (c->scheme == OC_SCHEME_OAUTH_CLIENT) {
-        oc_logf(c->log, 1, "requesting a token (client credentials) from %s", c->flow.token_url);
-        if ((rc = oc_oauth_client_credentials_request(&c->flow, &tr, err)) == OC_OK)
-            rc = token_call(c, &tr, "the client-credentials token request", NULL, fresh, err);
-    } else {
-        oc_logf(c->log, 1, "refreshing the token at %s", c->flow.token_url);
-        if ((rc = oc_oauth_refresh_request(&c->flow, base->refresh_token, &tr, err)) == OC_OK)
-            rc = token_call(c, &tr, "the token refresh", base, fresh, err);
-    }
-    oc_token_request_free(&tr);
-    return rc;
-}
-
-/*
- * The refresh, single-flight: under the store's lock, re-read the store; if
- * another client or process already refreshed (the stored access token is
- * not the one we saw rejected, or is no longer due), adopt it and send
- * nothing. Otherwise refresh with the newest stored refresh token and
- * persist the answer before anything uses it.
- * rejected: the access token a server just refused (after a 401), or NULL.
+ * Refreshes now (rejected: the access token a server refused, "" for any),
+ * or, with rejected NULL, unless the store holds a newer token that is not
+ * due: the oc_call state machine, driven by libcurl.
  */
 oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
 {
-    oc_token base, fresh;
-    int locked = 0, found = 0, lineage = 0;
-    oc_code rc;
-
-    oc_token_init(&base);
-    oc_token_init(&fresh);
-    if (!oc_client_uses_tokens(c))
-        return oc_fail(err, OC_E_UNSUPPORTED, "AuthScheme=%s uses no OAuth token",
-                       oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
-    if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
-        return oc_fail(err, OC_E_NO_TOKEN,
-                       "%s tokens cannot be refreshed; the app must be authorized again",
-                       oc_client_title(c));
-    if ((rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
-                                 &c->flow.token_url, err)) != OC_OK)
-        return rc;
-    if (c->store) {
-        if ((rc = oc_store_lock(c->store, lock_timeout(c, 0), err)) != OC_OK)
-            return rc;
-        locked = 1;
-        if (!c->unsaved) {
-            if ((rc = oc_client_load_store(c, &base, &found, &lineage, err)) != OC_OK)
-                goto out;
-            if (found && !lineage) { /* newer token properties replace it */
-                found = 0;
-                oc_token_clear(&base);
-            }
-            if (found && base.access_token &&
-                (rejected ? strcmp(base.access_token, rejected) != 0
-                          : !same_access_token(&base, &c->token) &&
-                                !oc_token_due(&base, oc_now_ms(), c->leeway_s))) {
-                oc_logf(c->log, 1, "using the token another client or process just renewed");
-                rc = adopt(c, &base, 1, err);
-                goto out;
-            }
-        }
-    }
-    if (!found && (rc = oc_token_copy(&base, &c->token, err)) != OC_OK)
-        goto out;
-    if (c->scheme == OC_SCHEME_OAUTH && !base.refresh_token) {
-        rc = oc_fail(err, OC_E_NO_TOKEN,
-                     "the %s access token %s and there is no refresh token to renew it; log in "
-                     "again",
-                     oc_client_title(c), rejected ? "was rejected" : "expired");
-        goto out;
-    }
-    if ((rc = renew(c, &base, &fresh, err)) != OC_OK)
-        goto out;
-    /* Persist first: the old refresh token is spent now. */
-    if ((rc = oc_client_save(c, &fresh, found ? base.refresh_token : NULL, err)) != OC_OK) {
-        if (c->store->strict) {
-            /* A shared store: a set only this process knows would fork the
-               connection; it is dropped, and the error says so. */
-            oc_error_prefix(err, "the token was renewed but could not be saved, so it is not used");
-            goto out;
-        }
-        oc_error_prefix(err, "the token was renewed but could not be saved (it is kept in memory "
-                             "for this client)");
-        c->unsaved = 1;
-        if (adopt(c, &fresh, 1, NULL) != OC_OK)
-            c->unsaved = 0;
-        goto out;
-    }
-    c->unsaved = 0;
-    rc = adopt(c, &fresh, 1, err);
-out:
-    if (locked)
-        oc_store_unlock(c->store);
-    oc_token_clear(&base);
-    oc_token_clear(&fresh);
+    oc_call *call;
+    oc_code rc = oc_call_refresh(c, rejected, &call, err);
+    if (rc == OC_OK)
+        rc = oc_client_run(c, call, err);
+    oc_call_free(call);
     return rc;
 }
 
@@ -260,68 +106,15 @@ oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err)
     return rc;
 }
 
-/* The callback parameters the profile says go along with the code. */
-static oc_code code_params(const oc_client *c, const oc_kv *callback, oc_kv *out, oc_error *err)
-{
-    const char *list = c->profile->code_params;
-    if (!callback || !list)
-        return OC_OK;
-    while (*list) {
-        size_t n = strcspn(list, " ,");
-        if (n) {
-            char name[64];
-            const char *v;
-            snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), list);
-            if ((v = oc_kv_get(callback, name)) && oc_kv_adds(out, name, v) != 0)
-                return oc_fail_nomem(err);
-        }
-        list += n;
-        list += strspn(list, " ,");
-    }
-    return OC_OK;
-}
-
 /* Exchanges a code, stores and adopts the tokens. */
 static oc_code exchange(oc_client *c, const char *code, const oc_kv *callback, const char *verifier,
                         const char *redirect_uri, oc_error *err)
 {
-    oc_token_request tr;
-    oc_token fresh;
-    oc_kv extra = OC_KV_INIT;
-    oc_code rc;
-    memset(&tr, 0, sizeof tr);
-    oc_token_init(&fresh);
-    oc_log_secret(c->log, code);
-    oc_log_secret(c->log, verifier);
-    if ((rc = code_params(c, callback, &extra, err)) != OC_OK ||
-        (rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "to exchange an authorization code", err)) != OC_OK ||
-        (rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
-                                 &c->flow.token_url, err)) != OC_OK ||
-        (rc = oc_oauth_code_request(&c->flow, code, redirect_uri, verifier, &extra, &tr, err)) != OC_OK ||
-        (rc = token_call(c, &tr, "the authorization code exchange", NULL, &fresh, err)) != OC_OK)
-        goto out;
-    if ((rc = oc_client_save(c, &fresh, NULL, err)) != OC_OK) {
-        if (c->store && c->store->strict) {
-            oc_error_prefix(err, "the code was exchanged but the tokens could not be saved, so they "
-                                 "are not used");
-            goto out;
-        }
-        /* The code is spent: keep the tokens for this client at least. */
-        oc_error_prefix(err, "the code was exchanged but the tokens could not be saved (they are "
-                             "kept in memory for this client)");
-        c->unsaved = 1;
-        if (adopt(c, &fresh, 1, NULL) != OC_OK)
-            c->unsaved = 0;
-        goto out;
-    }
-    oc_logf(c->log, 1, "exchanged the authorization code for tokens%s%s", c->store ? "; stored in " : "",
-            c->store ? oc_store_where(c->store) : "");
-    c->unsaved = 0;
-    rc = adopt(c, &fresh, 1, err);
-out:
-    oc_kv_free(&extra);
-    oc_token_request_free(&tr);
-    oc_token_clear(&fresh);
+    oc_call *call;
+    oc_code rc = oc_call_exchange(c, code, callback, verifier, redirect_uri, &call, err);
+    if (rc == OC_OK)
+        rc = oc_client_run(c, call, err);
+    oc_call_free(call);
     return rc;
 }
 
@@ -348,13 +141,13 @@ static oc_code login_locked(oc_client *c, int force, oc_error *err)
                                   &c->flow.authorize_url, err)) != OC_OK))
         return rc;
     oc_token_init(&stored);
-    if (c->store && (rc = oc_store_lock(c->store, lock_timeout(c, 1), err)) != OC_OK)
+    if (c->store && (rc = oc_store_lock(c->store, oc_client_lock_timeout(c, 1), err)) != OC_OK)
         return rc;
     if (c->store && !force) {
         if ((rc = oc_client_load_store(c, &stored, &found, &lineage, err)) != OC_OK)
             goto out;
         if (found) { /* another process logged in while we waited */
-            rc = adopt(c, &stored, 1, err);
+            rc = oc_client_adopt(c, &stored, 1, err);
             goto out;
         }
     }
@@ -400,7 +193,7 @@ static oc_code load_initial(oc_client *c, int *found, oc_error *err)
     if (c->mode == OC_MODE_OFF && c->scheme == OC_SCHEME_OAUTH &&
         oc_config_is_set(c->cfg, OC_P_OAUTH_ACCESS_TOKEN)) {
         if ((rc = token_from_properties(c, &t, err)) == OC_OK)
-            rc = adopt(c, &t, 0, err);
+            rc = oc_client_adopt(c, &t, 0, err);
         *found = rc == OC_OK;
         return rc;
     }
@@ -408,20 +201,20 @@ static oc_code load_initial(oc_client *c, int *found, oc_error *err)
        under the lock, or a process could write back a spent refresh token
        another one just rotated. */
     if (c->seed[0] && c->store) {
-        if ((rc = oc_store_lock(c->store, lock_timeout(c, 0), err)) != OC_OK)
+        if ((rc = oc_store_lock(c->store, oc_client_lock_timeout(c, 0), err)) != OC_OK)
             return rc;
         locked = 1;
     }
     if ((rc = oc_client_load_store(c, &t, found, &lineage, err)) != OC_OK)
         goto out;
     if (*found && lineage) {
-        rc = adopt(c, &t, 0, err);
+        rc = oc_client_adopt(c, &t, 0, err);
     } else if (c->seed[0]) {
         oc_token_clear(&t);
         if ((rc = token_from_properties(c, &t, err)) == OC_OK && t.access_token)
             rc = oc_client_save(c, &t, NULL, err);
         if (rc == OC_OK)
-            rc = adopt(c, &t, 0, err);
+            rc = oc_client_adopt(c, &t, 0, err);
         *found = rc == OC_OK;
     } else {
         *found = 0;
@@ -433,7 +226,7 @@ out:
     return rc;
 }
 
-oc_code oc_client_connect(oc_client *c, oc_error *err)
+oc_code oc_client_load(oc_client *c, int allow_login, oc_error *err)
 {
     int found = 0;
     oc_code rc;
@@ -444,31 +237,48 @@ oc_code oc_client_connect(oc_client *c, oc_error *err)
     }
     if ((rc = load_initial(c, &found, err)) != OC_OK)
         return rc;
-    if (c->scheme == OC_SCHEME_OAUTH_CLIENT) {
-        if (!found || !c->token.access_token || oc_token_due(&c->token, oc_now_ms(), c->leeway_s))
-            return oc_client_refresh(c, NULL, err);
-        return OC_OK;
-    }
+    if (c->scheme == OC_SCHEME_OAUTH_CLIENT)
+        return OC_OK; /* a missing or due token is fetched by the refresh */
     if (c->mode == OC_MODE_OFF && !c->token.access_token)
         return oc_fail_property(err, OC_E_MISSING_PROPERTY, "OAuthAccessToken",
                                 "OAuthAccessToken is required with InitiateOAuth=OFF (nothing is "
                                 "stored%s%s); or use InitiateOAuth=GETANDREFRESH to log in",
                                 c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
-    if (!found) {
-        if (c->mode == OC_MODE_GETANDREFRESH)
-            rc = login_locked(c, 0, err);
-        else
-            rc = oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
-                                  "no token is stored%s%s and OAuthRefreshToken is not set; "
-                                  "InitiateOAuth=REFRESH never opens a browser: set "
-                                  "OAuthRefreshToken or log in once with InitiateOAuth=GETANDREFRESH",
-                                  c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
-        if (rc != OC_OK)
-            return rc;
-    }
-    if (!c->token.access_token)
+    if (found)
+        return OC_OK;
+    if (c->mode == OC_MODE_GETANDREFRESH && allow_login)
+        return login_locked(c, 0, err);
+    if (c->mode == OC_MODE_GETANDREFRESH)
+        return oc_fail(err, OC_E_NO_TOKEN,
+                       "no token is stored%s%s; log in first (the browser login, or the web flow's "
+                       "get_access_token)",
+                       c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
+    return oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
+                            "no token is stored%s%s and OAuthRefreshToken is not set; "
+                            "InitiateOAuth=REFRESH never opens a browser: set "
+                            "OAuthRefreshToken or log in once with InitiateOAuth=GETANDREFRESH",
+                            c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
+}
+
+oc_code oc_client_connect(oc_client *c, oc_error *err)
+{
+    oc_code rc;
+    if ((rc = oc_client_load(c, 1, err)) != OC_OK || !oc_client_uses_tokens(c))
+        return rc;
+    if (!c->token.access_token || (c->scheme == OC_SCHEME_OAUTH_CLIENT &&
+                                   oc_token_due(&c->token, oc_now_ms(), c->leeway_s)))
         return oc_client_refresh(c, NULL, err);
     return oc_client_refresh_if_due(c, err);
+}
+
+oc_code oc_client_prepare(oc_client *c, oc_error *err)
+{
+    return c->loaded ? OC_OK : oc_client_load(c, 0, err);
+}
+
+const oc_token *oc_client_current_token(const oc_client *c)
+{
+    return c->token.access_token ? &c->token : NULL;
 }
 
 oc_code oc_client_login(oc_client *c, oc_error *err)
@@ -538,10 +348,6 @@ fail:
 oc_code oc_client_exchange_code(oc_client *c, const char *code, const oc_kv *callback_params,
                                 const char *verifier, const char *redirect_uri, oc_error *err)
 {
-    if (!code || !*code)
-        return oc_fail(err, OC_E_INVALID_ARGUMENT, "the authorization code is empty");
-    if (!redirect_uri)
-        redirect_uri = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
     return exchange(c, code, callback_params, verifier, redirect_uri, err);
 }
 
@@ -549,7 +355,7 @@ oc_code oc_client_forget(oc_client *c, oc_error *err)
 {
     oc_code rc = OC_OK;
     if (c->store) {
-        if ((rc = oc_store_lock(c->store, lock_timeout(c, 0), err)) != OC_OK)
+        if ((rc = oc_store_lock(c->store, oc_client_lock_timeout(c, 0), err)) != OC_OK)
             return rc;
         rc = oc_store_remove(c->store, err);
         oc_store_unlock(c->store);

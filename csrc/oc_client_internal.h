@@ -6,6 +6,7 @@
 #ifndef OC_CLIENT_INTERNAL_H
 #define OC_CLIENT_INTERNAL_H
 
+#include "oc_buf.h"
 #include "oc_client.h"
 #include "oc_log.h"
 #include "oc_oauth.h"
@@ -42,6 +43,7 @@ struct oc_client {
     int unsaved;                    /* token is newer than the store (a save failed) */
     unsigned generation;
     int64_t not_before_ms;          /* a spent rate-limit quota: send nothing before */
+    struct oc_call *refreshing;     /* the call renewing the token, if any (single flight in-process) */
     struct curl_slist *auth_headers;/* Accept, the credentials header, Expect: */
     oc_response scratch;            /* token endpoint answers */
 };
@@ -71,5 +73,21 @@ oc_code oc_client_save(oc_client *c, const oc_token *t, const char *expect, oc_e
 /* oc_client_auth.c */
 oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err);
 oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err);
+/* Adopts t (moved in): builds the header list every request carries.
+   changed: new to this program (issued, or renewed by another process), not
+   merely loaded at start-up; it bumps the generation. */
+oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err);
+/* The starting token from the properties or the store; with allow_login,
+   the browser login when InitiateOAuth=GETANDREFRESH finds none. */
+oc_code oc_client_load(oc_client *c, int allow_login, oc_error *err);
+int64_t oc_client_lock_timeout(const oc_client *c, int with_login);
+
+/* oc_client_request.c */
+/* The absolute URL for target under the API base; tokens go only to the API's origin. */
+oc_code oc_client_build_url(const oc_client *c, const char *target, const oc_kv *query, oc_buf *url,
+                            oc_error *err);
+/* The client's header lines, minus those extra overrides, then extra's. */
+oc_code oc_client_merge_headers(const oc_client *c, const struct curl_slist *extra,
+                                struct curl_slist **out, oc_error *err);
 
 #endif

@@ -11,12 +11,11 @@
 #include <strings.h>
 
 #include "oc_buf.h"
+#include "oc_call.h"
 #include "oc_crypto.h"
 #include "oc_retry.h"
 #include "oc_time.h"
 #include "oc_url.h"
-
-enum { MAX_REDIRECTS = 5, BACKOFF_BASE_MS = 250 };
 
 static int has_forbidden_chars(const char *s)
 {
@@ -52,9 +51,8 @@ static size_t base_length(const char *base, const char *target)
     return len;
 }
 
-/* The absolute URL for target; tokens go only to the API's origin. */
-static oc_code build_url(const oc_client *c, const char *target, const oc_kv *query, oc_buf *url,
-                         oc_error *err)
+oc_code oc_client_build_url(const oc_client *c, const char *target, const oc_kv *query, oc_buf *url,
+                            oc_error *err)
 {
     int absolute = strncasecmp(target, "https://", 8) == 0 || strncasecmp(target, "http://", 7) == 0;
     char shown[300];
@@ -98,9 +96,8 @@ static int header_is(const char *line, const char *name, size_t nlen)
     return strncasecmp(line, name, nlen) == 0 && line[nlen] == ':';
 }
 
-/* The client's lines, minus those the caller overrides, then the caller's. */
-static oc_code merge_headers(const oc_client *c, const struct curl_slist *extra,
-                             struct curl_slist **out, oc_error *err)
+oc_code oc_client_merge_headers(const oc_client *c, const struct curl_slist *extra,
+                                struct curl_slist **out, oc_error *err)
 {
     struct curl_slist *list = NULL, *n;
     const struct curl_slist *h, *e;
@@ -134,155 +131,17 @@ nomem:
     return oc_fail_nomem(err);
 }
 
-/* Waits out a quota an earlier answer said was spent, so the request is not
-   sent just to collect a 429. */
-static void pace(oc_client *c, int64_t max_wait_ms)
-{
-    int64_t wait = c->not_before_ms - oc_now_ms();
-    if (wait <= 0)
-        return;
-    if (wait > max_wait_ms)
-        wait = max_wait_ms;
-    oc_logf(c->log, 1, "rate limit quota spent: waiting %lld ms before the next request", (long long)wait);
-    oc_sleep_ms(wait);
-}
-
-static int is_redirect(long status)
-{
-    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
 oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *resp,
                           oc_error *err)
 {
-    oc_buf url;
-    oc_request r;
-    struct curl_slist *merged = NULL, *h;
-    char *rejected = NULL, *next_url = NULL;
-    int redirects = 0, retried = 0, attempt = 1;
-    int64_t max_attempts = oc_config_int(c->cfg, OC_P_MAX_ATTEMPTS, 3);
-    int64_t max_wait = oc_config_int(c->cfg, OC_P_RETRY_MAX_WAIT, 60) * 1000;
+    oc_call *call;
     oc_code rc;
-
+    /* The browser login, when it is needed, only happens here: blocking. */
     if (!c->loaded && (rc = oc_client_connect(c, err)) != OC_OK)
         return rc;
-    if (oc_client_uses_tokens(c) && !c->token.access_token && (rc = oc_client_refresh(c, NULL, err)) != OC_OK)
-        return rc;
-    if ((rc = oc_client_refresh_if_due(c, err)) != OC_OK)
-        return rc;
-    if (!c->api_url && (rc = oc_client_resolve_api_url(c, err)) != OC_OK)
-        return rc;
-    oc_buf_init(&url, 0);
-    if ((rc = build_url(c, req->target, req->query, &url, err)) != OC_OK)
-        goto out;
-
-    memset(&r, 0, sizeof r);
-    r.method = req->method;
-    r.url = url.data;
-    r.body = req->body;
-    r.body_len = req->body_len;
-    r.max_body = req->max_body ? req->max_body : OC_API_RESPONSE_MAX;
-    for (;;) {
-        int64_t wait;
-        if (req->headers && (rc = merge_headers(c, req->headers, &merged, err)) != OC_OK)
-            goto out;
-        r.headers = merged ? merged : c->auth_headers;
-        pace(c, max_wait);
-        rc = oc_http_perform(c->http, &r, resp, err);
-        for (h = merged; h; h = h->next)
-            oc_wipe(h->data, strlen(h->data));
-        curl_slist_free_all(merged);
-        merged = NULL;
-        if (rc != OC_OK) {
-            /* Retry a failure in transit only when the request cannot have
-               been acted on twice: never sent, or idempotent. */
-            if ((rc == OC_E_NETWORK || rc == OC_E_TIMEOUT) && attempt < max_attempts &&
-                (!oc_http_sent(c->http) || oc_method_is_idempotent(r.method))) {
-                wait = oc_backoff_ms(attempt, BACKOFF_BASE_MS, max_wait);
-                oc_logf(c->log, 1, "attempt %d failed (%s); retrying in %lld ms", attempt,
-                        err ? err->message : "", (long long)wait);
-                oc_sleep_ms(wait);
-                attempt++;
-                continue;
-            }
-            goto out;
-        }
-        if ((wait = oc_quota_wait_ms(resp, c->profile, oc_now_ms())) > 0)
-            c->not_before_ms = oc_now_ms() + wait;
-        if (attempt < max_attempts && oc_retry_status(resp->status, r.method, c->profile, resp)) {
-            wait = oc_retry_wait_ms(resp, c->profile, oc_now_ms());
-            if (wait < 0)
-                wait = oc_backoff_ms(attempt, BACKOFF_BASE_MS, max_wait);
-            if (wait <= max_wait) {
-                oc_logf(c->log, 1, "HTTP %ld on attempt %d; retrying in %lld ms", resp->status,
-                        attempt, (long long)wait);
-                oc_sleep_ms(wait);
-                attempt++;
-                continue;
-            }
-        }
-
-        if (resp->status == 401 && !retried && oc_client_uses_tokens(c) &&
-            (c->scheme == OC_SCHEME_OAUTH_CLIENT ||
-             (c->mode != OC_MODE_OFF && c->profile->refreshable))) {
-            /* Refresh once (unless another process already did) and retry. */
-            retried = 1;
-            free(rejected);
-            if (!(rejected = oc_strdup(c->token.access_token ? c->token.access_token : ""))) {
-                rc = oc_fail_nomem(err);
-                goto out;
-            }
-            if ((rc = oc_client_refresh(c, rejected, err)) != OC_OK) {
-                char what[480];
-                oc_describe_request(what, sizeof what, r.method, r.url);
-                oc_error_prefix(err, "%s was rejected with HTTP 401 and", what);
-                goto out;
-            }
-            continue;
-        }
-        if (is_redirect(resp->status) && oc_response_header(resp, "location")) {
-            char *target = oc_url_resolve(r.url, oc_response_header(resp, "location"));
-            char what[480];
-            oc_describe_request(what, sizeof what, r.method, r.url);
-            if (!target) {
-                rc = oc_fail(err, OC_E_BAD_RESPONSE, "%s redirected to an invalid location", what);
-                goto out;
-            }
-            if (!oc_url_same_origin(target, c->api_url)) {
-                char shown[300];
-                oc_copy_printable(shown, sizeof shown, target, strcspn(target, "?#"));
-                free(target);
-                if (err)
-                    err->status = resp->status;
-                rc = oc_fail(err, OC_E_ORIGIN,
-                             "%s redirected to %s, another origin; not followed, so the token "
-                             "stays with %s",
-                             what, shown, c->api_url);
-                goto out;
-            }
-            if (++redirects > MAX_REDIRECTS) {
-                free(target);
-                rc = oc_fail(err, OC_E_BAD_RESPONSE, "%s: more than %d redirects", what,
-                             MAX_REDIRECTS);
-                goto out;
-            }
-            free(next_url);
-            next_url = target;
-            r.url = next_url;
-            if (resp->status == 303 || ((resp->status == 301 || resp->status == 302) &&
-                                        strcmp(r.method, "POST") == 0)) {
-                r.method = "GET";
-                r.body = NULL;
-                r.body_len = 0;
-            }
-            continue;
-        }
-        break;
-    }
-out:
-    oc_free_secret(rejected);
-    free(next_url);
-    oc_buf_free(&url);
+    if ((rc = oc_call_api(c, req, resp, &call, err)) == OC_OK)
+        rc = oc_client_run(c, call, err);
+    oc_call_free(call);
     return rc;
 }
 
@@ -293,7 +152,7 @@ static int needs_single_path(const oc_client *c, const oc_request *r, oc_code co
 {
     if (code != OC_OK)
         return code == OC_E_NETWORK || code == OC_E_TIMEOUT;
-    return resp->status == 401 || is_redirect(resp->status) ||
+    return resp->status == 401 || oc_status_is_redirect(resp->status) ||
            oc_retry_status(resp->status, r->method, c->profile, resp);
 }
 
@@ -324,8 +183,8 @@ oc_code oc_client_request_many(oc_client *c, const oc_api_request *reqs, size_t 
     }
     for (i = 0; i < n; i++) {
         oc_buf_init(&urls[i], 0);
-        if ((rc = build_url(c, reqs[i].target, reqs[i].query, &urls[i], err)) != OC_OK ||
-            (reqs[i].headers && (rc = merge_headers(c, reqs[i].headers, &merged[i], err)) != OC_OK))
+        if ((rc = oc_client_build_url(c, reqs[i].target, reqs[i].query, &urls[i], err)) != OC_OK ||
+            (reqs[i].headers && (rc = oc_client_merge_headers(c, reqs[i].headers, &merged[i], err)) != OC_OK))
             goto out;
         rs[i].method = reqs[i].method;
         rs[i].url = urls[i].data;
@@ -334,7 +193,8 @@ oc_code oc_client_request_many(oc_client *c, const oc_api_request *reqs, size_t 
         rs[i].body_len = reqs[i].body_len;
         rs[i].max_body = reqs[i].max_body ? reqs[i].max_body : OC_API_RESPONSE_MAX;
     }
-    pace(c, max_wait);
+    if ((wait = c->not_before_ms - oc_now_ms()) > 0) /* a spent quota: waited out first */
+        oc_sleep_ms(wait < max_wait ? wait : max_wait);
     if ((rc = oc_http_perform_many(c->http, rs, n, resps, codes, errs, err)) != OC_OK)
         goto out;
     for (i = 0; i < n; i++) {

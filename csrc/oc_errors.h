@@ -37,6 +37,7 @@
     OC_ERROR(STATE_MISMATCH,    "state_mismatch",    "the login callback carried the wrong state") \
     OC_ERROR(ACCESS_DENIED,     "access_denied",     "access was denied at the authorization page") \
     OC_ERROR(LOGIN,             "login_failed",      "the browser login did not complete") \
+    OC_ERROR(SIGNATURE,         "bad_signature",     "a signature from the provider does not verify") \
     /* token storage */ \
     OC_ERROR(SETTINGS,          "settings_error",    "the OAuth settings store cannot be used") \
     OC_ERROR(LOCK,              "lock_error",        "the OAuth settings lock could not be taken") \

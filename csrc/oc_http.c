@@ -63,6 +63,22 @@ int oc_response_next_header(const oc_response *r, size_t *pos, const char **name
     return 1;
 }
 
+int oc_response_add_header(oc_response *r, const char *name, size_t nlen, const char *value,
+                           size_t vlen)
+{
+    size_t i;
+    for (i = 0; i < nlen; i++) {
+        char c = (char)tolower((unsigned char)name[i]);
+        if (oc_buf_append(&r->headers, &c, 1) != 0)
+            return -1;
+    }
+    if (oc_buf_append(&r->headers, "", 1) != 0 || oc_buf_append(&r->headers, value, vlen) != 0 ||
+        oc_buf_append(&r->headers, "", 1) != 0)
+        return -1;
+    r->nheaders++;
+    return 0;
+}
+
 const char *oc_response_header(const oc_response *r, const char *lname)
 {
     size_t pos = 0;
@@ -102,7 +118,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
     transfer *h = ud;
     oc_response *r = h->resp;
-    size_t n = size * nmemb, i, nlen;
+    size_t n = size * nmemb, nlen;
     const char *colon, *v, *end = data + n;
 
     while (end > data && (end[-1] == '\r' || end[-1] == '\n'))
@@ -123,16 +139,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     v = colon + 1;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
-    for (i = 0; i < nlen; i++) {
-        char c = (char)tolower((unsigned char)data[i]);
-        if (oc_buf_append(&r->headers, &c, 1) != 0)
-            goto overflow;
-    }
-    if (oc_buf_append(&r->headers, "", 1) != 0 ||
-        oc_buf_append(&r->headers, v, (size_t)(end - v)) != 0 ||
-        oc_buf_append(&r->headers, "", 1) != 0)
+    if (oc_response_add_header(r, data, nlen, v, (size_t)(end - v)) != 0)
         goto overflow;
-    r->nheaders++;
     return n;
 overflow:
     h->header_overflow = 1;

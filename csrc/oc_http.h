@@ -76,6 +76,10 @@ int oc_http_sent(const oc_http *h);
 void oc_response_init(oc_response *r);
 void oc_response_reset(oc_response *r);
 void oc_response_free(oc_response *r);
+/* Adds a header (the name is lower-cased), for answers that come from
+   elsewhere than libcurl (nginx subrequests); -1 past the buffer's limit. */
+int oc_response_add_header(oc_response *r, const char *name, size_t nlen, const char *value,
+                           size_t vlen);
 /* The first value of a header (lower-case name), or NULL. Callers that
    want every value of a repeated header walk them with oc_response_next_header. */
 const char *oc_response_header(const oc_response *r, const char *lname);

@@ -20,6 +20,11 @@ int oc_method_is_idempotent(const char *m)
            strcmp(m, "DELETE") == 0 || strcmp(m, "OPTIONS") == 0;
 }
 
+int oc_status_is_redirect(long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
 static int64_t clamp_wait(int64_t ms)
 {
     if (ms < 0)

@@ -26,6 +26,7 @@ int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_
 int oc_retry_status(long status, const char *method, const oc_profile *p, const oc_response *r);
 
 int oc_method_is_idempotent(const char *method);
+int oc_status_is_redirect(long status);
 
 /* Full jitter: a uniform random wait in [0, min(cap, base * 2^(attempt-1))]. */
 int64_t oc_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);

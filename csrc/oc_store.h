@@ -12,7 +12,9 @@
  *             when the stored set still holds it: an older set never
  *             overwrites a newer one;
  *   lock   -> exclusive across every client (and process) using the store,
- *             held across a refresh or login; waits at most timeout_ms.
+ *             held across a refresh or login; waits at most timeout_ms (0:
+ *             one attempt). OC_E_LOCK means only "someone else holds it";
+ *             a store that cannot be reached gives its own error.
  */
 #ifndef OC_STORE_H
 #define OC_STORE_H

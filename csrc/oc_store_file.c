@@ -314,7 +314,7 @@ static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
     deadline = oc_monotonic_ms() + timeout_ms;
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) {
-            rc = oc_fail(err, OC_E_LOCK, "cannot lock %s: %s", f->lock_path, strerror(errno));
+            rc = oc_fail(err, OC_E_SETTINGS, "cannot lock %s: %s", f->lock_path, strerror(errno));
             close(fd);
             return rc;
         }

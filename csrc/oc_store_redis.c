@@ -244,8 +244,8 @@ static oc_code redis_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
         size_t lens[6] = { 3, strlen(r->lock_key), strlen(r->lock_value), 2, 2, strlen(lease) };
         redisReply *reply = NULL;
         if ((rc = run(r, 6, argv, lens, &reply, err)) != OC_OK) {
-            oc_error_prefix(err, "cannot take the lock");
-            return err ? (err->code = OC_E_LOCK) : OC_E_LOCK;
+            oc_error_prefix(err, "cannot take the lock"); /* keeps its code: not "held by another" */
+            return rc;
         }
         if (reply->type == REDIS_REPLY_STATUS) { /* OK: ours */
             freeReplyObject(reply);

@@ -39,17 +39,27 @@ function H.write_file(path, text, mode)
   if mode then os.execute("chmod " .. mode .. " " .. shell_quote(path)) end
 end
 
+-- LuaJIT (the 5.1 API) reports neither an exit code from popen's close nor
+-- more than a wait status from os.execute: the shell says it instead.
+local RC_MARK = "\n__oc_exit_code="
+
 function H.exec(cmd)
   local ok, how, code = os.execute(cmd)
+  if type(ok) == "number" then -- Lua 5.1: the wait status
+    if ok % 256 ~= 0 then return 128 + ok % 256, "signal" end
+    return math.floor(ok / 256), "exit"
+  end
   return ok and 0 or code, how
 end
 
--- Runs cmd and returns its stdout.
+-- Runs cmd and returns its stdout and exit code.
 function H.capture(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok and 0 or code
+  local p = assert(io.popen("( " .. cmd .. "\n); printf '" .. RC_MARK:gsub("\n", "\\n") .. "%d' $?", "r"))
+  local out = p:read("*a")
+  p:close()
+  local body, code = out:match("^(.*)" .. RC_MARK .. "(%d+)$")
+  if not body then return out, 1 end
+  return body, tonumber(code)
 end
 
 local function my_pid()

@@ -5,6 +5,7 @@
 local core = require "oauthconnect.core"
 local json = require "oauthconnect.json"
 local pagination = require "oauthconnect.pagination"
+local nginx = require "oauthconnect.nginx"
 
 local type, pcall, setmetatable, tostring = type, pcall, setmetatable, tostring
 local encode, decode = json.encode, json.decode
@@ -14,15 +15,45 @@ local mt = { __index = _M }
 
 local JSON_HEADERS = { ["Content-Type"] = "application/json" }
 
--- Wraps a core client. opts: profile (table), on_token (function or nil).
-function _M.wrap(handle, profile, on_token)
+-- Wraps a core client. lua_opts: on_token (function), io ("curl", "nginx"
+-- or nil to choose by where it runs), nginx_location.
+function _M.wrap(handle, profile, lua_opts)
   local self = setmetatable({
     core = handle,
     profile = profile,
-    on_token = on_token,
+    on_token = lua_opts.on_token,
+    io = lua_opts.io,
+    location = lua_opts.nginx_location or nginx.location,
     generation = handle:generation(),
   }, mt)
   return self
+end
+
+-- The core's request, through the driver for where this runs: libcurl in
+-- scripts, nginx subrequests in an nginx handler (see oauthconnect/nginx.lua).
+local function perform(self, method, path, query, headers, body, fail_on_http)
+  local how, why = nginx.choose(self.io)
+  if how == "curl" then
+    return self.core:request(method, path, query, headers, body, fail_on_http)
+  elseif not how then
+    return nil, core.error("unsupported", why)
+  end
+  return nginx.request(self.core, self.location, method, path, query, headers, body, fail_on_http)
+end
+
+-- Pages at once: parallel libcurl transfers, or light threads in nginx.
+function _M:request_many(reqs)
+  local how, why = nginx.choose(self.io)
+  local results, err
+  if how == "curl" then
+    results, err = self.core:request_many(reqs)
+  elseif not how then
+    return nil, core.error("unsupported", why)
+  else
+    results, err = nginx.request_many(self.core, self.location, reqs)
+  end
+  self:notify_tokens()
+  return results, err
 end
 
 -- Reports new tokens to on_token once per change (login, refresh, another
@@ -61,7 +92,7 @@ function _M:request(req)
       headers = JSON_HEADERS
     end
   end
-  local status, res_headers, res_body = self.core:request((req.method or "GET"):upper(), path,
+  local status, res_headers, res_body = perform(self, (req.method or "GET"):upper(), path,
     req.query, headers, body)
   notify(self)
   if not status then return nil, res_headers end
@@ -77,7 +108,7 @@ local function call(self, method, path, query, payload)
     if type(payload) ~= "string" then payload = encode(payload) end
     headers = JSON_HEADERS
   end
-  local status, res_headers, res_body = self.core:request(method, path, query, headers, payload, true)
+  local status, res_headers, res_body = perform(self, method, path, query, headers, payload, true)
   notify(self)
   if not status then return nil, res_headers end
   local res = { status = status, headers = res_headers, body = res_body }
@@ -116,7 +147,15 @@ end
 
 -- The current token table (refreshed first when due; always with force).
 function _M:token(force)
-  local token, err = self.core:token(force)
+  local how, why = nginx.choose(self.io)
+  local token, err
+  if how == "curl" then
+    token, err = self.core:token(force)
+  elseif not how then
+    return nil, core.error("unsupported", why)
+  else
+    token, err = nginx.token(self.core, self.location, force and "force" or "if_due")
+  end
   notify(self)
   return token, err
 end

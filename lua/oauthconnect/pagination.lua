@@ -59,8 +59,7 @@ local function fetch(client, path, queries)
   end
   local reqs = {}
   for i, q in ipairs(queries) do reqs[i] = { method = "GET", path = path, query = q } end
-  local results, err = client.core:request_many(reqs)
-  client:notify_tokens()
+  local results, err = client:request_many(reqs)
   if not results then error(err, 0) end
   local pages = {}
   for i, r in ipairs(results) do

@@ -5,13 +5,15 @@
 
 local core = require "oauthconnect.core"
 local client = require "oauthconnect.client"
+local nginx = require "oauthconnect.nginx"
 
 local type, pairs, error = type, pairs, error
 
 local _M = {}
 
 -- Options only the Lua layer reads; everything else is a connection property.
-local LUA_OPTIONS = { on_token = true }
+local LUA_OPTIONS = { on_token = true, io = true, nginx_location = true }
+local IO_MODES = { curl = true, nginx = true }
 
 -- Splits options (a connection string or a table) and extra (a table) into
 -- the properties for the core and the Lua-only options.
@@ -37,6 +39,12 @@ local function split(options, extra)
   if lua_opts.on_token ~= nil and type(lua_opts.on_token) ~= "function" then
     error("on_token must be a function", 3)
   end
+  if lua_opts.io ~= nil and not IO_MODES[lua_opts.io] then
+    error("io must be \"curl\" or \"nginx\"", 3)
+  end
+  if lua_opts.nginx_location ~= nil and type(lua_opts.nginx_location) ~= "string" then
+    error("nginx_location must be a string (an internal location's URI)", 3)
+  end
   return props, lua_opts
 end
 
@@ -48,12 +56,28 @@ local function new_handle(profile, options, extra)
   return handle, lua_opts
 end
 
+-- The token work of connect, refresh and exchange, through the driver for
+-- where this runs (see oauthconnect/nginx.lua); curl is the blocking way.
+local function drive(lua_opts, curl, nginx_fn, ...)
+  local how, why = nginx.choose(lua_opts.io)
+  if how == "curl" then return curl(...) end
+  if not how then return nil, core.error("unsupported", why) end
+  return nginx_fn(...)
+end
+
+local function connect_curl(handle) return handle:connect() end
+local function connect_nginx(handle, location)
+  local ok, err = handle:prepare()
+  if not ok then return nil, err end
+  return nginx.token(handle, location, "connect")
+end
+
 -- A client ready for requests, or nil, err.
 function _M.connect(profile, options, extra)
   local handle, lua_opts = new_handle(profile, options, extra)
   if not handle then return nil, lua_opts end
-  local c = client.wrap(handle, profile, lua_opts.on_token)
-  local ok, err = handle:connect()
+  local c = client.wrap(handle, profile, lua_opts)
+  local ok, err = drive(lua_opts, connect_curl, connect_nginx, handle, c.location)
   if not ok then
     handle:close()
     return nil, err
@@ -66,6 +90,11 @@ end
 function _M.login(profile, options, extra)
   local handle, lua_opts = new_handle(profile, options, extra)
   if not handle then return nil, lua_opts end
+  if nginx.choose(lua_opts.io) ~= "curl" then
+    handle:close()
+    return nil, core.error("unsupported", "the browser login is for scripts; in nginx use the web "
+      .. "flow (get_authorization_url, then get_access_token in the callback handler)")
+  end
   local ok, err = handle:login()
   local token
   if ok then token, err = handle:token() end
@@ -99,7 +128,12 @@ function _M.get_access_token(profile, options, code, params)
   for k, v in pairs(params) do
     if type(v) == "string" and k ~= "code_verifier" and k ~= "redirect_uri" then callback[k] = v end
   end
-  local token, err = handle:exchange_code(code, callback, params.code_verifier, params.redirect_uri)
+  local token, err = drive(lua_opts,
+    function() return handle:exchange_code(code, callback, params.code_verifier, params.redirect_uri) end,
+    function()
+      return nginx.exchange_code(handle, lua_opts.nginx_location or nginx.location, code, callback,
+        params.code_verifier, params.redirect_uri)
+    end)
   handle:close()
   if token and lua_opts.on_token then lua_opts.on_token(token) end
   return token, err
@@ -109,15 +143,64 @@ end
 function _M.refresh_access_token(profile, options, extra)
   local handle, lua_opts = new_handle(profile, options, extra)
   if not handle then return nil, lua_opts end
-  local token, err = handle:token(true)
+  local token, err = drive(lua_opts,
+    function() return handle:token(true) end,
+    function() return nginx.token(handle, lua_opts.nginx_location or nginx.location, "force") end)
   handle:close()
   if token and lua_opts.on_token then lua_opts.on_token(token) end
   return token, err
 end
 
+-- verify_webhook(raw_body, signature_or_headers, key) for a profile with
+-- webhook = { header = ... }: true, or nil, err (code "bad_signature").
+local function webhook_verifier(spec)
+  return function(body, signature, key)
+    if type(body) ~= "string" then error("the raw body must be a string", 2) end
+    if type(key) ~= "string" then error("the " .. (spec.key_name or "key") .. " must be a string", 2) end
+    if type(signature) == "table" then
+      -- nginx's ngx.req.get_headers() and this client's headers look names
+      -- up case-insensitively; a plain table may use any case.
+      local headers, wanted = signature, spec.header:lower()
+      signature = headers[spec.header] or headers[wanted]
+      if signature == nil then
+        for name, value in pairs(headers) do
+          if type(name) == "string" and name:lower() == wanted then signature = value break end
+        end
+      end
+      if type(signature) == "table" then signature = nil end -- repeated: not one signature
+      if signature == nil then
+        return nil, core.error("bad_signature", "the request has no " .. spec.header .. " header")
+      end
+    elseif type(signature) ~= "string" then
+      error("the signature must be a string or a headers table", 2)
+    end
+    return core.verify_hmac_sha256(body, signature, key)
+  end
+end
+
+-- verify_signed_payload(jwt, client_secret, client_id [, leeway_s]) for a
+-- profile with signed_payload: the claims, with store_hash from sub.
+local function payload_verifier(spec)
+  return function(jwt, secret, client_id, leeway)
+    if type(jwt) ~= "string" then error("the signed payload must be a string", 2) end
+    if type(secret) ~= "string" then error("the client secret must be a string", 2) end
+    if type(client_id) ~= "string" then error("the client id must be a string", 2) end
+    if leeway ~= nil and type(leeway) ~= "number" then error("leeway must be a number of seconds", 2) end
+    local claims, err = core.verify_jwt_hs256(jwt, secret, client_id, leeway)
+    if not claims then return nil, err end
+    local from = claims[spec.store_from]
+    if type(from) == "string" and from:sub(1, #spec.store_prefix) == spec.store_prefix then
+      claims.store_hash = from:sub(#spec.store_prefix + 1)
+    end
+    return claims
+  end
+end
+
 -- The module a provider file returns: the functions above bound to profile.
 function _M.module(profile)
   local m = { profile = profile, _VERSION = core._VERSION }
+  if profile.webhook then m.verify_webhook = webhook_verifier(profile.webhook) end
+  if profile.signed_payload then m.verify_signed_payload = payload_verifier(profile.signed_payload) end
   function m.connect(options, extra) return _M.connect(profile, options, extra) end
   function m.login(options, extra) return _M.login(profile, options, extra) end
   function m.get_authorization_url(options, extra) return _M.get_authorization_url(profile, options, extra) end

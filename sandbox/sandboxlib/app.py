@@ -18,6 +18,13 @@ class SandboxApp:
     def handle(self, req):
         if req.path.startswith("/_sandbox/"):
             return control.handle(self, req)
+        self.state.enter_request()
+        try:
+            return self._handle(req)
+        finally:
+            self.state.leave_request()
+
+    def _handle(self, req):
         self.state.record_request(req.log_entry())
         fault = self.state.take_fault(req.method, req.path)
         if fault is not None and fault.action != "delay":

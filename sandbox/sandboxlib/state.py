@@ -25,6 +25,7 @@ COUNTER_NAMES = (
     "api_unauthorized",    # API requests answered 401
     "rate_limited",        # API requests refused by the rate limiter
     "injected",            # requests answered by a queued fault instead
+    "peak_in_flight",      # the most provider requests in progress at once
 )
 
 FAULT_ACTIONS = ("respond", "hang", "close", "truncate", "delay")
@@ -74,6 +75,7 @@ class SandboxState:
         self.refresh_times = []
         self._requests = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._faults = []
+        self._in_flight = 0
         self._api_times = collections.deque()  # monotonic times, last 60 s
         self._api_total = 0
         # Set when the server stops, so "hang" faults let go of their socket.
@@ -89,6 +91,18 @@ class SandboxState:
         with self.lock:
             self.counters["refreshes"] += 1
             self.refresh_times.append(time.time())
+
+    def enter_request(self):
+        """One more provider request in progress; the peak says how many a
+        client had in flight at once (a blocking client never has two)."""
+        with self.lock:
+            self._in_flight += 1
+            if self._in_flight > self.counters["peak_in_flight"]:
+                self.counters["peak_in_flight"] = self._in_flight
+
+    def leave_request(self):
+        with self.lock:
+            self._in_flight -= 1
 
     def snapshot_counters(self):
         with self.lock:

@@ -558,6 +558,20 @@ class JumpsellerTest(ProviderTestCase):
         self.assertEqual(status, 302)
         self.assertGreaterEqual(time.monotonic() - started, 0.3)
 
+    def test_peak_in_flight_counts_overlapping_requests(self):
+        self.sbx.control("POST", "inject", {"path": "/oauth/authorize", "action": "delay",
+                                            "delay_ms": 400, "count": 3})
+        threads = [threading.Thread(target=self.authorize) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(self.sbx.control("GET", "stats")["peak_in_flight"], 3)
+        self.authorize()  # alone: the peak stays, the count went back down
+        self.sbx.control("POST", "reset")
+        self.authorize()
+        self.assertEqual(self.sbx.control("GET", "stats")["peak_in_flight"], 1)
+
     def test_inject_validation(self):
         status, _, _ = self.sbx.json("POST", "/_sandbox/inject", {"path": "/x", "action": "explode"})
         self.assertEqual(status, 400)

@@ -30,4 +30,7 @@ return {
   pagination = "bigcommerce",  -- v3: meta.pagination; v2: page/limit until short or 204
   page_size = 250,             -- the most v3 takes (more gives 413)
   page_size_max = 250,
+  -- The load, uninstall and remove_user callbacks carry signed_payload_jwt:
+  -- HS256 under the client secret, aud = the client id, sub = "stores/{hash}".
+  signed_payload = { store_from = "sub", store_prefix = "stores/" },
 }

@@ -33,4 +33,6 @@ return {
   page_size = 100,         -- the most Jumpseller returns per page
   page_size_max = 100,
   unwrap_envelope = true,  -- [{"order": {...}}] -> {...}
+  -- Webhooks: Base64(HMAC-SHA256(raw body, the store's hooks token)).
+  webhook = { header = "Jumpseller-Hmac-Sha256", key_name = "hooks token" },
 }
