@@ -2,7 +2,10 @@
  * The floor: raw libcurl with one reused handle and a fixed Bearer header,
  * doing only what any client must (no JSON, no OAuth). Prints
  *   requests=<n> seconds=<wall> cpu=<user+sys seconds>
- * Usage: floor URL TOKEN N
+ * Usage: floor URL TOKEN N [features]
+ * With "features", the same transport options oauthconnect sets (gzip, a
+ * User-Agent line, a header callback, a timeout), so a run tells what those
+ * cost libcurl apart from what oauthconnect's own code costs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +37,8 @@ int main(int argc, char **argv)
     double cpu0;
     long i, n, status = 0;
     CURL *c;
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s URL TOKEN N\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s URL TOKEN N [features]\n", argv[0]);
         return 2;
     }
     n = atol(argv[3]);
@@ -47,6 +50,15 @@ int main(int argc, char **argv)
     curl_easy_setopt(c, CURLOPT_URL, argv[1]);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    /* No signal handlers around each transfer: what any libcurl program
+       that cares about speed (or threads) sets, oauthconnect included. */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (argc == 5) {
+        h = curl_slist_append(h, "User-Agent: oauthconnect/0");
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+    }
     cpu0 = cpu_seconds();
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (i = 0; i < n; i++) {

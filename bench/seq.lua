@@ -1,5 +1,5 @@
 -- oauthconnect, sequential signed GETs over one kept-alive connection.
---   lua5.4 bench/seq.lua URL TOKEN N request|get
+--   lua5.4 bench/seq.lua URL TOKEN N request|get|core
 -- Prints requests=<n> seconds=<wall> cpu=<user+sys seconds>
 local oauthconnect = require "oauthconnect"
 local system = require "system"
@@ -14,6 +14,11 @@ if mode == "request" then
   for _ = 1, n do
     local res = client:request(req)
     if not res or res.status ~= 200 then error("request failed") end
+  end
+elseif mode == "core" then -- the C path alone, without the Lua client around it
+  local core = client.core
+  for _ = 1, n do
+    if core:request("GET", path) ~= 200 then error("request failed") end
   end
 else
   for _ = 1, n do

@@ -64,6 +64,10 @@ void oc_lua_push_json(lua_State *L, json_t *v);
 /* [-0, +1] A token table, a headers table (case-insensitive lookups). */
 void oc_lua_push_token(lua_State *L, const oc_token *t);
 void oc_lua_push_headers(lua_State *L, const oc_response *r);
+/* [-0, +1] The headers as one string, "name\0value\0..." (names lower-case),
+   for the Lua layer to make a table of only when asked (core.headers). */
+void oc_lua_push_raw_headers(lua_State *L, const oc_response *r);
+int oc_lua_headers(lua_State *L);
 int oc_lua_headers_index(lua_State *L);
 
 /* lua_client.c: the client userdata */

@@ -295,7 +295,7 @@ static int call_fail(lua_State *L)
     return 0;
 }
 
-/* call:result() -> status, headers, body (a request) | token (a token fetch
+/* call:result() -> status, raw headers, body (a request) | token (a token fetch
    or an exchange) | nil, err */
 static int call_result(lua_State *L)
 {
@@ -316,7 +316,7 @@ static int call_result(lua_State *L)
     if (lc->fail_on_http && lc->resp.status >= 400)
         return oc_lua_http_failure(L, c, lc->req.method, lc->req.target, &lc->resp);
     lua_pushinteger(L, lc->resp.status);
-    oc_lua_push_headers(L, &lc->resp);
+    oc_lua_push_raw_headers(L, &lc->resp);
     lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
     return 3;
 }

@@ -215,7 +215,7 @@ int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, co
 
 /*
  * client:request(method, target [, query [, headers [, body [, fail_on_http]]]])
- *   -> status, headers, body | nil, err
+ *   -> status, raw headers (see oc_lua_push_raw_headers), body | nil, err
  * With fail_on_http, an HTTP status >= 400 gives nil, err instead.
  */
 static int client_request(lua_State *L)
@@ -254,7 +254,7 @@ static int client_request(lua_State *L)
         n = oc_lua_http_failure(L, lc->c, req.method, req.target, &lc->resp);
     else {
         lua_pushinteger(L, lc->resp.status);
-        oc_lua_push_headers(L, &lc->resp);
+        oc_lua_push_raw_headers(L, &lc->resp);
         lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
         n = 3;
     }
@@ -264,7 +264,7 @@ static int client_request(lua_State *L)
 
 /*
  * client:request_many({ {method, path, query}, ... }) -> { res_or_err, ... } | nil, err
- * GETs at once (paging): each result is {status, headers, body}, or an
+ * GETs at once (paging): each result is {status, headers (raw), body}, or an
  * error object (a table with code and message) for that request.
  */
 static int client_request_many(lua_State *L)
@@ -322,7 +322,7 @@ static int client_request_many(lua_State *L)
             lua_createtable(L, 0, 3);
             lua_pushinteger(L, r->status);
             lua_setfield(L, -2, "status");
-            oc_lua_push_headers(L, r);
+            oc_lua_push_raw_headers(L, r);
             lua_setfield(L, -2, "headers");
             lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
             lua_setfield(L, -2, "body");

@@ -260,27 +260,54 @@ void oc_lua_push_token(lua_State *L, const oc_token *t)
     }
 }
 
-void oc_lua_push_headers(lua_State *L, const oc_response *r)
+/* [-0, +1] The table of a "name\0value\0..." block; a malformed tail is
+   ignored. */
+static void push_header_block(lua_State *L, const char *p, size_t len, size_t hint)
 {
-    size_t pos = 0;
-    const char *name, *value;
-    lua_createtable(L, 0, (int)r->nheaders);
-    while (oc_response_next_header(r, &pos, &name, &value)) {
-        lua_getfield(L, -1, name); /* headers, previous */
+    const char *end = p + len;
+    lua_createtable(L, 0, (int)hint);
+    while (p < end) {
+        const char *nend = memchr(p, '\0', (size_t)(end - p)), *value, *vend;
+        if (!nend)
+            break;
+        value = nend + 1;
+        if (!(vend = memchr(value, '\0', (size_t)(end - value))))
+            break;
+        lua_pushlstring(L, p, (size_t)(nend - p)); /* headers, name */
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
         if (lua_type(L, -1) == LUA_TSTRING) { /* repeated: joined as RFC 9110 5.3 allows */
             lua_pushliteral(L, ", ");
-            lua_pushstring(L, value);
+            lua_pushlstring(L, value, (size_t)(vend - value));
             lua_concat(L, 3);
         } else {
             lua_pop(L, 1);
-            lua_pushstring(L, value);
+            lua_pushlstring(L, value, (size_t)(vend - value));
         }
-        lua_setfield(L, -2, name);
+        lua_rawset(L, -3);
+        p = vend + 1;
     }
     luaL_setmetatable(L, OC_LUA_HEADERS_MT);
 }
 
-/* __index of a headers table: the lower-cased name, looked up raw. */
+void oc_lua_push_headers(lua_State *L, const oc_response *r)
+{
+    push_header_block(L, r->headers.data ? r->headers.data : "", r->headers.len, r->nheaders);
+}
+
+void oc_lua_push_raw_headers(lua_State *L, const oc_response *r)
+{
+    lua_pushlstring(L, r->headers.data ? r->headers.data : "", r->headers.len);
+}
+
+int oc_lua_headers(lua_State *L)
+{
+    size_t len;
+    const char *raw = luaL_checklstring(L, 1, &len);
+    push_header_block(L, raw, len, 8);
+    return 1;
+}
+
 int oc_lua_headers_index(lua_State *L)
 {
     size_t len, i;

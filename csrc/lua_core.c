@@ -10,33 +10,27 @@
 #include "lua_binding.h"
 #include "oc_version.h"
 
-/* Turns integral floats (|x| <= 2^53) into integers, walking tables; seen
-   (a table at absolute index seen) guards against cycles. */
-static void integerize(lua_State *L, int idx, int seen, int depth)
+/* Turns integral floats (|x| <= 2^53) into integers, walking the tables of
+   a decoded JSON document (a tree: no cycles, no shared tables; the depth
+   limit is the only guard). */
+static void integerize(lua_State *L, int idx, int depth)
 {
+    if (depth > OC_LUA_JSON_DEPTH_MAX * 8)
+        return;
     idx = lua_absindex(L, idx);
     luaL_checkstack(L, 4, "value too deep");
-    lua_pushvalue(L, idx);
-    lua_rawget(L, seen);
-    if (lua_toboolean(L, -1) || depth > OC_LUA_JSON_DEPTH_MAX * 8) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_pop(L, 1);
-    lua_pushvalue(L, idx);
-    lua_pushboolean(L, 1);
-    lua_rawset(L, seen);
     lua_pushnil(L);
     while (lua_next(L, idx)) { /* key, value */
-        if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+        int t = lua_type(L, -1);
+        if (t == LUA_TNUMBER && !lua_isinteger(L, -1)) {
             lua_Number n = lua_tonumber(L, -1);
             if (n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(lua_Integer)n) {
                 lua_pushvalue(L, -2);
                 lua_pushinteger(L, (lua_Integer)n);
                 lua_rawset(L, idx); /* replacing an existing key's value is allowed during lua_next */
             }
-        } else if (lua_type(L, -1) == LUA_TTABLE) {
-            integerize(L, -1, seen, depth + 1);
+        } else if (t == LUA_TTABLE) {
+            integerize(L, -1, depth + 1);
         }
         lua_pop(L, 1);
     }
@@ -51,9 +45,7 @@ static int l_integerize(lua_State *L)
 {
     lua_settop(L, 1);
     if (lua_type(L, 1) == LUA_TTABLE) {
-        lua_newtable(L); /* seen */
-        integerize(L, 1, 2, 0);
-        lua_settop(L, 1);
+        integerize(L, 1, 0);
     } else if (lua_type(L, 1) == LUA_TNUMBER && !lua_isinteger(L, 1)) {
         lua_Number n = lua_tonumber(L, 1);
         if (n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(lua_Integer)n)
@@ -160,6 +152,7 @@ static const luaL_Reg module_functions[] = {
     { "properties", l_properties },
     { "error", l_error },
     { "integerize", l_integerize },
+    { "headers", oc_lua_headers },
     { "verify_hmac_sha256", oc_lua_verify_hmac_sha256 },
     { "verify_jwt_hs256", oc_lua_verify_jwt_hs256 },
     { NULL, NULL }

@@ -44,7 +44,7 @@ struct oc_call {
     char *next_url;
     struct curl_slist *merged;
     oc_request http;
-    char *sent_token; /* the access token the last send carried */
+    unsigned sent_generation; /* the client's token generation when last sent */
     int attempt, redirects, retried_401, paced;
 
     /* refresh and exchange */
@@ -106,7 +106,6 @@ void oc_call_free(oc_call *call)
     oc_buf_free(&call->url);
     free(call->next_url);
     free_merged(call);
-    oc_free_secret(call->sent_token);
     oc_free_secret(call->rejected);
     oc_token_clear(&call->base);
     oc_token_clear(&call->fresh);
@@ -574,15 +573,9 @@ static int step_send(oc_call *call, oc_step *step)
     }
     call->http.url = call->next_url ? call->next_url : call->url.data;
     call->http.headers = call->merged ? call->merged : c->auth_headers;
-    /* A 401 names the token this request carried: another call of the
-       client may have renewed it meanwhile (then there is nothing to do). */
-    oc_free_secret(call->sent_token);
-    call->sent_token = NULL;
-    if (oc_client_uses_tokens(c) && c->token.access_token &&
-        !(call->sent_token = oc_strdup(c->token.access_token))) {
-        finish(call, oc_fail_nomem(&call->err));
-        return 0;
-    }
+    /* Which token this request carries: another call of the client may
+       renew it before the answer comes (see the 401 in api_answer). */
+    call->sent_generation = c->generation;
     call->http.max_body = call->api->max_body ? call->api->max_body : OC_API_RESPONSE_MAX;
     step->kind = OC_STEP_HTTP;
     step->request = &call->http;
@@ -633,7 +626,11 @@ static void api_answer(oc_call *call, oc_code rc, int sent, const oc_error *terr
          (c->mode != OC_MODE_OFF && c->profile->refreshable))) {
         /* Refresh once (unless another process already did) and retry. */
         call->retried_401 = 1;
-        start_refresh(call, WHY_REJECTED, call->sent_token ? call->sent_token : "");
+        if (c->generation != call->sent_generation) {
+            call->state = ST_SEND; /* renewed since this request went out: resend */
+            return;
+        }
+        start_refresh(call, WHY_REJECTED, c->token.access_token ? c->token.access_token : "");
         return;
     }
     if (oc_status_is_redirect(resp->status) && oc_response_header(resp, "location")) {

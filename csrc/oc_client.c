@@ -65,6 +65,7 @@ oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_err
 {
     struct curl_slist *list = NULL, *n;
     if (!(n = curl_slist_append(list, "Accept: application/json")) || !(list = n) ||
+        !(n = curl_slist_append(list, OC_USER_AGENT_HEADER)) || !(list = n) ||
         (credentials && (!(n = curl_slist_append(list, credentials)) || !(list = n))) ||
         !(n = curl_slist_append(list, "Expect:")) || !(list = n)) {
         for (n = list; n; n = n->next)
@@ -437,13 +438,10 @@ static oc_code open_transport(oc_client *c, oc_error *err)
 {
     const oc_config *cfg = c->cfg;
     oc_http_options ho;
-    char ua[64];
     oc_code rc;
     memset(&ho, 0, sizeof ho);
     ho.timeout_ms = (long)c->timeout_ms;
     ho.connect_timeout_ms = c->timeout_ms > 0 && c->timeout_ms < 30000 ? (long)c->timeout_ms : 30000;
-    snprintf(ua, sizeof ua, "oauthconnect/%s", OC_VERSION);
-    ho.user_agent = ua;
     ho.proxy_from_env = oc_config_bool(cfg, OC_P_PROXY_AUTO_DETECT);
     ho.proxy = oc_config_get(cfg, OC_P_PROXY_SERVER);
     if (ho.proxy && oc_config_is_set(cfg, OC_P_PROXY_PORT))

@@ -22,7 +22,6 @@ typedef struct oc_http oc_http;
 typedef struct oc_http_options {
     long timeout_ms;         /* whole request; 0 = no limit */
     long connect_timeout_ms; /* 0 = libcurl's default */
-    const char *user_agent;
     int proxy_from_env;      /* honour https_proxy/http_proxy/no_proxy (when proxy is NULL) */
     const char *proxy;       /* host or URL, or NULL */
     long proxy_port;         /* 0: the proxy's own or libcurl's default */

@@ -8,6 +8,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_version.h"
 
 /* Explicit limit on anything the flows build (URLs, bodies). */
 enum { OAUTH_MESSAGE_MAX = 256 * 1024 };
@@ -141,6 +142,7 @@ static oc_code build_request(const oc_flow *f, oc_client_auth how, const oc_kv *
         goto fail;
     }
     if ((rc = append_header(&r.headers, "Accept: application/json", err)) != OC_OK ||
+        (rc = append_header(&r.headers, OC_USER_AGENT_HEADER, err)) != OC_OK ||
         (rc = append_header(&r.headers, json ? "Content-Type: application/json"
                                              : "Content-Type: application/x-www-form-urlencoded",
                             err)) != OC_OK ||

@@ -33,6 +33,23 @@ describe("the Jumpseller client", function()
     assert.equal(res.headers["content-type"], res.headers["CONTENT-TYPE"])
   end)
 
+  it("gives res.headers as a table of every header, made when first read", function()
+    local res = assert(client:request { path = "/store/info.json" })
+    local h = res.headers
+    assert.is_table(h)
+    assert.equal(h, res.headers) -- made once
+    local names = {}
+    for name, value in pairs(h) do
+      assert.equal(name:lower(), name)
+      assert.is_string(value)
+      names[#names + 1] = name
+    end
+    assert.is_true(#names >= 2)
+    assert.matches("application/json", h["Content-Type"])
+    assert.is_nil(rawget(res, "raw")) -- nothing else shows in the result
+    for k in pairs(res) do assert.is_true(k == "status" or k == "body" or k == "headers") end
+  end)
+
   it("signs with a Bearer token and identifies itself", function()
     assert(client:get("/store/info.json"))
     local reqs = sandbox:requests("/v1/store/info.json")

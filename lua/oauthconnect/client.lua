@@ -7,13 +7,16 @@ local json = require "oauthconnect.json"
 local pagination = require "oauthconnect.pagination"
 local nginx = require "oauthconnect.nginx"
 
-local type, pcall, setmetatable, tostring = type, pcall, setmetatable, tostring
+local type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs =
+  type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs
 local encode, decode = json.encode, json.decode
 
 local _M = {}
 local mt = { __index = _M }
 
 local JSON_HEADERS = { ["Content-Type"] = "application/json" }
+-- Methods already in upper case (upper() per request costs more than a lookup).
+local VERBS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true, OPTIONS = true }
 
 -- Wraps a core client. lua_opts: on_token (function), io ("curl", "nginx"
 -- or nil to choose by where it runs), nginx_location.
@@ -31,7 +34,11 @@ end
 
 -- The core's request, through the driver for where this runs: libcurl in
 -- scripts, nginx subrequests in an nginx handler (see oauthconnect/nginx.lua).
+local IN_NGINX = nginx.available()
 local function perform(self, method, path, query, headers, body, fail_on_http)
+  if not IN_NGINX then
+    return self.core:request(method, path, query, headers, body, fail_on_http)
+  end
   local how, why = nginx.choose(self.io)
   if how == "curl" then
     return self.core:request(method, path, query, headers, body, fail_on_http)
@@ -40,6 +47,29 @@ local function perform(self, method, path, query, headers, body, fail_on_http)
   end
   return nginx.request(self.core, self.location, method, path, query, headers, body, fail_on_http)
 end
+
+-- res.headers is made from the core's raw block only when a caller reads
+-- it: most callers never do, and a table of every header per response
+-- costs more than the rest of the client's work.
+local raw_headers = setmetatable({}, { __mode = "k" })
+local headers_of = core.headers
+local RES_MT = {
+  __index = function(res, key)
+    if key ~= "headers" then return nil end
+    local h = headers_of(raw_headers[res] or "")
+    raw_headers[res] = nil
+    rawset(res, "headers", h)
+    return h
+  end,
+}
+
+-- {status, headers, body} from the core's answer (headers raw).
+local function new_res(status, raw, body)
+  local res = setmetatable({ status = status, body = body }, RES_MT)
+  raw_headers[res] = raw
+  return res
+end
+_M.new_res = new_res
 
 -- Pages at once: parallel libcurl transfers, or light threads in nginx.
 function _M:request_many(reqs)
@@ -53,6 +83,11 @@ function _M:request_many(reqs)
     results, err = nginx.request_many(self.core, self.location, reqs)
   end
   self:notify_tokens()
+  if results then
+    for i, r in ipairs(results) do
+      if getmetatable(r) ~= core.error_mt then results[i] = new_res(r.status, r.headers, r.body) end
+    end
+  end
   return results, err
 end
 
@@ -92,11 +127,20 @@ function _M:request(req)
       headers = JSON_HEADERS
     end
   end
-  local status, res_headers, res_body = perform(self, (req.method or "GET"):upper(), path,
-    req.query, headers, body)
-  notify(self)
+  local method = req.method or "GET"
+  if not VERBS[method] then method = tostring(method):upper() end
+  -- (the common case inline: this runs once per request)
+  local status, res_headers, res_body
+  if IN_NGINX then
+    status, res_headers, res_body = perform(self, method, path, req.query, headers, body)
+  else
+    status, res_headers, res_body = self.core:request(method, path, req.query, headers, body)
+  end
+  if self.on_token then notify(self) end
   if not status then return nil, res_headers end
-  return { status = status, headers = res_headers, body = res_body }
+  local res = setmetatable({ status = status, body = res_body }, RES_MT)
+  raw_headers[res] = res_headers
+  return res
 end
 
 -- The verbs: decoded JSON (true for an empty body) and res; nil, err on an
@@ -108,16 +152,22 @@ local function call(self, method, path, query, payload)
     if type(payload) ~= "string" then payload = encode(payload) end
     headers = JSON_HEADERS
   end
-  local status, res_headers, res_body = perform(self, method, path, query, headers, payload, true)
-  notify(self)
+  local status, res_headers, res_body
+  if IN_NGINX then
+    status, res_headers, res_body = perform(self, method, path, query, headers, payload, true)
+  else
+    status, res_headers, res_body = self.core:request(method, path, query, headers, payload, true)
+  end
+  if self.on_token then notify(self) end
   if not status then return nil, res_headers end
-  local res = { status = status, headers = res_headers, body = res_body }
+  local res = setmetatable({ status = status, body = res_body }, RES_MT)
+  raw_headers[res] = res_headers
   if res_body == "" then return true, res end
   local ok, value = pcall(decode, res_body)
   if not ok then
     return nil, core.error("bad_response",
       ("%s %s: HTTP %d with a body that is not valid JSON"):format(method, path, status),
-      { status = status, body = res_body, headers = res_headers })
+      { status = status, body = res_body, headers = res.headers })
   end
   return value, res
 end

@@ -22,6 +22,11 @@ local _M = { location = "/_oauthconnect" }
 local SUBREQUEST_PHASES = { rewrite = true, access = true, content = true }
 local BLOCKING_PHASES = { init = true, init_worker = true }
 
+-- Whether this runs inside nginx's Lua module.
+function _M.available()
+  return ngx ~= nil and ngx.get_phase ~= nil
+end
+
 -- The driver for this moment: "nginx", "curl", or nil, why.
 function _M.choose(mode)
   if mode == "curl" then return "curl" end
@@ -166,7 +171,7 @@ function _M.request_many(handle, location, reqs)
     local ok, status, headers, body = ngx.thread.wait(t)
     if not ok then error(status, 0) end
     if status then
-      results[i] = { status = status, headers = headers, body = body }
+      results[i] = { status = status, headers = headers, body = body } -- headers raw
     else
       results[i] = headers
     end
