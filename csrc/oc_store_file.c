@@ -182,8 +182,9 @@ static int write_all(int fd, const char *p, size_t n)
 
 /*
  * Removes "<file>.tmp.*" left by writers that died mid-save. Only called
- * with the lock held: every writer holds it while saving, so any temporary
- * file present now belongs to a dead one.
+ * with the lock held: a writer holds it while saving (or, when it could not
+ * take it, writes again if its file vanished), so any temporary file
+ * present now belongs to a dead one.
  */
 static void remove_stale_temps(const file_store *f)
 {
@@ -207,6 +208,9 @@ static void remove_stale_temps(const file_store *f)
     closedir(d);
 }
 
+static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err);
+static void file_unlock(oc_store *s);
+
 static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *meta,
                          const char *expect, oc_error *err)
 {
@@ -214,7 +218,7 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
     json_t *doc;
     char *text, *tmp;
     size_t tmplen;
-    int fd, dfd;
+    int fd, dfd, locked_here = 0, attempt;
     oc_code rc;
 
     if ((rc = make_dirs(f->dir, err)) != OC_OK || (rc = check_dir(f, err)) != OC_OK)
@@ -235,13 +239,18 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
         oc_free_secret(text);
         return oc_fail_nomem(err);
     }
-    snprintf(tmp, tmplen, "%s.tmp.XXXXXX", f->path);
-    fd = mkostemp(tmp, O_CLOEXEC); /* created 0600 */
-    if (fd < 0) {
-        rc = oc_fail(err, OC_E_SETTINGS, "cannot create a temporary file next to %s: %s",
-                     f->base.where, strerror(errno));
-        goto out;
-    }
+    /* A save outside a refresh (a code exchange) takes the lock when it is
+       free, so that stale temporary files can be cleared safely below. */
+    if (f->lock_fd < 0 && file_lock(s, 0, NULL) == OC_OK)
+        locked_here = 1;
+    for (attempt = 1;; attempt++) {
+        snprintf(tmp, tmplen, "%s.tmp.XXXXXX", f->path);
+        fd = mkostemp(tmp, O_CLOEXEC); /* created 0600 */
+        if (fd < 0) {
+            rc = oc_fail(err, OC_E_SETTINGS, "cannot create a temporary file next to %s: %s",
+                         f->base.where, strerror(errno));
+            goto out;
+        }
     /*
      * Order matters. A rotated refresh token is lost if the process dies
      * between the server issuing it and the rename, so the rename comes
@@ -251,14 +260,21 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
      * file system's rename-over-existing ordering (ext4's auto_da_alloc)
      * is what keeps the new name from pointing at unwritten data.
      */
-    if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
-        write_all(fd, "\n", 1) != 0) {
-        rc = oc_fail(err, OC_E_SETTINGS, "cannot write %s: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, f->path) != 0) {
+        if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
+            write_all(fd, "\n", 1) != 0) {
+            rc = oc_fail(err, OC_E_SETTINGS, "cannot write %s: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            goto out;
+        }
+        if (rename(tmp, f->path) == 0)
+            break;
+        /* Saved without the lock, the temporary file may have been taken
+           for a dead writer's by a process clearing them: write it again. */
+        if (errno == ENOENT && !locked_here && f->lock_fd < 0 && attempt < 3) {
+            close(fd);
+            continue;
+        }
         rc = oc_fail(err, OC_E_SETTINGS, "cannot replace %s: %s", f->base.where, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -278,6 +294,8 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
         remove_stale_temps(f);
     rc = OC_OK;
 out:
+    if (locked_here)
+        file_unlock(s);
     free(tmp);
     oc_free_secret(text);
     return rc;
@@ -330,6 +348,9 @@ static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
     }
     f->lock_fd = fd;
     f->lock_depth = 1;
+    /* Every writer holds the lock while saving, or writes again if its
+       temporary file vanished: what is left now was left by a dead one. */
+    remove_stale_temps(f);
     return OC_OK;
 }
 

@@ -34,16 +34,7 @@ local function start_example(sandbox, workers, extra_env)
     if status then break end
     H.sleep(0.05)
   until H.now() > deadline
-  function ng.stop()
-    local pid = H.read_file(prefix .. "/nginx.pid")
-    if pid then
-      pid = pid:match("%d+")
-      os.execute("kill -QUIT " .. pid .. " 2>/dev/null")
-      local stop_by = H.now() + 10
-      while H.alive(pid) and H.now() < stop_by do H.sleep(0.05) end
-      os.execute("kill -KILL " .. pid .. " 2>/dev/null")
-    end
-  end
+  function ng.stop() H.stop_nginx(prefix) end
   function ng.log() return H.read_file(prefix .. "/error.log") or "" end
   return ng
 end

@@ -61,15 +61,7 @@ local function start_nginx(conn)
       .. (H.read_file(prefix .. "/error.log") or ""))
     return json.decode(body)
   end
-  function ng.stop()
-    local pid = (H.read_file(prefix .. "/nginx.pid") or ""):match("%d+")
-    if pid then
-      os.execute("kill -QUIT " .. pid .. " 2>/dev/null")
-      local deadline = H.now() + 10
-      while H.alive(pid) and H.now() < deadline do H.sleep(0.05) end
-      os.execute("kill -KILL " .. pid .. " 2>/dev/null")
-    end
-  end
+  function ng.stop() H.stop_nginx(prefix) end
   return ng
 end
 

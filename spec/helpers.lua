@@ -327,6 +327,16 @@ end
 -- A "browser" for $BROWSER: follows the authorize redirect to the callback.
 H.BROWSER = H.ROOT .. "/sandbox/browser"
 
+-- Stops the nginx whose prefix is given (QUIT, then KILL after 10 s).
+function H.stop_nginx(prefix)
+  local pid = (H.read_file(prefix .. "/nginx.pid") or ""):match("%d+")
+  if not pid then return end
+  os.execute("kill -QUIT " .. pid .. " 2>/dev/null")
+  local deadline = H.now() + 10
+  while H.alive(pid) and H.now() < deadline do H.sleep(0.05) end
+  os.execute("kill -KILL " .. pid .. " 2>/dev/null")
+end
+
 -- Runs a Lua script in a child process with the module paths set; returns
 -- its stdout, stderr and exit code. env: table of extra environment variables.
 function H.run_lua(script, env)

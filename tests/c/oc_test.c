@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <ftw.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 enum { MAX_CASES = 256 };
@@ -22,6 +23,14 @@ void oc_test_register(const char *name, void (*fn)(void))
         cases[ncases].fn = fn;
         ncases++;
     }
+}
+
+const char *oc_test_header(const struct curl_slist *list, const char *prefix)
+{
+    for (; list; list = list->next)
+        if (strncmp(list->data, prefix, strlen(prefix)) == 0)
+            return list->data;
+    return NULL;
 }
 
 void oc_test_fail(const char *file, int line, const char *what)

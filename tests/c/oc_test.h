@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 void oc_test_register(const char *name, void (*fn)(void));
 void oc_test_fail(const char *file, int line, const char *what);
+/* The first line of a header list that starts with prefix, or NULL. */
+const char *oc_test_header(const struct curl_slist *list, const char *prefix);
 /* A fresh private directory for the running case (removed at exit). */
 const char *oc_test_tmpdir(void);
 

@@ -7,29 +7,27 @@
 #include "oc_test.h"
 #include "oc_time.h"
 
-static oc_profile *profile(void)
+#define TOKEN_JSON(a, r) "{\"access_token\":\"" a "\",\"refresh_token\":\"" r "\",\"expires_in\":3600}"
+#define JSON "content-type: application/json"
+
+static const oc_api_request get_info = {"GET", "/store/info.json", NULL, NULL, NULL, 0, 0};
+
+/* A client holding an hour-long token (A1, R1) with seconds_left to live,
+   on the given store or a private memory store. */
+static oc_client *client_on(oc_store *store, const char *name, long seconds_left)
 {
+    char props[512];
+    oc_config *cfg = oc_config_new();
     oc_profile *p = oc_profile_new();
+    oc_client *c = NULL;
     oc_error err;
-    CHECK(p != NULL);
+    CHECK(cfg && p);
     CHECK_INT(oc_profile_set(p, "name", "test", &err), OC_OK);
     CHECK_INT(oc_profile_set(p, "title", "Test", &err), OC_OK);
     CHECK_INT(oc_profile_set(p, "authorize_url", "https://as.example/authorize", &err), OC_OK);
     CHECK_INT(oc_profile_set(p, "token_url", "https://as.example/token", &err), OC_OK);
     CHECK_INT(oc_profile_set(p, "api_url", "https://api.example/v1", &err), OC_OK);
     CHECK_INT(oc_profile_set(p, "refreshable", "true", &err), OC_OK);
-    return p;
-}
-
-/* A client holding an hour-long token with seconds_left to live, on the
-   given store or a private memory store. */
-static oc_client *client_on(oc_store *store, const char *name, long seconds_left)
-{
-    char props[512];
-    oc_config *cfg = oc_config_new();
-    oc_profile *p = profile();
-    oc_client *c = NULL;
-    oc_error err;
     snprintf(props, sizeof props,
              "InitiateOAuth=REFRESH;OAuthClientId=id;OAuthClientSecret=secret;"
              "OAuthSettingsLocation=memory://%s;OAuthAccessToken=A1;OAuthRefreshToken=R1;"
@@ -42,91 +40,91 @@ static oc_client *client_on(oc_store *store, const char *name, long seconds_left
     return c;
 }
 
-static oc_client *client(const char *name, long seconds_left)
-{
-    return client_on(NULL, name, seconds_left);
-}
-
-static void answer(oc_response *r, long status, const char *header, const char *body)
-{
-    oc_response_reset(r);
-    r->status = status;
-    if (header) { /* "name\0value\0" */
-        size_t n = strcspn(header, ":");
-        oc_buf_append(&r->headers, header, n);
-        oc_buf_append(&r->headers, "", 1);
-        oc_buf_puts(&r->headers, header + n + 2);
-        oc_buf_append(&r->headers, "", 1);
-        r->nheaders = 1;
-    }
-    oc_buf_puts(&r->body, body);
-}
-
-static const char *find_header(const oc_request *r, const char *prefix)
-{
-    const struct curl_slist *h;
-    for (h = r->headers; h; h = h->next)
-        if (strncmp(h->data, prefix, strlen(prefix)) == 0)
-            return h->data;
-    return NULL;
-}
-
-static const oc_api_request get_info = {"GET", "/store/info.json", NULL, NULL, NULL, 0, 0};
-
-OC_TEST(fresh_token_sends_the_request_at_once)
-{
-    oc_client *c = client("call1", 3600);
+/* One call in progress and the step it asks for. */
+typedef struct run {
     oc_response resp;
     oc_call *call;
     oc_step step;
     oc_error err;
-    oc_response_init(&resp);
-    CHECK_INT(oc_call_api(c, &get_info, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_HTTP);
-    CHECK_STR(step.request->method, "GET");
-    CHECK_STR(step.request->url, "https://api.example/v1/store/info.json");
-    CHECK_STR(find_header(step.request, "Authorization:"), "Authorization: Bearer A1");
-    answer(step.response, 200, "content-type: application/json", "{}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_DONE);
-    CHECK_INT(oc_call_result(call, &err), OC_OK);
-    CHECK_INT(resp.status, 200);
-    oc_call_free(call);
-    oc_response_free(&resp);
+} run;
+
+static void start(run *r, oc_client *c, const oc_api_request *req)
+{
+    oc_response_init(&r->resp);
+    oc_error_clear(&r->err);
+    CHECK_INT(oc_call_api(c, req, &r->resp, &r->call, &r->err), OC_OK);
+    oc_call_next(r->call, &r->step);
+}
+
+/* Answers the HTTP step (header: "name: value" or NULL) and takes the next. */
+static void reply(run *r, long status, const char *header, const char *body)
+{
+    oc_response *resp = r->step.response;
+    CHECK_INT(r->step.kind, OC_STEP_HTTP);
+    oc_response_reset(resp);
+    resp->status = status;
+    if (header) {
+        size_t n = strcspn(header, ":");
+        oc_response_add_header(resp, header, n, header + n + 2, strlen(header + n + 2));
+    }
+    oc_buf_puts(&resp->body, body);
+    oc_call_feed(r->call, OC_OK, 1, NULL);
+    oc_call_next(r->call, &r->step);
+}
+
+static oc_code done(run *r)
+{
+    CHECK_INT(r->step.kind, OC_STEP_DONE);
+    return oc_call_result(r->call, &r->err);
+}
+
+static void stop(run *r)
+{
+    oc_call_free(r->call);
+    oc_response_free(&r->resp);
+}
+
+static const char *url(const run *r)
+{
+    return r->step.kind == OC_STEP_HTTP ? r->step.request->url : "(no HTTP step)";
+}
+
+static const char *auth(const run *r)
+{
+    return r->step.kind == OC_STEP_HTTP ? oc_test_header(r->step.request->headers, "Authorization:")
+                                        : NULL;
+}
+
+OC_TEST(fresh_token_sends_the_request_at_once)
+{
+    oc_client *c = client_on(NULL, "call1", 3600);
+    run r;
+    start(&r, c, &get_info);
+    CHECK_STR(r.step.request->method, "GET");
+    CHECK_STR(url(&r), "https://api.example/v1/store/info.json");
+    CHECK_STR(auth(&r), "Authorization: Bearer A1");
+    reply(&r, 200, JSON, "{}");
+    CHECK_INT(done(&r), OC_OK);
+    CHECK_INT(r.resp.status, 200);
+    stop(&r);
     oc_client_free(c);
 }
 
 OC_TEST(due_token_is_refreshed_before_the_request)
 {
-    oc_client *c = client("call2", 5); /* inside the leeway */
-    oc_response resp;
-    oc_call *call;
-    oc_step step;
-    oc_error err;
-    oc_response_init(&resp);
-    CHECK_INT(oc_call_api(c, &get_info, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_HTTP);
-    CHECK_STR(step.request->method, "POST");
-    CHECK_STR(step.request->url, "https://as.example/token");
-    CHECK_CONTAINS(step.request->body, "grant_type=refresh_token&refresh_token=R1");
-    answer(step.response, 200, "content-type: application/json",
-           "{\"access_token\":\"A2\",\"refresh_token\":\"R2\",\"expires_in\":3600}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_HTTP);
-    CHECK_STR(step.request->method, "GET"); /* not the token request's method */
-    CHECK(step.request->body == NULL);
-    CHECK_STR(find_header(step.request, "Authorization:"), "Authorization: Bearer A2");
-    answer(step.response, 200, NULL, "{}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_DONE);
-    CHECK_INT(oc_call_result(call, &err), OC_OK);
-    oc_call_free(call);
-    oc_response_free(&resp);
+    oc_client *c = client_on(NULL, "call2", 5); /* inside the leeway */
+    run r;
+    start(&r, c, &get_info);
+    CHECK_STR(r.step.request->method, "POST");
+    CHECK_STR(url(&r), "https://as.example/token");
+    CHECK_CONTAINS(r.step.request->body, "grant_type=refresh_token&refresh_token=R1");
+    reply(&r, 200, JSON, TOKEN_JSON("A2", "R2"));
+    CHECK_STR(r.step.request->method, "GET"); /* not the token request's method */
+    CHECK(r.step.request->body == NULL);
+    CHECK_STR(auth(&r), "Authorization: Bearer A2");
+    reply(&r, 200, NULL, "{}");
+    CHECK_INT(done(&r), OC_OK);
+    stop(&r);
     oc_client_free(c);
 }
 
@@ -135,117 +133,72 @@ OC_TEST(due_token_is_refreshed_before_the_request)
 OC_TEST(rotated_token_is_stored_before_it_is_used)
 {
     oc_store *store;
-    oc_client *c;
     oc_token stored;
-    oc_response resp;
-    oc_call *call;
-    oc_step step;
+    oc_client *c;
     oc_error err;
     int found = 0;
-    oc_response_init(&resp);
+    run r;
     oc_token_init(&stored);
     CHECK_INT(oc_store_memory_new("call3", &store, &err), OC_OK);
     c = client_on(store, "call3", 5);
-    CHECK_INT(oc_call_api(c, &get_info, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    answer(step.response, 200, "content-type: application/json",
-           "{\"access_token\":\"A2\",\"refresh_token\":\"R2\",\"expires_in\":3600}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_HTTP);
+    start(&r, c, &get_info);
+    reply(&r, 200, JSON, TOKEN_JSON("A2", "R2"));
+    CHECK_INT(r.step.kind, OC_STEP_HTTP);
     CHECK_INT(oc_store_load(store, &stored, NULL, &found, &err), OC_OK);
     CHECK(found);
     CHECK_STR(stored.refresh_token, "R2");
     CHECK_STR(stored.access_token, "A2");
-    oc_call_free(call); /* abandoned mid-way: nothing held, nothing leaked */
+    stop(&r); /* abandoned mid-way: nothing held, nothing leaked */
     oc_token_clear(&stored);
     oc_store_release(store);
-    oc_response_free(&resp);
     oc_client_free(c);
 }
 
 OC_TEST(a_401_refreshes_once_and_resends)
 {
-    oc_client *c = client("call4", 3600);
-    oc_response resp;
-    oc_call *call;
-    oc_step step;
-    oc_error err;
-    oc_response_init(&resp);
-    CHECK_INT(oc_call_api(c, &get_info, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    answer(step.response, 401, NULL, "{\"message\":\"expired\"}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_STR(step.request->url, "https://as.example/token");
-    answer(step.response, 200, "content-type: application/json",
-           "{\"access_token\":\"A2\",\"refresh_token\":\"R2\",\"expires_in\":3600}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_STR(step.request->url, "https://api.example/v1/store/info.json");
-    CHECK_STR(find_header(step.request, "Authorization:"), "Authorization: Bearer A2");
-    answer(step.response, 401, NULL, "{}"); /* a second 401 is the answer */
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_DONE);
-    CHECK_INT(oc_call_result(call, &err), OC_OK);
-    CHECK_INT(resp.status, 401);
-    oc_call_free(call);
-    oc_response_free(&resp);
+    oc_client *c = client_on(NULL, "call4", 3600);
+    run r;
+    start(&r, c, &get_info);
+    reply(&r, 401, NULL, "{\"message\":\"expired\"}");
+    CHECK_STR(url(&r), "https://as.example/token");
+    reply(&r, 200, JSON, TOKEN_JSON("A2", "R2"));
+    CHECK_STR(url(&r), "https://api.example/v1/store/info.json");
+    CHECK_STR(auth(&r), "Authorization: Bearer A2");
+    reply(&r, 401, NULL, "{}"); /* a second 401 is the answer */
+    CHECK_INT(done(&r), OC_OK);
+    CHECK_INT(r.resp.status, 401);
+    stop(&r);
     oc_client_free(c);
 }
 
 OC_TEST(a_refused_refresh_fails_the_call_naming_the_request)
 {
-    oc_client *c = client("call5", 3600);
-    oc_response resp;
-    oc_call *call;
-    oc_step step;
-    oc_error err;
-    oc_response_init(&resp);
-    oc_error_clear(&err);
-    CHECK_INT(oc_call_api(c, &get_info, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    answer(step.response, 401, NULL, "{}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    answer(step.response, 400, "content-type: application/json", "{\"error\":\"invalid_grant\"}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_DONE);
-    CHECK_INT(oc_call_result(call, &err), OC_E_OAUTH);
-    CHECK_CONTAINS(err.message, "GET https://api.example/v1/store/info.json was rejected with HTTP 401");
-    CHECK_CONTAINS(err.message, "invalid_grant");
-    CHECK(strstr(err.message, "R1") == NULL);
-    oc_call_free(call);
-    oc_response_free(&resp);
+    oc_client *c = client_on(NULL, "call5", 3600);
+    run r;
+    start(&r, c, &get_info);
+    reply(&r, 401, NULL, "{}");
+    reply(&r, 400, JSON, "{\"error\":\"invalid_grant\"}");
+    CHECK_INT(done(&r), OC_E_OAUTH);
+    CHECK_CONTAINS(r.err.message, "GET https://api.example/v1/store/info.json was rejected with HTTP 401");
+    CHECK_CONTAINS(r.err.message, "invalid_grant");
+    CHECK(strstr(r.err.message, "R1") == NULL);
+    stop(&r);
     oc_client_free(c);
 }
 
 OC_TEST(a_429_waits_as_told_then_resends)
 {
-    oc_client *c = client("call6", 3600);
-    oc_response resp;
-    oc_call *call;
-    oc_step step;
-    oc_error err;
-    oc_response_init(&resp);
-    CHECK_INT(oc_call_api(c, &get_info, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    answer(step.response, 429, "retry-after: 2", "");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_WAIT);
-    CHECK_INT(step.wait_ms, 2000);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_HTTP);
-    CHECK_STR(step.request->method, "GET");
-    answer(step.response, 200, NULL, "{}");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_DONE);
-    oc_call_free(call);
-    oc_response_free(&resp);
+    oc_client *c = client_on(NULL, "call6", 3600);
+    run r;
+    start(&r, c, &get_info);
+    reply(&r, 429, "retry-after: 2", "");
+    CHECK_INT(r.step.kind, OC_STEP_WAIT);
+    CHECK_INT(r.step.wait_ms, 2000);
+    oc_call_next(r.call, &r.step);
+    CHECK_STR(r.step.request->method, "GET");
+    reply(&r, 200, NULL, "{}");
+    CHECK_INT(done(&r), OC_OK);
+    stop(&r);
     oc_client_free(c);
 }
 
@@ -253,45 +206,29 @@ OC_TEST(a_429_waits_as_told_then_resends)
 OC_TEST(a_post_lost_in_transit_is_not_resent)
 {
     static const oc_api_request post = {"POST", "/orders.json", NULL, NULL, "{}", 2, 0};
-    oc_client *c = client("call7", 3600);
-    oc_response resp;
-    oc_call *call;
-    oc_step step;
-    oc_error err, terr;
-    oc_response_init(&resp);
+    oc_client *c = client_on(NULL, "call7", 3600);
+    oc_error terr;
+    run r;
     oc_error_clear(&terr);
     oc_fail(&terr, OC_E_TIMEOUT, "timed out");
-    CHECK_INT(oc_call_api(c, &post, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    CHECK_STR(step.request->method, "POST");
-    oc_call_feed(call, OC_E_TIMEOUT, 1, &terr);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_DONE);
-    CHECK_INT(oc_call_result(call, &err), OC_E_TIMEOUT);
-    oc_call_free(call);
-    oc_response_free(&resp);
+    start(&r, c, &post);
+    CHECK_STR(r.step.request->method, "POST");
+    oc_call_feed(r.call, OC_E_TIMEOUT, 1, &terr);
+    oc_call_next(r.call, &r.step);
+    CHECK_INT(done(&r), OC_E_TIMEOUT);
+    stop(&r);
     oc_client_free(c);
 }
 
 OC_TEST(another_origin_redirect_is_not_followed)
 {
-    oc_client *c = client("call8", 3600);
-    oc_response resp;
-    oc_call *call;
-    oc_step step;
-    oc_error err;
-    oc_response_init(&resp);
-    oc_error_clear(&err);
-    CHECK_INT(oc_call_api(c, &get_info, &resp, &call, &err), OC_OK);
-    oc_call_next(call, &step);
-    answer(step.response, 302, "location: https://evil.example/steal", "");
-    oc_call_feed(call, OC_OK, 1, NULL);
-    oc_call_next(call, &step);
-    CHECK_INT(step.kind, OC_STEP_DONE);
-    CHECK_INT(oc_call_result(call, &err), OC_E_ORIGIN);
-    CHECK_CONTAINS(err.message, "https://evil.example/steal");
-    oc_call_free(call);
-    oc_response_free(&resp);
+    oc_client *c = client_on(NULL, "call8", 3600);
+    run r;
+    start(&r, c, &get_info);
+    reply(&r, 302, "location: https://evil.example/steal", "");
+    CHECK_INT(done(&r), OC_E_ORIGIN);
+    CHECK_CONTAINS(r.err.message, "https://evil.example/steal");
+    stop(&r);
     oc_client_free(c);
 }
 
@@ -299,30 +236,18 @@ OC_TEST(another_origin_redirect_is_not_followed)
    first's refresh and then uses its token, sending no second refresh. */
 OC_TEST(concurrent_calls_share_one_refresh)
 {
-    oc_client *c = client("call9", 5);
-    oc_response r1, r2;
-    oc_call *a, *b;
-    oc_step sa, sb;
-    oc_error err;
-    oc_response_init(&r1);
-    oc_response_init(&r2);
-    CHECK_INT(oc_call_api(c, &get_info, &r1, &a, &err), OC_OK);
-    CHECK_INT(oc_call_api(c, &get_info, &r2, &b, &err), OC_OK);
-    oc_call_next(a, &sa);
-    CHECK_STR(sa.request->url, "https://as.example/token");
-    oc_call_next(b, &sb);
-    CHECK_INT(sb.kind, OC_STEP_WAIT);
-    answer(sa.response, 200, "content-type: application/json",
-           "{\"access_token\":\"A2\",\"refresh_token\":\"R2\",\"expires_in\":3600}");
-    oc_call_feed(a, OC_OK, 1, NULL);
-    oc_call_next(b, &sb);
-    CHECK_INT(sb.kind, OC_STEP_HTTP);
-    CHECK_STR(sb.request->url, "https://api.example/v1/store/info.json");
-    CHECK_STR(find_header(sb.request, "Authorization:"), "Authorization: Bearer A2");
-    oc_call_free(a);
-    oc_call_free(b);
-    oc_response_free(&r1);
-    oc_response_free(&r2);
+    oc_client *c = client_on(NULL, "call9", 5);
+    run a, b;
+    start(&a, c, &get_info);
+    CHECK_STR(url(&a), "https://as.example/token");
+    start(&b, c, &get_info);
+    CHECK_INT(b.step.kind, OC_STEP_WAIT);
+    reply(&a, 200, JSON, TOKEN_JSON("A2", "R2"));
+    oc_call_next(b.call, &b.step);
+    CHECK_STR(url(&b), "https://api.example/v1/store/info.json");
+    CHECK_STR(auth(&b), "Authorization: Bearer A2");
+    stop(&a);
+    stop(&b);
     oc_client_free(c);
 }
 
@@ -330,34 +255,18 @@ OC_TEST(concurrent_calls_share_one_refresh)
    the second resends with the new token instead of refreshing again. */
 OC_TEST(a_401_after_another_calls_refresh_resends_without_refreshing)
 {
-    oc_client *c = client("call10", 3600);
-    oc_response r1, r2;
-    oc_call *a, *b;
-    oc_step sa, sb;
-    oc_error err;
-    oc_response_init(&r1);
-    oc_response_init(&r2);
-    CHECK_INT(oc_call_api(c, &get_info, &r1, &a, &err), OC_OK);
-    CHECK_INT(oc_call_api(c, &get_info, &r2, &b, &err), OC_OK);
-    oc_call_next(a, &sa);
-    oc_call_next(b, &sb);
-    CHECK_STR(find_header(sb.request, "Authorization:"), "Authorization: Bearer A1");
-    answer(sa.response, 401, NULL, "{}");
-    oc_call_feed(a, OC_OK, 1, NULL);
-    oc_call_next(a, &sa);
-    CHECK_STR(sa.request->url, "https://as.example/token");
-    answer(sa.response, 200, "content-type: application/json",
-           "{\"access_token\":\"A2\",\"refresh_token\":\"R2\",\"expires_in\":3600}");
-    oc_call_feed(a, OC_OK, 1, NULL);
-    answer(sb.response, 401, NULL, "{}"); /* b's answer, to the request sent with A1 */
-    oc_call_feed(b, OC_OK, 1, NULL);
-    oc_call_next(b, &sb);
-    CHECK_INT(sb.kind, OC_STEP_HTTP);
-    CHECK_STR(sb.request->url, "https://api.example/v1/store/info.json");
-    CHECK_STR(find_header(sb.request, "Authorization:"), "Authorization: Bearer A2");
-    oc_call_free(a);
-    oc_call_free(b);
-    oc_response_free(&r1);
-    oc_response_free(&r2);
+    oc_client *c = client_on(NULL, "call10", 3600);
+    run a, b;
+    start(&a, c, &get_info);
+    start(&b, c, &get_info);
+    CHECK_STR(auth(&b), "Authorization: Bearer A1");
+    reply(&a, 401, NULL, "{}");
+    CHECK_STR(url(&a), "https://as.example/token");
+    reply(&a, 200, JSON, TOKEN_JSON("A2", "R2"));
+    reply(&b, 401, NULL, "{}"); /* b's answer, to the request sent with A1 */
+    CHECK_STR(url(&b), "https://api.example/v1/store/info.json");
+    CHECK_STR(auth(&b), "Authorization: Bearer A2");
+    stop(&a);
+    stop(&b);
     oc_client_free(c);
 }

@@ -20,11 +20,7 @@ static oc_flow flow(oc_client_auth how)
 
 static const char *header(const oc_token_request *r, const char *prefix)
 {
-    const struct curl_slist *h;
-    for (h = r->headers; h; h = h->next)
-        if (strncmp(h->data, prefix, strlen(prefix)) == 0)
-            return h->data;
-    return NULL;
+    return oc_test_header(r->headers, prefix);
 }
 
 OC_TEST(authorize_url)

@@ -90,13 +90,33 @@ OC_TEST(save_replaces_atomically_leaving_no_temp_files)
     }
     d = opendir(path_in_tmp("atomic"));
     while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
+        if (e->d_name[0] != '.' && strcmp(e->d_name, "s.json.lock") != 0) /* the lock stays */
         {
             entries++;
             CHECK_STR(e->d_name, "s.json");
         }
     closedir(d);
     CHECK_INT(entries, 1);
+    oc_store_release(s);
+}
+
+/* A writer killed between its temporary file and the rename leaves the
+   file behind; the next process to take the lock clears it. */
+OC_TEST(stale_temporary_files_are_cleared_by_the_next_lock)
+{
+    oc_store *s;
+    oc_error err;
+    FILE *f;
+    CHECK_INT(oc_store_file_new(path_in_tmp("stale/s.json"), &s, &err), OC_OK);
+    CHECK_INT(oc_store_lock(s, 1000, &err), OC_OK); /* makes the directory */
+    oc_store_unlock(s);
+    f = fopen(path_in_tmp("stale/s.json.tmp.AbC123"), "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    CHECK_INT(oc_store_lock(s, 1000, &err), OC_OK);
+    CHECK(access(path_in_tmp("stale/s.json.tmp.AbC123"), F_OK) != 0);
+    oc_store_unlock(s);
     oc_store_release(s);
 }
 
