@@ -92,7 +92,6 @@ void oc_lua_client_release(lclient *lc);
 /* [-0, +0] A header table ({name = value}) appended to *list as
    "Name: value" lines; raises on wrong types. */
 void oc_lua_read_headers(lua_State *L, int idx, struct curl_slist **list);
-void oc_lua_free_headers(struct curl_slist *list);
 /* [-0, +2] nil and the error for an HTTP answer >= 400, with its body and
    headers. */
 int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, const char *target,

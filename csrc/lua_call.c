@@ -49,7 +49,7 @@ static int call_close(lua_State *L)
     oc_call_free(lc->call);
     lc->call = NULL;
     oc_kv_free(&lc->query);
-    oc_lua_free_headers(lc->headers);
+    oc_http_free_headers(lc->headers);
     lc->headers = NULL;
     oc_wipe(lc->resp.body.data, lc->resp.body.len);
     oc_response_free(&lc->resp);

@@ -59,13 +59,6 @@ lclient *oc_lua_check_client(lua_State *L, int i)
 }
 #define check_client oc_lua_check_client
 
-void oc_lua_free_headers(struct curl_slist *list)
-{
-    struct curl_slist *h;
-    for (h = list; h; h = h->next)
-        oc_wipe(h->data, strlen(h->data));
-    curl_slist_free_all(list);
-}
 
 static void clear_inputs(lclient *lc)
 {
@@ -74,7 +67,7 @@ static void clear_inputs(lclient *lc)
         oc_kv_free(&lc->batch_query[i]);
     lc->batch_used = 0;
     oc_kv_free(&lc->query);
-    oc_lua_free_headers(lc->headers);
+    oc_http_free_headers(lc->headers);
     lc->headers = NULL;
 }
 

@@ -81,10 +81,7 @@ static oc_call *new_call(oc_client *c, call_kind kind, oc_error *err)
 
 static void free_merged(oc_call *call)
 {
-    struct curl_slist *h;
-    for (h = call->merged; h; h = h->next)
-        oc_wipe(h->data, strlen(h->data));
-    curl_slist_free_all(call->merged);
+    oc_http_free_headers(call->merged);
     call->merged = NULL;
 }
 

@@ -54,10 +54,7 @@ oc_code oc_client_endpoint(const oc_client *c, oc_prop p, const char *fallback, 
 
 void oc_client_free_auth_headers(oc_client *c)
 {
-    struct curl_slist *h;
-    for (h = c->auth_headers; h; h = h->next)
-        oc_wipe(h->data, strlen(h->data));
-    curl_slist_free_all(c->auth_headers);
+    oc_http_free_headers(c->auth_headers);
     c->auth_headers = NULL;
 }
 
@@ -68,9 +65,7 @@ oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_err
         !(n = curl_slist_append(list, OC_USER_AGENT_HEADER)) || !(list = n) ||
         (credentials && (!(n = curl_slist_append(list, credentials)) || !(list = n))) ||
         !(n = curl_slist_append(list, "Expect:")) || !(list = n)) {
-        for (n = list; n; n = n->next)
-            oc_wipe(n->data, strlen(n->data));
-        curl_slist_free_all(list);
+        oc_http_free_headers(list);
         return oc_fail_nomem(err);
     }
     oc_client_free_auth_headers(c);
@@ -561,9 +556,4 @@ unsigned oc_client_generation(const oc_client *c)
 const char *oc_client_api_url(const oc_client *c)
 {
     return c->api_url ? c->api_url : c->api_template;
-}
-
-const oc_profile *oc_client_profile(const oc_client *c)
-{
-    return c->profile;
 }

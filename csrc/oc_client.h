@@ -100,6 +100,5 @@ unsigned oc_client_generation(const oc_client *c);
 /* Removes the stored tokens (logout). */
 oc_code oc_client_forget(oc_client *c, oc_error *err);
 const char *oc_client_api_url(const oc_client *c);
-const oc_profile *oc_client_profile(const oc_client *c);
 
 #endif

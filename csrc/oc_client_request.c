@@ -125,9 +125,7 @@ oc_code oc_client_merge_headers(const oc_client *c, const struct curl_slist *ext
     *out = list;
     return OC_OK;
 nomem:
-    for (n = list; n; n = n->next)
-        oc_wipe(n->data, strlen(n->data));
-    curl_slist_free_all(list);
+    oc_http_free_headers(list);
     return oc_fail_nomem(err);
 }
 
@@ -213,12 +211,8 @@ oc_code oc_client_request_many(oc_client *c, const oc_api_request *reqs, size_t 
 out:
     for (i = 0; urls && i < n; i++)
         oc_buf_free(&urls[i]);
-    for (i = 0; merged && i < n; i++) {
-        struct curl_slist *h;
-        for (h = merged[i]; h; h = h->next)
-            oc_wipe(h->data, strlen(h->data));
-        curl_slist_free_all(merged[i]);
-    }
+    for (i = 0; merged && i < n; i++)
+        oc_http_free_headers(merged[i]);
     free(merged);
     free(urls);
     free(rs);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "oc_crypto.h"
+
 /*
  * One easy handle and the per-transfer state its callbacks write into. The
  * callbacks never fail with longjmp: they record what went wrong and return
@@ -78,18 +80,23 @@ int oc_response_add_header(oc_response *r, const char *name, size_t nlen, const 
     return 0;
 }
 
+void oc_http_free_headers(struct curl_slist *list)
+{
+    struct curl_slist *h;
+    for (h = list; h; h = h->next)
+        oc_wipe(h->data, strlen(h->data));
+    curl_slist_free_all(list);
+}
+
 const char *oc_response_header(const oc_response *r, const char *lname)
 {
     size_t pos = 0;
-    const char *name, *value, *found = NULL;
-    while (oc_response_next_header(r, &pos, &name, &value)) {
-        if (strcmp(name, lname) == 0) {
-            if (found)
-                return found; /* first occurrence; callers wanting all walk the list */
-            found = value;
-        }
-    }
-    return found;
+    const char *name, *value;
+    /* the first occurrence; callers wanting all walk the list */
+    while (oc_response_next_header(r, &pos, &name, &value))
+        if (strcmp(name, lname) == 0)
+            return value;
+    return NULL;
 }
 
 void oc_describe_request(char *out, size_t max, const char *method, const char *url)

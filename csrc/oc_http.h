@@ -82,6 +82,8 @@ int oc_response_add_header(oc_response *r, const char *name, size_t nlen, const 
 /* The first value of a header (lower-case name), or NULL. Callers that
    want every value of a repeated header walk them with oc_response_next_header. */
 const char *oc_response_header(const oc_response *r, const char *lname);
+/* Frees a header list, wiping each line first: lines may hold credentials. */
+void oc_http_free_headers(struct curl_slist *list);
 /* Walks the headers: start with *pos = 0; returns 0 at the end. */
 int oc_response_next_header(const oc_response *r, size_t *pos, const char **name, const char **value);
 

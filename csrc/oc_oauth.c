@@ -8,6 +8,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_http.h"
 #include "oc_version.h"
 
 /* Explicit limit on anything the flows build (URLs, bodies). */
@@ -15,12 +16,8 @@ enum { OAUTH_MESSAGE_MAX = 256 * 1024 };
 
 void oc_token_request_free(oc_token_request *r)
 {
-    struct curl_slist *h;
     free(r->url);
-    /* Header lines may hold Basic credentials: wipe before freeing. */
-    for (h = r->headers; h; h = h->next)
-        oc_wipe(h->data, strlen(h->data));
-    curl_slist_free_all(r->headers);
+    oc_http_free_headers(r->headers); /* may hold Basic credentials */
     if (r->body)
         oc_wipe(r->body, r->body_len);
     free(r->body);

@@ -181,10 +181,10 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /*
- * Removes "<file>.tmp.*" left by writers that died mid-save. Only called
- * with the lock held: a writer holds it while saving (or, when it could not
- * take it, writes again if its file vanished), so any temporary file
- * present now belongs to a dead one.
+ * Removes "<file>.tmp.*" left by writers that died mid-save. Called when the
+ * lock is taken: a writer holds it while saving (or, when it could not take
+ * it, writes again if its file vanished), so any temporary file present now
+ * belongs to a dead one.
  */
 static void remove_stale_temps(const file_store *f)
 {
@@ -240,7 +240,7 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
         return oc_fail_nomem(err);
     }
     /* A save outside a refresh (a code exchange) takes the lock when it is
-       free, so that stale temporary files can be cleared safely below. */
+       free: taking it clears what dead writers left (see file_lock). */
     if (f->lock_fd < 0 && file_lock(s, 0, NULL) == OC_OK)
         locked_here = 1;
     for (attempt = 1;; attempt++) {
@@ -251,15 +251,15 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
                          f->base.where, strerror(errno));
             goto out;
         }
-    /*
-     * Order matters. A rotated refresh token is lost if the process dies
-     * between the server issuing it and the rename, so the rename comes
-     * right after the write, before any fsync: a killed process leaves
-     * either file whole (the page cache outlives it). The fsyncs that
-     * follow make it durable across power loss; until they complete, the
-     * file system's rename-over-existing ordering (ext4's auto_da_alloc)
-     * is what keeps the new name from pointing at unwritten data.
-     */
+        /*
+         * Order matters. A rotated refresh token is lost if the process dies
+         * between the server issuing it and the rename, so the rename comes
+         * right after the write, before any fsync: a killed process leaves
+         * either file whole (the page cache outlives it). The fsyncs that
+         * follow make it durable across power loss; until they complete, the
+         * file system's rename-over-existing ordering (ext4's auto_da_alloc)
+         * is what keeps the new name from pointing at unwritten data.
+         */
         if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
             write_all(fd, "\n", 1) != 0) {
             rc = oc_fail(err, OC_E_SETTINGS, "cannot write %s: %s", tmp, strerror(errno));
@@ -271,7 +271,7 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
             break;
         /* Saved without the lock, the temporary file may have been taken
            for a dead writer's by a process clearing them: write it again. */
-        if (errno == ENOENT && !locked_here && f->lock_fd < 0 && attempt < 3) {
+        if (errno == ENOENT && f->lock_fd < 0 && attempt < 3) {
             close(fd);
             continue;
         }
@@ -290,8 +290,6 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
         fsync(dfd);
         close(dfd);
     }
-    if (f->lock_fd >= 0)
-        remove_stale_temps(f);
     rc = OC_OK;
 out:
     if (locked_here)
@@ -348,8 +346,6 @@ static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
     }
     f->lock_fd = fd;
     f->lock_depth = 1;
-    /* Every writer holds the lock while saving, or writes again if its
-       temporary file vanished: what is left now was left by a dead one. */
     remove_stale_temps(f);
     return OC_OK;
 }

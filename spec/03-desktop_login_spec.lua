@@ -108,8 +108,7 @@ describe("the desktop login", function()
     local codefile = dir .. "/code.txt"
     H.write_file(codefile, code .. "\n")
     -- setsid: no controlling terminal, so the code is read from stdin
-    local envs = "LUA_PATH=" .. H.q(H.LPATH .. ";;") .. " LUA_CPATH=" .. H.q(H.CPATH .. ";;")
-      .. " CONN=" .. H.q(H.connstr(props)) .. " BROWSER=/bin/true"
+    local envs = H.LUA_ENV .. " CONN=" .. H.q(H.connstr(props)) .. " BROWSER=/bin/true"
     H.write_file(dir .. "/s.lua", SCRIPT)
     local out = H.capture(envs .. " setsid -w " .. H.LUA .. " " .. H.q(dir .. "/s.lua") .. " <" .. H.q(codefile)
       .. " 2>" .. H.q(dir .. "/err"))

@@ -30,22 +30,7 @@ local function start_proxy(dir, opts)
   }
 end
 
--- A CA and a server certificate for 127.0.0.1 signed by it, made with the
--- openssl command line.
-local function make_ca(dir)
-  H.write_file(dir .. "/ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
-  local cmds = {
-    "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=oauthconnect-test-ca"
-      .. " -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",
-    "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr",
-    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
-      .. " -extfile ext.cnf -out server.pem",
-  }
-  for _, c in ipairs(cmds) do
-    assert.equal(0, H.exec("cd " .. H.q(dir) .. " && " .. c .. " >/dev/null 2>&1"), c)
-  end
-  return dir .. "/ca.pem", dir .. "/server.pem", dir .. "/server.key"
-end
+local make_ca = H.make_ca
 
 describe("network properties", function()
   local dir

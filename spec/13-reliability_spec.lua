@@ -1,17 +1,8 @@
 -- The reliability figures of docs/RELIABILITY.md, in the reduced form CI runs:
 -- single-flight refresh across processes, and SIGKILL during refresh.
 local H = require "helpers"
-local json = require "oauthconnect.json"
 
-local function run_tool(script, args)
-  local env = "LUA_PATH=" .. H.q(H.LPATH .. ";;") .. " LUA_CPATH=" .. H.q(H.CPATH .. ";;")
-  local out, code = H.capture(env .. " " .. H.LUA .. " " .. H.q(H.ROOT .. "/tests/reliability/" .. script)
-    .. " " .. args .. " 2>&1")
-  assert.equal(0, code, out)
-  local result = json.decode(out:match("({.*})%s*$"))
-  print(script .. " " .. args .. ": " .. out:match("({.*})%s*$"))
-  return result
-end
+local run_tool = H.run_reliability
 
 describe("reliability", function()
   it("refreshes once per expiry window across 16 processes, losing nothing", function()

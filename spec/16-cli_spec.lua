@@ -12,12 +12,18 @@ describe("the oauthconnect command", function()
     local e = { HOME = dir, XDG_CONFIG_HOME = dir .. "/config", BROWSER = H.BROWSER }
     for k, v in pairs(env or {}) do e[k] = v end
     for k, v in pairs(extra_env or {}) do e[k] = v end
-    local parts = { "env", "LUA_PATH=" .. H.q(H.LPATH .. ";;"), "LUA_CPATH=" .. H.q(H.CPATH .. ";;") }
+    local parts = { "env", H.LUA_ENV }
     for k, v in pairs(e) do parts[#parts + 1] = k .. "=" .. H.q(v) end
     parts[#parts + 1] = H.LUA .. " " .. H.q(CLI) .. " " .. args
     local errfile = dir .. "/stderr"
     local out, code = H.capture(table.concat(parts, " ") .. " 2>" .. H.q(errfile) .. " </dev/null")
     return out, H.read_file(errfile) or "", code
+  end
+
+  -- Runs the command under a pseudo-terminal (script(1)); returns what it showed.
+  local function on_terminal(args)
+    return H.capture("script -qec " .. H.q("env " .. H.LUA_ENV .. " " .. H.LUA .. " " .. H.q(CLI) .. " " .. args)
+      .. " /dev/null")
   end
 
   setup(function()
@@ -70,9 +76,7 @@ describe("the oauthconnect command", function()
   end)
 
   it("pretty-prints on a terminal", function()
-    local cmd = table.concat({ "env", "LUA_PATH=" .. H.q(H.LPATH .. ";;"), "LUA_CPATH=" .. H.q(H.CPATH .. ";;"),
-      H.LUA, H.q(CLI), "get jumpseller /store/info.json -c", H.q(conn) }, " ")
-    local out = H.capture("script -qec " .. H.q(cmd) .. " /dev/null")
+    local out = on_terminal("get jumpseller /store/info.json -c " .. H.q(conn))
     assert.matches('\n +"store": *{', out)
   end)
 
@@ -100,9 +104,7 @@ describe("the oauthconnect command", function()
   end)
 
   it("shows progress on a terminal, and none without one", function()
-    local cmd = table.concat({ "env", "LUA_PATH=" .. H.q(H.LPATH .. ";;"), "LUA_CPATH=" .. H.q(H.CPATH .. ";;"),
-      H.LUA, H.q(CLI), "export jumpseller /orders.json -o /dev/null -c", H.q(conn) }, " ")
-    local out = H.capture("script -qec " .. H.q(cmd) .. " /dev/null")
+    local out = on_terminal("export jumpseller /orders.json -o /dev/null -c " .. H.q(conn))
     assert.matches("300 items, 4 pages, %d+ items/s", out)
   end)
 

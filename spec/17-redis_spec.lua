@@ -3,15 +3,7 @@ local H = require "helpers"
 local json = require "oauthconnect.json"
 local jumpseller = require "jumpseller"
 
-local function run_tool(args)
-  local env = "LUA_PATH=" .. H.q(H.LPATH .. ";;") .. " LUA_CPATH=" .. H.q(H.CPATH .. ";;")
-  local out, code = H.capture(env .. " " .. H.LUA .. " " .. H.q(H.ROOT .. "/tests/reliability/redis_race.lua")
-    .. " " .. args .. " 2>&1")
-  assert.equal(0, code, out)
-  local line = out:match("({.*})%s*$")
-  print("redis_race.lua " .. args .. ": " .. line)
-  return json.decode(line)
-end
+local function run_tool(args) return H.run_reliability("redis_race.lua", args) end
 
 describe("the Redis store", function()
   local redis, sandbox, dir
@@ -76,22 +68,13 @@ end)
 
 describe("the Redis store over TLS", function()
   it("trusts the CA named by SSLServerCert, and nothing else", function()
-    local dir = H.tmpdir()
-    H.write_file(dir .. "/ext.cnf", "subjectAltName=IP:127.0.0.1\n")
-    for _, c in ipairs({
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=oc-test-ca -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",
-      "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr",
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out server.pem",
-    }) do
-      assert.equal(0, H.exec("cd " .. H.q(dir) .. " && " .. c .. " >/dev/null 2>&1"))
-    end
+    local ca, cert, key = H.make_ca(H.tmpdir())
     local tls_port = H.free_port()
-    local redis = H.redis({ tls = { port = tls_port, cert = dir .. "/server.pem", key = dir .. "/server.key",
-      ca = dir .. "/ca.pem" } })
+    local redis = H.redis({ tls = { port = tls_port, cert = cert, key = key, ca = ca } })
     local sandbox = H.sandbox("jumpseller")
     local loc = ("rediss://127.0.0.1:%d/0/tls:key"):format(tls_port)
     local props = sandbox:jumpseller_props({ CallbackURL = "http://127.0.0.1:1/cb", OAuthSettingsLocation = loc,
-      SSLServerCert = dir .. "/ca.pem" })
+      SSLServerCert = ca })
     -- SSLServerCert replaces the system's trust for the API too, so the
     -- API here is plain http on loopback
     assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))

@@ -4,38 +4,13 @@ local H = require "helpers"
 local jumpseller = require "jumpseller"
 local bigcommerce = require "bigcommerce"
 
-local dir = H.tmpdir()
-
 local function sh(cmd)
   local out, code = H.capture(cmd)
   assert(code == 0, "failed: " .. cmd)
   return out
 end
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- Base64 HMAC of exact bytes, by openssl.
-local function openssl_hmac(body, key, digest)
-  H.write_file(dir .. "/body", body)
-  return (sh(("openssl dgst -%s -hmac %s -binary %s | openssl base64 -A")
-    :format(digest or "sha256", q(key), q(dir .. "/body"))))
-end
-
-local function b64url(text)
-  H.write_file(dir .. "/seg", text)
-  return (sh("openssl base64 -A -in " .. q(dir .. "/seg") .. " | tr '+/' '-_' | tr -d '='"))
-end
-
--- A compact JWS of the given JSON texts, signed by openssl (HS256 unless
--- digest says otherwise; digest false leaves the signature empty).
-local function jwt(header, payload, secret, digest)
-  local input = b64url(header) .. "." .. b64url(payload)
-  if digest == false then return input .. "." end
-  H.write_file(dir .. "/input", input)
-  local sig = sh(("openssl dgst -%s -hmac %s -binary %s | openssl base64 -A | tr '+/' '-_' | tr -d '='")
-    :format(digest or "sha256", q(secret), q(dir .. "/input")))
-  return input .. "." .. sig
-end
+local q, openssl_hmac, b64url, jwt = H.q, H.openssl_hmac, H.b64url, H.jwt
 
 describe("jumpseller.verify_webhook", function()
   local body = '{"order":{"id":1001,"status":"Paid","total":25.5}}'

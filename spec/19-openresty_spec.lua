@@ -6,7 +6,7 @@ local json = require "oauthconnect.json"
 
 local CPATH = os.getenv("OC_LUAJIT_CPATH") or (H.ROOT .. "/build-luajit/lua/?.so")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = H.q
 
 -- Starts the example (nginx in the background) and returns a handle.
 local function start_example(sandbox, workers, extra_env)
@@ -185,9 +185,7 @@ describe("the OpenResty example, with 2 workers", function()
 
   it("accepts a webhook only with a valid Jumpseller-Hmac-Sha256", function()
     local body = '{"order":{"id":1001,"status":"paid"}}'
-    local dir = H.tmpdir()
-    H.write_file(dir .. "/b", body)
-    local sig = H.capture("openssl dgst -sha256 -hmac hooks-token-9 -binary " .. q(dir .. "/b") .. " | openssl base64 -A")
+    local sig = H.openssl_hmac(body, "hooks-token-9")
     local headers = { ["Content-Type"] = "application/json", ["Jumpseller-Hmac-Sha256"] = sig,
       ["Jumpseller-Event"] = "order_paid" }
     local status, _, rbody = browse(ng, ng.base .. "/webhooks/jumpseller", { body = body, headers = headers })
@@ -203,19 +201,11 @@ describe("the OpenResty example, with 2 workers", function()
   end)
 
   it("opens the BigCommerce app only with a valid signed_payload_jwt", function()
-    local function b64url(text)
-      local dir = H.tmpdir()
-      H.write_file(dir .. "/s", text)
-      return (H.capture("openssl base64 -A -in " .. q(dir .. "/s") .. " | tr '+/' '-_' | tr -d '='"))
-    end
-    local input = b64url('{"alg":"HS256","typ":"JWT"}') .. "." .. b64url(
-      ('{"aud":"bc-id","iss":"bc","sub":"stores/xyz789","exp":%d,"user":{"id":1,"email":"a@b.example"}}')
-      :format(os.time() + 3600))
-    local dir = H.tmpdir()
-    H.write_file(dir .. "/in", input)
-    local sig = H.capture("openssl dgst -sha256 -hmac bc-secret -binary " .. q(dir .. "/in")
-      .. " | openssl base64 -A | tr '+/' '-_' | tr -d '='")
-    local status, body = get_json(ng, "/bigcommerce/load?signed_payload_jwt=" .. input .. "." .. sig)
+    local header = '{"alg":"HS256","typ":"JWT"}'
+    local payload = ('{"aud":"bc-id","iss":"bc","sub":"stores/xyz789","exp":%d,"user":{"id":1,"email":"a@b.example"}}')
+      :format(os.time() + 3600)
+    local input = H.b64url(header) .. "." .. H.b64url(payload)
+    local status, body = get_json(ng, "/bigcommerce/load?signed_payload_jwt=" .. H.jwt(header, payload, "bc-secret"))
     assert.equal(200, status)
     assert.equal("xyz789", body.store_hash)
     status, body = get_json(ng, "/bigcommerce/load?signed_payload_jwt=" .. input .. ".")

@@ -7,7 +7,7 @@ local json = require "oauthconnect.json"
 
 local CPATH = os.getenv("OC_LUAJIT_CPATH") or (H.ROOT .. "/build-luajit/lua/?.so")
 
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local q = H.q
 
 local CONF = [[
 load_module /usr/lib/nginx/modules/ndk_http_module.so;

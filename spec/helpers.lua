@@ -24,6 +24,9 @@ local function shell_quote(s)
 end
 H.q = shell_quote
 
+-- The environment a child Lua needs to find this checkout's modules.
+H.LUA_ENV = "LUA_PATH=" .. shell_quote(H.LPATH .. ";;") .. " LUA_CPATH=" .. shell_quote(H.CPATH .. ";;")
+
 function H.read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -337,12 +340,72 @@ function H.stop_nginx(prefix)
   os.execute("kill -KILL " .. pid .. " 2>/dev/null")
 end
 
+-- A CA and a server certificate for 127.0.0.1 signed by it, made in dir with
+-- the openssl command line; returns the paths of ca.pem, server.pem, server.key.
+function H.make_ca(dir)
+  H.write_file(dir .. "/ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+  local cmds = {
+    "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=oauthconnect-test-ca"
+      .. " -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",
+    "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr",
+    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
+      .. " -extfile ext.cnf -out server.pem",
+  }
+  for _, c in ipairs(cmds) do
+    local code = H.exec("cd " .. shell_quote(dir) .. " && " .. c .. " >/dev/null 2>&1")
+    assert(code == 0, c .. ": exit code " .. tostring(code))
+  end
+  return dir .. "/ca.pem", dir .. "/server.pem", dir .. "/server.key"
+end
+
+-- Signatures made by the openssl command line, an implementation independent
+-- of the module's, over exact bytes (written to a file first).
+local function openssl(cmd, input)
+  local file = H.tmpdir() .. "/input"
+  H.write_file(file, input)
+  local out, code = H.capture(cmd:format(shell_quote(file)))
+  assert(code == 0, "failed: " .. cmd)
+  return out
+end
+
+local B64URL = " | tr '+/' '-_' | tr -d '='"
+
+-- Base64 HMAC (sha256 unless digest says otherwise) of body with key.
+function H.openssl_hmac(body, key, digest)
+  return openssl(("openssl dgst -%s -hmac %s -binary %%s | openssl base64 -A")
+    :format(digest or "sha256", shell_quote(key)), body)
+end
+
+function H.b64url(text)
+  return openssl("openssl base64 -A -in %s" .. B64URL, text)
+end
+
+-- A compact JWS of the given JSON texts, signed with secret (HS256 unless
+-- digest says otherwise; digest false leaves the signature empty).
+function H.jwt(header, payload, secret, digest)
+  local input = H.b64url(header) .. "." .. H.b64url(payload)
+  if digest == false then return input .. "." end
+  return input .. "." .. openssl(("openssl dgst -%s -hmac %s -binary %%s | openssl base64 -A" .. B64URL)
+    :format(digest or "sha256", shell_quote(secret)), input)
+end
+
+-- Runs tests/reliability/<script> with its arguments; asserts it succeeded,
+-- prints its JSON result line (the figures CI reports) and returns it decoded.
+function H.run_reliability(script, args)
+  local out, code = H.capture(H.LUA_ENV .. " " .. H.LUA .. " " .. H.q(H.ROOT .. "/tests/reliability/" .. script)
+    .. " " .. args .. " 2>&1")
+  assert(code == 0, script .. " failed with exit code " .. tostring(code) .. ":\n" .. out)
+  local line = out:match("({.*})%s*$")
+  print(script .. " " .. args .. ": " .. line)
+  return json.decode(line)
+end
+
 -- Runs a Lua script in a child process with the module paths set; returns
 -- its stdout, stderr and exit code. env: table of extra environment variables.
 function H.run_lua(script, env)
   local dir = H.tmpdir()
   H.write_file(dir .. "/script.lua", script)
-  local prefix = { "LUA_PATH=" .. shell_quote(H.LPATH .. ";;"), "LUA_CPATH=" .. shell_quote(H.CPATH .. ";;") }
+  local prefix = { H.LUA_ENV }
   for k, v in pairs(env or {}) do prefix[#prefix + 1] = k .. "=" .. shell_quote(v) end
   local cmd = table.concat(prefix, " ") .. " " .. H.LUA .. " " .. shell_quote(dir .. "/script.lua")
     .. " 2>" .. shell_quote(dir .. "/stderr")

@@ -34,11 +34,9 @@ end
 
 -- The core's request, through the driver for where this runs: libcurl in
 -- scripts, nginx subrequests in an nginx handler (see oauthconnect/nginx.lua).
+-- Outside nginx the callers go to the core directly, without this.
 local IN_NGINX = nginx.available()
 local function perform(self, method, path, query, headers, body, fail_on_http)
-  if not IN_NGINX then
-    return self.core:request(method, path, query, headers, body, fail_on_http)
-  end
   local how, why = nginx.choose(self.io)
   if how == "curl" then
     return self.core:request(method, path, query, headers, body, fail_on_http)
@@ -69,27 +67,6 @@ local function new_res(status, raw, body)
   raw_headers[res] = raw
   return res
 end
-_M.new_res = new_res
-
--- Pages at once: parallel libcurl transfers, or light threads in nginx.
-function _M:request_many(reqs)
-  local how, why = nginx.choose(self.io)
-  local results, err
-  if how == "curl" then
-    results, err = self.core:request_many(reqs)
-  elseif not how then
-    return nil, core.error("unsupported", why)
-  else
-    results, err = nginx.request_many(self.core, self.location, reqs)
-  end
-  self:notify_tokens()
-  if results then
-    for i, r in ipairs(results) do
-      if getmetatable(r) ~= core.error_mt then results[i] = new_res(r.status, r.headers, r.body) end
-    end
-  end
-  return results, err
-end
 
 -- Reports new tokens to on_token once per change (login, refresh, another
 -- process's refresh adopted).
@@ -103,11 +80,27 @@ local function notify(self)
   end
 end
 _M.notify = notify
-_M.notify_tokens = notify
 
-function _M:error(code, message, fields)
-  return core.error(code, message, fields)
+-- Pages at once: parallel libcurl transfers, or light threads in nginx.
+function _M:request_many(reqs)
+  local how, why = nginx.choose(self.io)
+  local results, err
+  if how == "curl" then
+    results, err = self.core:request_many(reqs)
+  elseif not how then
+    return nil, core.error("unsupported", why)
+  else
+    results, err = nginx.request_many(self.core, self.location, reqs)
+  end
+  notify(self)
+  if results then
+    for i, r in ipairs(results) do
+      if getmetatable(r) ~= core.error_mt then results[i] = new_res(r.status, r.headers, r.body) end
+    end
+  end
+  return results, err
 end
+
 
 -- client:request{method, path, query, json, body, headers} -> res | nil, err
 -- res = {status, headers (case-insensitive), body}. Any HTTP status is a res.

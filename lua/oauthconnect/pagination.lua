@@ -122,18 +122,23 @@ local function page_size(client, q, key)
   return math_min(tonumber(q[key]) or profile.page_size or max, max)
 end
 
+-- ?page=N&limit=M, page k counted from query.page (or 1).
+local function page_number_query(q, limit)
+  local first = tonumber(q.page) or 1
+  return function(k)
+    local p = copy(q)
+    p.limit, p.page = limit, first + k
+    return p
+  end
+end
+
 -- Jumpseller: ?page=N&limit=M from page 1 (or query.page); no total is sent,
 -- so a page shorter than the limit is the last one.
 function _M.page(client, path, query, in_flight, on_page)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
-  local first = tonumber(q.page) or 1
   return walk(client, path, {
-    query = function(k)
-      local p = copy(q)
-      p.limit, p.page = limit, first + k
-      return p
-    end,
+    query = page_number_query(q, limit),
     read = function(body) return body, #body >= limit end,
   }, in_flight, client.profile.unwrap_envelope, on_page)
 end
@@ -143,13 +148,8 @@ end
 function _M.bigcommerce(client, path, query, in_flight, on_page)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
-  local first = tonumber(q.page) or 1
   return walk(client, path, {
-    query = function(k)
-      local p = copy(q)
-      p.limit, p.page = limit, first + k
-      return p
-    end,
+    query = page_number_query(q, limit),
     read = function(body)
       if type(body.data) == "table" then
         local p = type(body.meta) == "table" and body.meta.pagination
@@ -162,10 +162,12 @@ function _M.bigcommerce(client, path, query, in_flight, on_page)
 end
 
 -- Keap: v1 limit/offset (a short page is the last: "next" is always sent);
--- v2 page_size/page_token until next_page_token is empty, one page at a time.
+-- v2 page_size/page_token until next_page_token is empty, one page at a time
+-- (for paths under the profile's token_paging_prefix, or when asked so).
 function _M.offset(client, path, query, in_flight, on_page)
   local q = copy(query)
-  if path:match("^/v2/") or q.page_size ~= nil or q.page_token ~= nil then
+  local prefix = client.profile.token_paging_prefix
+  if (prefix and path:sub(1, #prefix) == prefix) or q.page_size ~= nil or q.page_token ~= nil then
     local size = page_size(client, q, "page_size")
     local token = q.page_token
     return walk(client, path, {
@@ -195,7 +197,5 @@ function _M.offset(client, path, query, in_flight, on_page)
     end,
   }, in_flight, false, on_page)
 end
-
-_M.null = json.null
 
 return _M

@@ -26,4 +26,5 @@ return {
   pagination = "offset",        -- v1 limit/offset (+ next); v2 page_size/page_token
   page_size = 1000,
   page_size_max = 1000,
+  token_paging_prefix = "/v2/", -- v2 pages by page_token, v1 by offset
 }
