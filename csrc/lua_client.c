@@ -256,9 +256,10 @@ static int client_request(lua_State *L)
 }
 
 /*
- * client:request_many({ {method, path, query}, ... }) -> { res_or_err, ... } | nil, err
+ * client:request_many({ {method, path, query, fail_on_http}, ... }) -> { res_or_err, ... } | nil, err
  * GETs at once (paging): each result is {status, headers (raw), body}, or an
- * error object (a table with code and message) for that request.
+ * error object (a table with code and message) for that request; with
+ * fail_on_http, an HTTP status >= 400 is such an error too.
  */
 static int client_request_many(lua_State *L)
 {
@@ -266,6 +267,7 @@ static int client_request_many(lua_State *L)
     oc_api_request reqs[OC_MAX_IN_FLIGHT];
     oc_code codes[OC_MAX_IN_FLIGHT];
     oc_error errs[OC_MAX_IN_FLIGHT], err;
+    int fail_on_http[OC_MAX_IN_FLIGHT];
     size_t i, n;
 
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -292,6 +294,9 @@ static int client_request_many(lua_State *L)
             luaL_error(L, "request %d needs a path", (int)i + 1);
         reqs[i].target = lua_tostring(L, -1);
         lua_pop(L, 1);
+        lua_getfield(L, -1, "fail_on_http");
+        fail_on_http[i] = lua_toboolean(L, -1);
+        lua_pop(L, 1);
         lua_getfield(L, -1, "query");
         if (lua_istable(L, -1)) {
             oc_lua_read_kv(L, lua_gettop(L), &lc->batch_query[i]);
@@ -310,6 +315,9 @@ static int client_request_many(lua_State *L)
         oc_response *r = &lc->batch_resp[i];
         if (codes[i] != OC_OK) {
             oc_lua_fail(L, &errs[i]); /* nil, err */
+            lua_remove(L, -2);
+        } else if (fail_on_http[i] && r->status >= 400) {
+            oc_lua_http_failure(L, lc->c, reqs[i].method, reqs[i].target, r);
             lua_remove(L, -2);
         } else {
             lua_createtable(L, 0, 3);

@@ -144,6 +144,18 @@ describe("the nginx driver", function()
     assert.equal(math.floor(r.value.count / 100) + 1, r.value.pages)
   end)
 
+  it("raises a page's HTTP error without asking for the page again", function()
+    sandbox:inject { path = "/v1/orders.json", status = 422, count = 4,
+      body = '{"message":"page refused"}', headers = { ["Content-Type"] = "application/json" } }
+    local r = ng.case("paging_error")
+    assert.is_false(r.ok)
+    assert.equal("unprocessable", r.code)
+    assert.equal(422, r.status)
+    assert.matches("GET http://127.0.0.1:%d+/v1/orders.json: HTTP 422", r.message)
+    assert.matches("page refused", r.message, 1, true)
+    assert.equal(4, #sandbox:requests("/v1/orders.json"))
+  end)
+
   it("forces a refresh through the token endpoint", function()
     local r = ng.case("force_refresh")
     assert.is_true(r.ok, r.message)

@@ -165,7 +165,8 @@ end
 function _M.request_many(handle, location, reqs)
   local threads, results = {}, {}
   for i, r in ipairs(reqs) do
-    threads[i] = ngx.thread.spawn(_M.request, handle, location, r.method or "GET", r.path, r.query)
+    threads[i] = ngx.thread.spawn(_M.request, handle, location, r.method or "GET", r.path, r.query,
+      nil, nil, r.fail_on_http)
   end
   for i, t in ipairs(threads) do
     local ok, status, headers, body = ngx.thread.wait(t)

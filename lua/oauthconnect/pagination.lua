@@ -58,16 +58,13 @@ local function fetch(client, path, queries)
     return { body ~= true and body }
   end
   local reqs = {}
-  for i, q in ipairs(queries) do reqs[i] = { method = "GET", path = path, query = q } end
+  for i, q in ipairs(queries) do reqs[i] = { method = "GET", path = path, query = q, fail_on_http = true } end
   local results, err = client:request_many(reqs)
   if not results then error(err, 0) end
   local pages = {}
   for i, r in ipairs(results) do
     if getmetatable(r) == core.error_mt then
       pages[i] = { err = r }
-    elseif r.status >= 400 then
-      local _, herr = client:get(path, queries[i]) -- the single path words the HTTP error
-      pages[i] = { err = herr or bad(path, "HTTP " .. r.status) }
     elseif r.body == "" then
       pages[i] = false
     else

@@ -50,6 +50,15 @@ function _M.paging()
   return result({ items = n, pages = pages, count = count })
 end
 
+-- A batch whose pages the server refuses: the first page's own error.
+function _M.paging_error()
+  local ok, err = pcall(function()
+    for _ in connect():each("/orders.json", nil, { in_flight = 4 }) do end
+  end)
+  if ok then return result(true) end
+  return result(nil, err)
+end
+
 function _M.force_refresh()
   local c = connect()
   local before = assert(c:token()).access_token
