@@ -134,6 +134,27 @@ describe("the oauthconnect command", function()
     assert.equal(0, code, err)
   end)
 
+  it("status never opens a browser, however the connection object spells InitiateOAuth", function()
+    local props = sandbox:jumpseller_props({ CallbackURL = "http://127.0.0.1:" .. H.free_port() .. "/cb",
+      OAuthSettingsLocation = dir .. "/nobody.json", LoginTimeout = 5 })
+    props.initiateoauth = "GETANDREFRESH"
+    os.execute("mkdir -p " .. H.q(dir .. "/config/oauthconnect"))
+    local file = dir .. "/config/oauthconnect/connections.json"
+    local saved = H.read_file(file)
+    H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }))
+    local _, err, code = run("status nobody", { BROWSER = "false" })
+    assert.equal(3, code, err)
+    assert.matches("no token is stored in OAuth settings file", err, 1, true)
+    assert.is_nil(err:find("open this address", 1, true))
+    -- the same property twice, in two spellings, is refused by name
+    props.InitiateOAuth = "GET"
+    H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }))
+    _, err, code = run("status nobody")
+    assert.equal(2, code, err)
+    assert.matches("the connection gives InitiateOAuth twice", err, 1, true)
+    if saved then H.write_file(file, saved) else os.remove(file) end
+  end)
+
   it("exits 2 on usage errors, 1 on API errors, 3 on authentication errors, one line each", function()
     local _, err, code = run("frobnicate jumpseller")
     assert.equal(2, code)

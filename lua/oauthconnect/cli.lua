@@ -94,19 +94,23 @@ local function resolve(args)
     end
   end
   -- The command keeps tokens unless told otherwise.
-  local props = options
+  -- Names are made canonical (they are case-insensitive) so that commands
+  -- can read and override a property by its one spelling.
+  local props = {}
   if type(options) == "string" then
     local parsed, err = core.parse(options)
     if not parsed then fail(EXIT_USAGE, tostring(err)) end
     props = parsed
-  elseif type(options) ~= "table" then
+  elseif type(options) == "table" then
+    for k, v in pairs(options) do
+      local name = type(k) == "string" and core.property_name(k) or k
+      if props[name] ~= nil then fail(EXIT_USAGE, ("the connection gives %s twice"):format(name)) end
+      props[name] = v
+    end
+  else
     fail(EXIT_USAGE, "a connection must be a connection string or an object")
   end
-  local has_mode = false
-  for k in pairs(props) do
-    if core.property_name(k) == "InitiateOAuth" then has_mode = true end
-  end
-  if not has_mode then props.InitiateOAuth = "GETANDREFRESH" end
+  if props.InitiateOAuth == nil then props.InitiateOAuth = "GETANDREFRESH" end
   return require(provider), props
 end
 
@@ -313,9 +317,10 @@ local function dig(t, dotted)
 end
 
 function commands.status(args, mod, props)
-  props = props
   local hold = props.InitiateOAuth
-  props.InitiateOAuth = "REFRESH" -- status never opens a browser
+  if type(hold) == "string" and hold:upper():find("^GET") then
+    props.InitiateOAuth = "REFRESH" -- status never opens a browser
+  end
   local client, err = mod.connect(props)
   props.InitiateOAuth = hold
   if not client then error(err, 0) end
