@@ -112,6 +112,13 @@ describe("the Jumpseller client", function()
     assert.matches("Order not found", res.body)
     res = assert(client:request { method = "post", path = "/products.json", json = { product = { name = "Mug" } } })
     assert.equal("Mug", require("oauthconnect.json").decode(res.body).product.name)
+    -- the caller's Content-Type, in any spelling, is the only one sent
+    sandbox:reset()
+    res = assert(client:request { method = "POST", path = "/products.json", json = { product = { name = "Cup" } },
+      headers = { ["content-type"] = "application/json; charset=utf-8" } })
+    assert.equal(200, res.status, res.body)
+    local seen = sandbox:requests("/v1/products.json")
+    assert.equal("application/json; charset=utf-8", seen[#seen].headers["content-type"])
   end)
 
   it("reports a 200 whose body is not JSON", function()

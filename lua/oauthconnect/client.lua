@@ -7,8 +7,8 @@ local json = require "oauthconnect.json"
 local pagination = require "oauthconnect.pagination"
 local nginx = require "oauthconnect.nginx"
 
-local type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs =
-  type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs
+local type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs, pairs =
+  type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs, pairs
 local encode, decode = json.encode, json.decode
 
 local _M = {}
@@ -112,9 +112,13 @@ function _M:request(req)
   if req.json ~= nil then
     body = encode(req.json)
     if headers then
-      local h = {}
-      for k, v in pairs(headers) do h[k] = v end
-      h["Content-Type"] = h["Content-Type"] or "application/json"
+      -- The caller's Content-Type wins, however it is spelled.
+      local h, typed = {}, false
+      for k, v in pairs(headers) do
+        h[k] = v
+        if type(k) == "string" and k:lower() == "content-type" then typed = true end
+      end
+      if not typed then h["Content-Type"] = "application/json" end
       headers = h
     else
       headers = JSON_HEADERS
