@@ -15,7 +15,8 @@ describe("the web flow", function()
   local sandbox, dir, props
 
   before_each(function()
-    sandbox = H.sandbox("jumpseller", { "--redirect-uri", "https://app.example/oauth/callback" })
+    sandbox = H.sandbox("jumpseller", { "--redirect-uri", "https://app.example/oauth/callback",
+      "https://app.example/oauth/other-callback" })
     dir = H.tmpdir()
     props = sandbox:jumpseller_props({
       CallbackURL = "https://app.example/oauth/callback",
@@ -48,6 +49,18 @@ describe("the web flow", function()
     local url2, state2 = jumpseller.get_authorization_url(props)
     assert.not_equal(state, state2)
     assert.not_equal(url, url2)
+  end)
+
+  it("takes another registered redirect URI for one login, in both steps", function()
+    local other = "https://app.example/oauth/other-callback"
+    local url, _, verifier = assert(jumpseller.get_authorization_url(props, { redirect_uri = other }))
+    assert.equal(other, query_of(url).redirect_uri)
+    local callback = follow(url)
+    local token = assert(jumpseller.get_access_token(props, callback.code,
+      { code_verifier = verifier, redirect_uri = other }))
+    assert.is_string(token.access_token)
+    assert.has_error(function() jumpseller.get_authorization_url(props, { redirect_uri = 7 }) end,
+      "redirect_uri must be a string")
   end)
 
   it("exchanges the code, persists the tokens and reports them to on_token", function()

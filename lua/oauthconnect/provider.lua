@@ -105,10 +105,22 @@ end
 
 -- url, state, code_verifier (nil unless the provider takes PKCE) | nil, err.
 -- The caller keeps state and code_verifier until the browser comes back.
+-- extra.redirect_uri replaces CallbackURL for this login (an app registered
+-- with several); get_access_token then needs the same in its params.
 function _M.get_authorization_url(profile, options, extra)
+  local redirect_uri
+  if type(extra) == "table" and extra.redirect_uri ~= nil then
+    redirect_uri = extra.redirect_uri
+    if type(redirect_uri) ~= "string" then error("redirect_uri must be a string", 3) end
+    local rest = {}
+    for k, v in pairs(extra) do
+      if k ~= "redirect_uri" then rest[k] = v end
+    end
+    extra = rest
+  end
   local handle, lua_opts = new_handle(profile, options, extra)
   if not handle then return nil, lua_opts end
-  local url, state, verifier = handle:authorization_url(type(extra) == "table" and extra.redirect_uri or nil)
+  local url, state, verifier = handle:authorization_url(redirect_uri)
   handle:close()
   return url, state, verifier
 end
