@@ -277,8 +277,7 @@ static void refresh_failed(oc_call *call)
     oc_client *c = call->c;
     oc_code rc = call->err.code;
     unlock(call);
-    if (is_token_user(call) && call->why == WHY_DUE && c->token.access_token &&
-        !oc_token_expired(&c->token, oc_now_ms()) && rc != OC_E_OAUTH && rc != OC_E_NO_TOKEN) {
+    if (is_token_user(call) && call->why == WHY_DUE && oc_client_can_outlive(c, rc, oc_now_ms())) {
         oc_error_clear(&call->err);
         refresh_done(call);
         return;
@@ -516,8 +515,7 @@ static void step_start(oc_call *call)
         start_refresh(call, WHY_NEEDED, NULL);
         return;
     }
-    if (oc_client_uses_tokens(c) && !(c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF) &&
-        oc_token_due(&c->token, oc_now_ms(), c->leeway_s)) {
+    if (oc_client_refresh_due(c, oc_now_ms())) {
         start_refresh(call, WHY_DUE, NULL);
         return;
     }

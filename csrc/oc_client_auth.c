@@ -86,20 +86,30 @@ oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
     return rc;
 }
 
+int oc_client_refresh_due(const oc_client *c, int64_t now_ms)
+{
+    return oc_client_uses_tokens(c) && !(c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF) &&
+           oc_token_due(&c->token, now_ms, c->leeway_s);
+}
+
+int oc_client_can_outlive(const oc_client *c, oc_code refresh_rc, int64_t now_ms)
+{
+    return c->token.access_token && !oc_token_expired(&c->token, now_ms) &&
+           refresh_rc != OC_E_OAUTH && refresh_rc != OC_E_NO_TOKEN;
+}
+
 oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err)
 {
     int64_t now = oc_now_ms();
     oc_error local;
     oc_code rc;
-    if (!oc_client_uses_tokens(c) || (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF) ||
-        !oc_token_due(&c->token, now, c->leeway_s))
+    if (!oc_client_refresh_due(c, now))
         return OC_OK;
     oc_error_clear(&local);
     rc = oc_client_refresh(c, NULL, &local);
     /* A failed refresh is only an error once the current token cannot be
        used any more: a network blip within the leeway is not. */
-    if (rc == OC_OK || (c->token.access_token && !oc_token_expired(&c->token, now) &&
-                        rc != OC_E_OAUTH && rc != OC_E_NO_TOKEN))
+    if (rc == OC_OK || oc_client_can_outlive(c, rc, now))
         return OC_OK;
     if (err)
         *err = local;

@@ -73,6 +73,13 @@ oc_code oc_client_save(oc_client *c, const oc_token *t, const char *expect, oc_e
 /* oc_client_auth.c */
 oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err);
 oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err);
+/* Whether the token should be renewed before the next request (never with
+   InitiateOAuth=OFF, where the caller owns the token). */
+int oc_client_refresh_due(const oc_client *c, int64_t now_ms);
+/* Whether a failed renewal of a token that was only due leaves the request
+   free to go on: the current token still works and the server did not
+   refuse the refresh token. */
+int oc_client_can_outlive(const oc_client *c, oc_code refresh_rc, int64_t now_ms);
 /* Adopts t (moved in): builds the header list every request carries.
    changed: new to this program (issued, or renewed by another process), not
    merely loaded at start-up; it bumps the generation. */
