@@ -36,14 +36,12 @@ end
 -- scripts, nginx subrequests in an nginx handler (see oauthconnect/nginx.lua).
 -- Outside nginx the callers go to the core directly, without this.
 local IN_NGINX = nginx.available()
+local drive = nginx.drive
+
+local function curl_request(self, ...) return self.core:request(...) end
+local function nginx_request(self, ...) return nginx.request(self.core, self.location, ...) end
 local function perform(self, method, path, query, headers, body, fail_on_http)
-  local how, why = nginx.choose(self.io)
-  if how == "curl" then
-    return self.core:request(method, path, query, headers, body, fail_on_http)
-  elseif not how then
-    return nil, core.error("unsupported", why)
-  end
-  return nginx.request(self.core, self.location, method, path, query, headers, body, fail_on_http)
+  return drive(self.io, curl_request, nginx_request, self, method, path, query, headers, body, fail_on_http)
 end
 
 -- res.headers is made from the core's raw block only when a caller reads
@@ -82,16 +80,10 @@ end
 _M.notify = notify
 
 -- Pages at once: parallel libcurl transfers, or light threads in nginx.
+local function curl_many(self, reqs) return self.core:request_many(reqs) end
+local function nginx_many(self, reqs) return nginx.request_many(self.core, self.location, reqs) end
 function _M:request_many(reqs)
-  local how, why = nginx.choose(self.io)
-  local results, err
-  if how == "curl" then
-    results, err = self.core:request_many(reqs)
-  elseif not how then
-    return nil, core.error("unsupported", why)
-  else
-    results, err = nginx.request_many(self.core, self.location, reqs)
-  end
+  local results, err = drive(self.io, curl_many, nginx_many, self, reqs)
   notify(self)
   if results then
     for i, r in ipairs(results) do
@@ -193,16 +185,10 @@ function _M:each(path, query, opts)
 end
 
 -- The current token table (refreshed first when due; always with force).
+local function curl_token(self, force) return self.core:token(force) end
+local function nginx_token(self, force) return nginx.token(self.core, self.location, force and "force" or "if_due") end
 function _M:token(force)
-  local how, why = nginx.choose(self.io)
-  local token, err
-  if how == "curl" then
-    token, err = self.core:token(force)
-  elseif not how then
-    return nil, core.error("unsupported", why)
-  else
-    token, err = nginx.token(self.core, self.location, force and "force" or "if_due")
-  end
+  local token, err = drive(self.io, curl_token, nginx_token, self, force)
   notify(self)
   return token, err
 end

@@ -14,6 +14,8 @@
 -- nginx cannot make subrequests and a call fails with code "unsupported",
 -- unless the client was made with io = "curl" (which blocks the worker).
 
+local core = require "oauthconnect.core"
+
 local ngx = ngx -- luacheck: ignore (nil outside nginx)
 local pcall, error, ipairs, pairs = pcall, error, ipairs, pairs
 
@@ -39,6 +41,15 @@ function _M.choose(mode)
   if BLOCKING_PHASES[phase] and mode ~= "nginx" then return "curl" end
   return nil, ("nginx cannot make subrequests in the %s phase: call from rewrite, access or "
     .. "content handlers, or make the client with io = \"curl\" (which blocks the worker)"):format(phase)
+end
+
+-- curl_fn(...) where blocking is right, nginx_fn(...) in a handler that can
+-- make subrequests, or nil, err (code "unsupported") where neither can run.
+function _M.drive(mode, curl_fn, nginx_fn, ...)
+  local how, why = _M.choose(mode)
+  if how == "curl" then return curl_fn(...) end
+  if not how then return nil, core.error("unsupported", why) end
+  return nginx_fn(...)
 end
 
 -- In the internal location: the subrequest carries exactly the headers the

@@ -56,15 +56,8 @@ local function new_handle(profile, options, extra)
   return handle, lua_opts
 end
 
--- The token work of connect, refresh and exchange, through the driver for
--- where this runs (see oauthconnect/nginx.lua); curl is the blocking way.
-local function drive(lua_opts, curl, nginx_fn, ...)
-  local how, why = nginx.choose(lua_opts.io)
-  if how == "curl" then return curl(...) end
-  if not how then return nil, core.error("unsupported", why) end
-  return nginx_fn(...)
-end
-
+-- The token work of connect, refresh and exchange goes through
+-- nginx.drive: libcurl in scripts, subrequests in an nginx handler.
 local function connect_curl(handle) return handle:connect() end
 local function connect_nginx(handle, location)
   local ok, err = handle:prepare()
@@ -77,7 +70,7 @@ function _M.connect(profile, options, extra)
   local handle, lua_opts = new_handle(profile, options, extra)
   if not handle then return nil, lua_opts end
   local c = client.wrap(handle, profile, lua_opts)
-  local ok, err = drive(lua_opts, connect_curl, connect_nginx, handle, c.location)
+  local ok, err = nginx.drive(lua_opts.io, connect_curl, connect_nginx, handle, c.location)
   if not ok then
     handle:close()
     return nil, err
@@ -140,7 +133,7 @@ function _M.get_access_token(profile, options, code, params)
   for k, v in pairs(params) do
     if type(v) == "string" and k ~= "code_verifier" and k ~= "redirect_uri" then callback[k] = v end
   end
-  local token, err = drive(lua_opts,
+  local token, err = nginx.drive(lua_opts.io,
     function() return handle:exchange_code(code, callback, params.code_verifier, params.redirect_uri) end,
     function()
       return nginx.exchange_code(handle, lua_opts.nginx_location or nginx.location, code, callback,
@@ -155,7 +148,7 @@ end
 function _M.refresh_access_token(profile, options, extra)
   local handle, lua_opts = new_handle(profile, options, extra)
   if not handle then return nil, lua_opts end
-  local token, err = drive(lua_opts,
+  local token, err = nginx.drive(lua_opts.io,
     function() return handle:token(true) end,
     function() return nginx.token(handle, lua_opts.nginx_location or nginx.location, "force") end)
   handle:close()
