@@ -23,7 +23,6 @@
 #include "oc_profile.h"
 
 #define OC_LUA_CLIENT_MT "oauthconnect.client"
-#define OC_LUA_STORE_MT "oauthconnect.store"
 #define OC_LUA_BOX_MT "oauthconnect.box"
 #define OC_LUA_ERROR_MT "oauthconnect.error"
 #define OC_LUA_HEADERS_MT "oauthconnect.headers"
@@ -86,7 +85,6 @@ typedef struct lclient {
 
 void oc_lua_open_client(lua_State *L);
 int oc_lua_client_new(lua_State *L);
-int oc_lua_store_gc(lua_State *L);
 lclient *oc_lua_check_client(lua_State *L, int i);
 void oc_lua_client_release(lclient *lc);
 /* [-0, +0] A header table ({name = value}) appended to *list as

@@ -10,45 +10,6 @@
 
 #include "lua_binding.h"
 #include "oc_crypto.h"
-#include "oc_store.h"
-
-#define MEMORY_STORES "oauthconnect.memory_stores"
-
-typedef struct lstore {
-    oc_store *s;
-} lstore;
-
-int oc_lua_store_gc(lua_State *L)
-{
-    lstore *s = luaL_checkudata(L, 1, OC_LUA_STORE_MT);
-    oc_store_release(s->s);
-    s->s = NULL;
-    return 0;
-}
-
-/* [-0, +0] The shared in-process store for memory://name, made on first
-   use. The registry keeps it for the process's life, as CData's memory://. */
-static oc_store *memory_store(lua_State *L, const char *name)
-{
-    lstore *s;
-    oc_error err;
-    lua_getfield(L, LUA_REGISTRYINDEX, MEMORY_STORES); /* stores */
-    lua_getfield(L, -1, name);                         /* stores, store? */
-    if (lua_type(L, -1) == LUA_TUSERDATA) {
-        s = lua_touserdata(L, -1);
-        lua_pop(L, 2);
-        return s->s;
-    }
-    lua_pop(L, 1);
-    s = lua_newuserdatauv(L, sizeof *s, 0); /* stores, store */
-    s->s = NULL;
-    luaL_setmetatable(L, OC_LUA_STORE_MT);
-    if (oc_store_memory_new(name, &s->s, &err) != OC_OK)
-        luaL_error(L, "out of memory");
-    lua_setfield(L, -2, name);
-    lua_pop(L, 1);
-    return s->s;
-}
 
 lclient *oc_lua_check_client(lua_State *L, int i)
 {
@@ -104,8 +65,6 @@ int oc_lua_client_new(lua_State *L)
 {
     oc_lua_box *cfg, *profile;
     lclient *lc;
-    oc_store *store = NULL;
-    const char *loc;
     oc_error err;
 
     oc_error_clear(&err);
@@ -116,15 +75,12 @@ int oc_lua_client_new(lua_State *L)
     profile = oc_lua_box_new(L, OC_BOX_PROFILE);
     if (!oc_lua_read_profile(L, 2, profile->p, &err))
         return oc_lua_fail(L, &err);
-    loc = oc_config_get(cfg->p, OC_P_OAUTH_SETTINGS_LOCATION);
-    if (loc && strncmp(loc, "memory://", 9) == 0)
-        store = memory_store(L, loc + 9);
 
     lc = lua_newuserdatauv(L, sizeof *lc, 0);
     memset(lc, 0, sizeof *lc);
     oc_response_init(&lc->resp);
     luaL_setmetatable(L, OC_LUA_CLIENT_MT);
-    if (oc_client_new(cfg->p, profile->p, store, &lc->c, &err) != OC_OK)
+    if (oc_client_new(cfg->p, profile->p, NULL, &lc->c, &err) != OC_OK)
         return oc_lua_fail(L, &err);
     return 1;
 }
@@ -442,7 +398,7 @@ static const luaL_Reg client_methods[] = {
     { NULL, NULL }
 };
 
-/* [-0, +0] The client and store metatables, and the memory-store registry. */
+/* [-0, +0] The client metatable. */
 void oc_lua_open_client(lua_State *L)
 {
     luaL_newmetatable(L, OC_LUA_CLIENT_MT);
@@ -459,15 +415,4 @@ void oc_lua_open_client(lua_State *L)
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 
-    luaL_newmetatable(L, OC_LUA_STORE_MT);
-    lua_pushcfunction(L, oc_lua_store_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
-
-    lua_getfield(L, LUA_REGISTRYINDEX, MEMORY_STORES);
-    if (lua_isnil(L, -1)) {
-        lua_newtable(L);
-        lua_setfield(L, LUA_REGISTRYINDEX, MEMORY_STORES);
-    }
-    lua_pop(L, 1);
 }

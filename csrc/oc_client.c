@@ -294,7 +294,7 @@ static oc_code open_store(oc_client *c, oc_store *given, oc_error *err)
         return OC_OK;
     }
     if (loc && strncmp(loc, "memory://", 9) == 0)
-        return oc_store_memory_new(loc + 9, &c->store, err);
+        return oc_store_memory_open(loc + 9, &c->store, err);
     if (loc && (strncmp(loc, "redis://", 8) == 0 || strncmp(loc, "rediss://", 9) == 0)) {
         const char *cert = oc_config_get(c->cfg, OC_P_SSL_SERVER_CERT);
         int pem = cert && strstr(cert, "-----BEGIN ") != NULL;

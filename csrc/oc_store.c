@@ -72,6 +72,9 @@ typedef struct memory_store {
     oc_token token;
     oc_token_meta meta;
     int locked;
+    /* In the process-wide registry (oc_store_memory_open) only: */
+    char *name;
+    struct memory_store *next;
 } memory_store;
 
 static oc_code memory_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
@@ -163,6 +166,7 @@ static void memory_unlock(oc_store *s)
 static void memory_destroy(oc_store *s)
 {
     memory_store *m = (memory_store *)s;
+    free(m->name);
     oc_token_clear(&m->token);
     oc_token_meta_clear(&m->meta);
     pthread_mutex_destroy(&m->mutex);
@@ -190,6 +194,44 @@ oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err)
     oc_token_init(&m->token);
     *out = &m->base;
     return OC_OK;
+}
+
+/*
+ * memory://NAME is one store for the whole process, whichever thread or Lua
+ * state names it. The registry holds a reference to each, so the tokens stay
+ * until the process ends (as CData's memory:// does), even while no client
+ * is open.
+ */
+static pthread_mutex_t memory_registry_mutex = PTHREAD_MUTEX_INITIALIZER;
+static memory_store *memory_registry;
+
+oc_code oc_store_memory_open(const char *name, oc_store **out, oc_error *err)
+{
+    memory_store *m;
+    oc_store *s = NULL;
+    oc_code rc = OC_OK;
+    *out = NULL;
+    pthread_mutex_lock(&memory_registry_mutex);
+    for (m = memory_registry; m; m = m->next)
+        if (strcmp(m->name, name) == 0)
+            break;
+    if (!m) {
+        if ((rc = oc_store_memory_new(name, &s, err)) == OC_OK) {
+            m = (memory_store *)s;
+            if ((m->name = oc_strdup(name))) {
+                m->next = memory_registry;
+                memory_registry = m;
+            } else {
+                oc_store_release(s);
+                m = NULL;
+                rc = oc_fail_nomem(err);
+            }
+        }
+    }
+    if (m)
+        *out = oc_store_retain(&m->base);
+    pthread_mutex_unlock(&memory_registry_mutex);
+    return rc;
 }
 
 char *oc_expand_home(const char *path)

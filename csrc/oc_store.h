@@ -45,8 +45,11 @@ struct oc_store {
 
 /* A file store at path ("~" and "~/..." expanded). Touches nothing on disk yet. */
 oc_code oc_store_file_new(const char *path, oc_store **out, oc_error *err);
-/* An in-process store; name only appears in messages. */
+/* A private in-process store; name only appears in messages. */
 oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err);
+/* The process's store for memory://name (made on first use, kept until the
+   process ends): every client that opens the same name shares it. */
+oc_code oc_store_memory_open(const char *name, oc_store **out, oc_error *err);
 /* A Redis store: redis://[user:password@]host[:port][/db]/key, rediss:// for
    TLS (trusting ca_file or ca_pem when given, else the system's). */
 oc_code oc_store_redis_new(const char *location, const char *ca_file, const char *ca_pem,

@@ -1,4 +1,5 @@
 /* The settings file and the in-process store. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -224,6 +225,57 @@ OC_TEST(memory_store_shares_and_locks)
     oc_token_clear(&t);
     oc_token_clear(&back);
     oc_store_release(m);
+}
+
+/* memory://NAME from another thread (another Lua state, in a host that runs
+   several) must find the same store. */
+static void *open_shared(void *out)
+{
+    oc_error err;
+    if (oc_store_memory_open("process-wide", (oc_store **)out, &err) != OC_OK)
+        *(oc_store **)out = NULL;
+    return NULL;
+}
+
+OC_TEST(memory_open_is_one_store_per_name_for_the_process)
+{
+    oc_store *a, *b, *other, *from_thread = NULL;
+    oc_token t, back;
+    oc_error err;
+    pthread_t th;
+    int found;
+    CHECK_INT(oc_store_memory_open("process-wide", &a, &err), OC_OK);
+    CHECK_INT(oc_store_memory_open("process-wide", &b, &err), OC_OK);
+    CHECK_INT(oc_store_memory_open("another", &other, &err), OC_OK);
+    CHECK(a == b);
+    CHECK(a != other);
+    CHECK_STR(oc_store_where(a), "memory://process-wide");
+    CHECK_INT(pthread_create(&th, NULL, open_shared, &from_thread), 0);
+    CHECK_INT(pthread_join(th, NULL), 0);
+    CHECK(from_thread == a);
+    /* the lock is the same lock whoever opened it */
+    CHECK_INT(oc_store_lock(a, 0, &err), OC_OK);
+    CHECK_INT(oc_store_lock(from_thread, 0, &err), OC_E_LOCK);
+    oc_store_unlock(a);
+    sample(&t, "AT-shared");
+    CHECK_INT(oc_store_save(b, &t, NULL, NULL, &err), OC_OK);
+    oc_token_clear(&t);
+    /* with every client gone the tokens stay for the next one */
+    oc_store_release(a);
+    oc_store_release(b);
+    oc_store_release(from_thread);
+    oc_store_release(other);
+    CHECK_INT(oc_store_memory_open("process-wide", &a, &err), OC_OK);
+    oc_token_init(&back);
+    CHECK_INT(oc_store_load(a, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 1);
+    CHECK_STR(back.access_token, "AT-shared");
+    oc_token_clear(&back);
+    CHECK_INT(oc_store_memory_open("another", &other, &err), OC_OK);
+    CHECK_INT(oc_store_load(other, &back, NULL, &found, &err), OC_OK);
+    CHECK_INT(found, 0);
+    oc_store_release(other);
+    oc_store_release(a);
 }
 
 OC_TEST(home_expansion)
