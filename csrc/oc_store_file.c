@@ -40,10 +40,21 @@ typedef struct file_store {
     int lock_depth; /* nested locks by the same store object */
 } file_store;
 
-static oc_code check_dir(file_store *f, oc_error *err)
+static oc_code make_dirs(const char *dir, oc_error *err);
+
+/* The settings file's directory must be one only this user (or root) can
+   write. With create, a missing one is made first (0700, with parents). */
+static oc_code check_dir(file_store *f, int create, oc_error *err)
 {
     struct stat st;
-    if (stat(f->dir, &st) != 0)
+    int ok = stat(f->dir, &st) == 0;
+    oc_code rc;
+    if (!ok && errno == ENOENT && create) {
+        if ((rc = make_dirs(f->dir, err)) != OC_OK)
+            return rc;
+        ok = stat(f->dir, &st) == 0;
+    }
+    if (!ok)
         return oc_fail(err, OC_E_SETTINGS, "cannot use the directory %s of %s: %s", f->dir,
                        f->base.where, strerror(errno));
     if (!S_ISDIR(st.st_mode))
@@ -103,7 +114,7 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
         return open_error(SETTINGS_LABEL, f->path, err);
     }
     if ((rc = check_file(fd, SETTINGS_LABEL, f->path, err)) != OC_OK ||
-        (rc = check_dir(f, err)) != OC_OK) {
+        (rc = check_dir(f, 0, err)) != OC_OK) {
         close(fd);
         return rc;
     }
@@ -142,9 +153,6 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
 static oc_code make_dirs(const char *dir, oc_error *err)
 {
     char *p, *copy;
-    struct stat st;
-    if (stat(dir, &st) == 0)
-        return OC_OK;
     if (!(copy = oc_strdup(dir)))
         return oc_fail_nomem(err);
     for (p = copy + 1; ; p++) {
@@ -221,7 +229,7 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
     int fd, dfd, locked_here = 0, attempt;
     oc_code rc;
 
-    if ((rc = make_dirs(f->dir, err)) != OC_OK || (rc = check_dir(f, err)) != OC_OK)
+    if ((rc = check_dir(f, 1, err)) != OC_OK)
         return rc;
     /* expect needs no check here: every writer holds the flock while it
        reads, refreshes and saves, and a read would only widen the window in
@@ -318,7 +326,7 @@ static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
         f->lock_depth++;
         return OC_OK;
     }
-    if ((rc = make_dirs(f->dir, err)) != OC_OK || (rc = check_dir(f, err)) != OC_OK)
+    if ((rc = check_dir(f, 1, err)) != OC_OK)
         return rc;
     fd = open(f->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
