@@ -213,6 +213,18 @@ def error_response(exc):
 
 # -- client authentication ----------------------------------------------------
 
+def json_object_body(req):
+    """The token request's JSON body, which must be an object; anything else
+    is an invalid_request, as the providers answer it."""
+    try:
+        data = req.json()
+    except ValueError:
+        raise OAuthError(400, "invalid_request", "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise OAuthError(400, "invalid_request", "The request body must be a JSON object.")
+    return data
+
+
 def parse_basic(value):
     """(client_id, secret) from an Authorization: Basic header, None when the
     header is absent or another scheme. RFC 6749 2.3.1: both halves are

@@ -15,6 +15,15 @@ class Principal:
         self.scopes = scopes
 
 
+def bearer_token(req):
+    """The token of an Authorization: Bearer header (the scheme in any case,
+    RFC 6750 2.1), or None when the request offers none."""
+    scheme, _, token = req.header("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 class Provider:
     name = None
     authorize_path = None
@@ -63,11 +72,10 @@ class Provider:
     def bearer_status(self, req):
         """('ok', grant) / (reason, None) for an Authorization: Bearer header;
         reason 'missing' when there is none."""
-        value = req.header("authorization", "")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(req)
+        if token is None:
             return "missing", None
-        return self.app.tokens.check_access(token.strip())
+        return self.app.tokens.check_access(token)
 
     # -- OAuth hooks (defaults follow RFC 6749 plainly) -------------------------
 

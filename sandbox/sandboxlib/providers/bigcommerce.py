@@ -12,7 +12,7 @@ import email.utils
 import math
 
 from ..httpcore import Response
-from ..oauth import OAuthError, authenticate_client
+from ..oauth import OAuthError, authenticate_client, json_object_body
 from .base import Principal, Provider, int_param, page_slice
 
 ERROR_TYPE = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
@@ -69,12 +69,7 @@ class BigCommerce(Provider):
         if req.content_type != "application/json":
             raise OAuthError(400, "invalid_request",
                              "The token request body must be application/json.")
-        try:
-            data = req.json()
-        except ValueError:
-            raise OAuthError(400, "invalid_request", "The request body is not valid JSON.")
-        if not isinstance(data, dict):
-            raise OAuthError(400, "invalid_request", "The request body must be a JSON object.")
+        data = json_object_body(req)
         return {k: str(v) for k, v in data.items() if v is not None}
 
     def authenticate_for_code(self, req, params):

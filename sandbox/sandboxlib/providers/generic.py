@@ -14,7 +14,7 @@ import urllib.parse
 from .. import oauth
 from ..httpcore import Response
 from ..oauth import OAuthError
-from .base import Principal, Provider, int_param, page_slice
+from .base import Principal, Provider, bearer_token, int_param, page_slice
 
 DEFAULT_SCOPE = "api"
 ITEM_SEED = 250      # not a multiple of the default page size: the last page is short
@@ -64,12 +64,7 @@ class Generic(Provider):
         Parameters without a value count as omitted, and a repeated one is
         an invalid_request (RFC 6749 3.2)."""
         if req.content_type == "application/json":
-            try:
-                data = req.json()
-            except ValueError:
-                raise OAuthError(400, "invalid_request", "The request body is not valid JSON.")
-            if not isinstance(data, dict):
-                raise OAuthError(400, "invalid_request", "The request body must be a JSON object.")
+            data = oauth.json_object_body(req)
             pairs = []
             for key, value in data.items():
                 if isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
@@ -145,13 +140,12 @@ class Generic(Provider):
                 return Caller("basic", grant="basic")
             return _unauthorized("invalid_credentials", "Invalid login or token.",
                                  'Basic realm="%s", charset="UTF-8"' % REALM)
-        value = req.header("authorization", "")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(req)
+        if token is None:
             # RFC 6750 3.1: no error code when no credentials were offered.
             return _unauthorized("unauthorized", "Authentication required.",
                                  'Bearer realm="%s"' % REALM)
-        status, grant, scope = self.app.tokens.inspect_access(token.strip())
+        status, grant, scope = self.app.tokens.inspect_access(token)
         if status == "ok":
             return Caller("oauth", grant.client_id, scope, grant.kind)
         message = {

@@ -9,7 +9,7 @@ import datetime
 import time
 
 from ..httpcore import Response
-from ..oauth import OAuthError, parse_basic
+from ..oauth import OAuthError, json_object_body, parse_basic
 from .base import Principal, Provider, int_param, page_slice
 
 # Scopes Jumpseller documents: read_X / write_X for these resources ...
@@ -70,12 +70,7 @@ class Jumpseller(Provider):
     def token_params(self, req):
         # Doorkeeper runs in Rails, which reads JSON bodies as well as forms.
         if req.content_type == "application/json":
-            try:
-                data = req.json()
-            except ValueError:
-                raise OAuthError(400, "invalid_request", "The request body is not valid JSON.")
-            if not isinstance(data, dict):
-                raise OAuthError(400, "invalid_request", "The request body must be an object.")
+            data = json_object_body(req)
             return {k: str(v) for k, v in data.items() if v is not None}
         return req.form()
 
