@@ -3,13 +3,7 @@
 local H = require "helpers"
 local jumpseller = require "jumpseller"
 
-local function query_of(url)
-  local t = {}
-  for k, v in (url:match("%?(.*)$") or ""):gmatch("([^&=]+)=([^&]*)") do
-    t[k] = v:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
-  end
-  return t
-end
+local query_of, follow = H.query_of, H.follow
 
 describe("the web flow", function()
   local sandbox, dir, props
@@ -28,12 +22,6 @@ describe("the web flow", function()
     sandbox:stop()
     H.cleanup()
   end)
-
-  local function follow(url)
-    -- the user approves: the sandbox redirects to the app's callback
-    local location = H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. H.q(url))
-    return query_of(location)
-  end
 
   it("builds the authorization URL with state, PKCE and the default scope", function()
     local url, state, verifier = assert(jumpseller.get_authorization_url(props))

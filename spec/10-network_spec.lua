@@ -183,8 +183,7 @@ describe("network properties", function()
         OAuthSettingsLocation = dir .. "/t.json", CallbackURL = "http://127.0.0.1:1/callback",
         Scope = "read_store read_products write_products", Verbosity = 5, Logfile = log })
       local url, _, verifier = assert(jumpseller.get_authorization_url(props))
-      local location = H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. H.q(url))
-      local code = location:match("code=([^&]+)")
+      local code = H.follow(url).code
       local issued = { assert(jumpseller.get_access_token(props, code, { code_verifier = verifier })) }
       local c = assert(jumpseller.connect(props))
       assert(c:get("/store/info.json"))

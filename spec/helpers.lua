@@ -233,6 +233,21 @@ function H.connstr(props)
   return table.concat(parts, ";")
 end
 
+-- The query of url as a table (form decoding: "+" is a space).
+function H.query_of(url)
+  local fields = {}
+  for k, v in (url:match("%?(.*)$") or ""):gmatch("([^&=]+)=([^&]*)") do
+    fields[k] = v:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+  end
+  return fields
+end
+
+-- Opens url as a browser would and returns the query of the redirect it
+-- answers with (the authorization page approving: code and state).
+function H.follow(url)
+  return H.query_of(H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. shell_quote(url)))
+end
+
 -- Plays the user at the authorization page: returns the code (and the whole
 -- redirect query) the sandbox sends to redirect_uri.
 function Sandbox:authorize(params)
@@ -248,12 +263,7 @@ function Sandbox:authorize(params)
   local path = self.provider == "keap" and "/app/oauth/authorize"
     or (self.provider == "bigcommerce" or self.provider == "generic") and "/oauth2/authorize"
     or "/oauth/authorize"
-  local out = H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. shell_quote(self.url .. path .. "?" .. table.concat(q, "&")))
-  local query = out:match("%?(.*)$") or ""
-  local fields = {}
-  for k, v in query:gmatch("([^&=]+)=([^&]*)") do
-    fields[k] = v:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
-  end
+  local fields = H.follow(self.url .. path .. "?" .. table.concat(q, "&"))
   return fields.code, fields
 end
 
