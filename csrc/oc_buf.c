@@ -62,6 +62,17 @@ int oc_buf_append(oc_buf *b, const void *data, size_t len)
     return 0;
 }
 
+char *oc_buf_extend(oc_buf *b, size_t n)
+{
+    char *at;
+    if (reserve(b, n) != 0)
+        return NULL;
+    at = b->data + b->len;
+    b->len += n;
+    b->data[b->len] = '\0';
+    return at;
+}
+
 int oc_buf_puts(oc_buf *b, const char *s)
 {
     return oc_buf_append(b, s, strlen(s));

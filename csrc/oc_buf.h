@@ -29,6 +29,9 @@ void oc_buf_init(oc_buf *b, size_t limit);
 void oc_buf_init_secret(oc_buf *b, size_t limit);
 /* Returns 0, or -1 when out of memory or over the limit (b->overflow says which). */
 int oc_buf_append(oc_buf *b, const void *data, size_t len);
+/* Room for n more bytes, counted in b->len and NUL-terminated after them,
+   for the caller to fill; NULL as oc_buf_append's -1. */
+char *oc_buf_extend(oc_buf *b, size_t n);
 int oc_buf_puts(oc_buf *b, const char *s);
 int oc_buf_printf(oc_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -32,8 +32,13 @@ const char *oc_strerror(oc_code code)
 
 void oc_error_clear(oc_error *err)
 {
-    if (err)
-        memset(err, 0, sizeof *err);
+    /* Not a memset of the whole struct: every request clears several, and
+       the strings are only ever read up to their first NUL. */
+    if (err) {
+        err->code = OC_OK;
+        err->status = 0;
+        err->property[0] = err->oauth_error[0] = err->message[0] = '\0';
+    }
 }
 
 static void vfill(oc_error *err, oc_code code, const char *fmt, va_list ap)

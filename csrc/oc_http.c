@@ -68,14 +68,18 @@ int oc_response_next_header(const oc_response *r, size_t *pos, const char **name
 int oc_response_add_header(oc_response *r, const char *name, size_t nlen, const char *value,
                            size_t vlen)
 {
-    size_t i, at = r->headers.len;
-    if (oc_buf_append(&r->headers, name, nlen) != 0)
+    /* One growth per header: this runs for every header of every answer. */
+    size_t i;
+    char *p = nlen > (size_t)-1 / 2 || vlen > (size_t)-1 / 2 - nlen - 2
+                  ? NULL
+                  : oc_buf_extend(&r->headers, nlen + vlen + 2);
+    if (!p)
         return -1;
-    for (i = at; i < at + nlen; i++)
-        r->headers.data[i] = (char)tolower((unsigned char)r->headers.data[i]);
-    if (oc_buf_append(&r->headers, "", 1) != 0 || oc_buf_append(&r->headers, value, vlen) != 0 ||
-        oc_buf_append(&r->headers, "", 1) != 0)
-        return -1;
+    for (i = 0; i < nlen; i++)
+        p[i] = (char)tolower((unsigned char)name[i]);
+    p[nlen] = '\0';
+    memcpy(p + nlen + 1, value, vlen);
+    p[nlen + 1 + vlen] = '\0';
     r->nheaders++;
     return 0;
 }
