@@ -234,6 +234,21 @@ oc_code oc_store_memory_open(const char *name, oc_store **out, oc_error *err)
     return rc;
 }
 
+/* The registry's references go when the module is unloaded (lua_close
+   dlcloses it) or the process exits: nothing can open a store by name after
+   that, and clients that still hold one keep it alive by their own. */
+__attribute__((destructor)) static void memory_registry_drop(void)
+{
+    memory_store *m, *next;
+    pthread_mutex_lock(&memory_registry_mutex);
+    for (m = memory_registry; m; m = next) {
+        next = m->next;
+        oc_store_release(&m->base);
+    }
+    memory_registry = NULL;
+    pthread_mutex_unlock(&memory_registry_mutex);
+}
+
 char *oc_expand_home(const char *path)
 {
     const char *home;

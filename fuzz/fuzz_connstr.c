@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (p = 0; p < OC_P__COUNT; p++) /* every value must be readable */
             if (oc_config_get(cfg, (oc_prop)p))
                 (void)strlen(oc_config_get(cfg, (oc_prop)p));
-    } else if (!err.message[0] || memchr(err.message, '\n', sizeof err.message)) {
+    } else if (!err.message[0] || strchr(err.message, '\n')) {
         __builtin_trap(); /* every error is one non-empty line */
     }
     oc_config_free(cfg);
