@@ -23,7 +23,7 @@ static const char *const scheme_names[] = { "OAUTH", "OAUTH_CLIENT", "BASIC", "A
 const char *oc_client_title(const oc_client *c)
 {
     return c->profile->title ? c->profile->title
-                             : c->profile->name ? c->profile->name : "the provider";
+                             : c->profile->name ? c->profile->name : "unnamed provider";
 }
 
 int oc_client_uses_tokens(const oc_client *c)

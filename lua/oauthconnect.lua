@@ -7,17 +7,10 @@ local provider = require "oauthconnect.provider"
 
 local _M = { _VERSION = core._VERSION }
 
--- A profile for a server described by properties alone (OAuthAuthorizationURL,
--- OAuthAccessTokenURL, URL); a table passed by the caller is used as given.
-local CUSTOM = {
-  name = "custom",
-  title = "the OAuth server",
-  code_auth = "body",
-  refresh_auth = "body",
-  pkce = true,
-  refreshable = true,
-  pagination = "page",
-}
+-- The profile for a server described by properties alone; a table passed by
+-- the caller is used as given.
+local CUSTOM = require "oauthconnect.profiles.custom"
+_M.profile = CUSTOM
 
 local function profile_or_custom(profile)
   if profile == nil then return CUSTOM end
@@ -27,6 +20,10 @@ end
 
 function _M.connect(options, profile, extra)
   return provider.connect(profile_or_custom(profile), options, extra)
+end
+
+function _M.login(options, profile, extra)
+  return provider.login(profile_or_custom(profile), options, extra)
 end
 
 function _M.get_authorization_url(options, profile, extra)

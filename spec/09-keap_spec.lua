@@ -8,6 +8,11 @@ local json = require "oauthconnect.json"
 describe("Keap", function()
   local sandbox, dir, props
 
+  it("is also require \"keap\", Infusionsoft's current name", function()
+    assert.equal(infusionsoft, require "keap")
+    assert.equal("Keap", require("keap").profile.title)
+  end)
+
   before_each(function()
     sandbox = H.sandbox("keap", { "--api-key", "KeapAK-personal-token" })
     dir = H.tmpdir()

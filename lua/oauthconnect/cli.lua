@@ -13,12 +13,13 @@ local _M = {}
 
 local EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_AUTH = 0, 1, 2, 3
 
+-- Provider names and the profiles (lua/oauthconnect/profiles) they run.
 local PROVIDERS = {
   jumpseller = "jumpseller",
   bigcommerce = "bigcommerce",
-  infusionsoft = "infusionsoft",
-  keap = "infusionsoft",
-  custom = "oauthconnect",
+  infusionsoft = "keap",
+  keap = "keap",
+  custom = "custom",
 }
 
 -- Error codes that mean "log in (again)" rather than "the API said no".
@@ -34,12 +35,16 @@ local function fail(code, message)
   error(setmetatable({ exit = code, message = message }, CliError), 0)
 end
 
+-- Error codes that mean "the configuration is wrong": the connection's
+-- properties, or a settings store the user has to fix.
+local CONFIG_CODES = {
+  syntax_error = true, unknown_property = true, bad_value = true, missing_property = true,
+  unsupported = true, insecure_url = true, settings_error = true,
+}
+
 local function exit_for(err)
   if type(err) == "table" and AUTH_CODES[err.code] then return EXIT_AUTH end
-  if type(err) == "table" and err.code == "missing_property" then
-    -- credentials and endpoints missing from the configuration
-    return EXIT_USAGE
-  end
+  if type(err) == "table" and CONFIG_CODES[err.code] then return EXIT_USAGE end
   return EXIT_API
 end
 
@@ -111,7 +116,7 @@ local function resolve(args)
     fail(EXIT_USAGE, "a connection must be a connection string or an object")
   end
   if props.InitiateOAuth == nil then props.InitiateOAuth = "GETANDREFRESH" end
-  return require(provider), props
+  return require("oauthconnect.provider").module(require("oauthconnect.profiles." .. provider)), props
 end
 
 -- Output: pretty JSON on a terminal, compact otherwise. dkjson writes it
@@ -302,9 +307,13 @@ function commands.export(args, mod, props)
 end
 
 function commands.logout(args, mod, props)
-  local client = connect(args, mod, props)
-  assert(client.core:forget())
-  client:close()
+  -- Only the store: no login when nothing is stored, no refresh when the
+  -- stored token is due or already refused.
+  local handle, err = core.client(props, mod.profile)
+  if not handle then error(err, 0) end
+  local ok, ferr = handle:forget()
+  handle:close()
+  if not ok then error(ferr, 0) end
   io.stderr:write(("Logged out of %s: the stored tokens are removed.\n"):format(mod.profile.title))
 end
 

@@ -1,0 +1,2 @@
+-- Keap is Infusionsoft's current name: require "keap" is require "infusionsoft".
+return require "infusionsoft"
