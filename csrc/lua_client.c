@@ -10,6 +10,7 @@
 
 #include "lua_binding.h"
 #include "oc_crypto.h"
+#include "oc_url.h"
 
 lclient *oc_lua_check_client(lua_State *L, int i)
 {
@@ -372,9 +373,11 @@ static int client_api_url(lua_State *L)
 static int client_tostring(lua_State *L)
 {
     lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
-    if (lc->c && !lc->closed)
-        lua_pushfstring(L, "oauthconnect.client (%s)", oc_client_api_url(lc->c));
-    else
+    if (lc->c && !lc->closed) {
+        char shown[400];
+        oc_url_shown(shown, sizeof shown, oc_client_api_url(lc->c));
+        lua_pushfstring(L, "oauthconnect.client (%s)", shown);
+    } else
         lua_pushliteral(L, "oauthconnect.client (closed)");
     return 1;
 }

@@ -300,6 +300,7 @@ static void step_lock(oc_call *call)
 {
     oc_client *c = call->c;
     int lineage = 0;
+    char shown[400];
     oc_code rc;
 
     if ((rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
@@ -389,12 +390,13 @@ static void step_lock(oc_call *call)
         return;
     }
     oc_token_request_free(&call->tr);
+    oc_url_shown(shown, sizeof shown, c->flow.token_url);
     if (c->scheme == OC_SCHEME_OAUTH_CLIENT) {
-        oc_logf(c->log, 1, "requesting a token (client credentials) from %s", c->flow.token_url);
+        oc_logf(c->log, 1, "requesting a token (client credentials) from %s", shown);
         call->token_what = "the client-credentials token request";
         rc = oc_oauth_client_credentials_request(&c->flow, &call->tr, &call->err);
     } else {
-        oc_logf(c->log, 1, "refreshing the token at %s", c->flow.token_url);
+        oc_logf(c->log, 1, "refreshing the token at %s", shown);
         call->token_what = "the token refresh";
         rc = oc_oauth_refresh_request(&c->flow, call->base.refresh_token, &call->tr, &call->err);
     }

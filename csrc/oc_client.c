@@ -14,6 +14,7 @@
 #include "oc_crypto.h"
 #include "oc_time.h"
 #include "oc_url.h"
+#include "oc_url.h"
 #include "oc_version.h"
 
 #define STORE_ID_PLACEHOLDER "{StoreId}"
@@ -329,9 +330,9 @@ oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage
         goto out;
     if (!same(stored.provider, c->meta.provider) || !same(stored.api_url, c->meta.api_url) ||
         (stored.token_url && c->meta.token_url && !same(stored.token_url, c->meta.token_url))) {
-        char api[200];
-        oc_copy_printable(api, sizeof api, stored.api_url ? stored.api_url : "(unknown)",
-                          strlen(stored.api_url ? stored.api_url : "(unknown)"));
+        char api[200], ours[200];
+        oc_url_shown(api, sizeof api, stored.api_url ? stored.api_url : "(unknown)");
+        oc_url_shown(ours, sizeof ours, c->meta.api_url ? c->meta.api_url : "(unknown)");
         *found = 0;
         oc_token_clear(t);
         rc = oc_fail_property(err, OC_E_SETTINGS, "OAuthSettingsLocation",
@@ -339,7 +340,7 @@ oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage
                               "elsewhere. Use another OAuthSettingsLocation, or remove the file to "
                               "log in again",
                               oc_store_where(c->store), stored.provider ? stored.provider : "(unknown)",
-                              api, c->meta.provider, c->meta.api_url);
+                              api, c->meta.provider, ours);
         goto out;
     }
     *lineage = !c->seed[0] || same(stored.seed, c->seed);

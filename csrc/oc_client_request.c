@@ -64,11 +64,13 @@ oc_code oc_client_build_url(const oc_client *c, const char *target, const oc_kv 
     }
     if (absolute) {
         if (!oc_url_same_origin(target, c->api_url)) {
-            oc_copy_printable(shown, sizeof shown, target, strcspn(target, "?#"));
+            char api[400];
+            oc_url_shown(shown, sizeof shown, target);
+            oc_url_shown(api, sizeof api, c->api_url);
             return oc_fail(err, OC_E_ORIGIN,
                            "refusing to send the %s token to %s: it goes only to the API origin "
                            "of %s (URL)",
-                           oc_client_title(c), shown, c->api_url);
+                           oc_client_title(c), shown, api);
         }
         if (oc_buf_puts(url, target))
             return oc_fail_nomem(err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "oc_crypto.h"
+#include "oc_url.h"
 
 /*
  * One easy handle and the per-transfer state its callbacks write into. The
@@ -105,9 +106,8 @@ const char *oc_response_header(const oc_response *r, const char *lname)
 
 void oc_describe_request(char *out, size_t max, const char *method, const char *url)
 {
-    size_t n = strcspn(url, "?#");
     char shown[400];
-    oc_copy_printable(shown, sizeof shown, url, n);
+    oc_url_shown(shown, sizeof shown, url);
     snprintf(out, max, "%s %s", method, shown);
 }
 

@@ -9,6 +9,7 @@
 #include "oc_buf.h"
 #include "oc_crypto.h"
 #include "oc_http.h"
+#include "oc_url.h"
 #include "oc_version.h"
 
 /* Explicit limit on anything the flows build (URLs, bodies). */
@@ -240,7 +241,7 @@ oc_code oc_oauth_token_result(const char *what, const char *token_url, long stat
 {
     char endpoint[400];
     oc_code rc;
-    oc_copy_printable(endpoint, sizeof endpoint, token_url, strcspn(token_url, "?#"));
+    oc_url_shown(endpoint, sizeof endpoint, token_url);
     if (status >= 200 && status < 300) {
         rc = oc_token_parse_response(body, len, endpoint, now_ms, previous, out, err);
         if (rc != OC_OK && err)

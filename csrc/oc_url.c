@@ -26,9 +26,7 @@ static char *lower_dup(const char *s)
     return d;
 }
 
-/* A URL as messages may show it: no query or fragment (they may hold
-   parameters), no user:password@. */
-static void shown_url(char *out, size_t max, const char *text)
+void oc_url_shown(char *out, size_t max, const char *text)
 {
     size_t n = strcspn(text, "?#");
     const char *sep = strstr(text, "://");
@@ -53,7 +51,7 @@ oc_code oc_url_parse(const char *text, const char *property, oc_url *out, oc_err
     oc_code rc = OC_OK;
 
     memset(out, 0, sizeof *out);
-    shown_url(shown, sizeof shown, text);
+    oc_url_shown(shown, sizeof shown, text);
     if (!u)
         return oc_fail_nomem(err);
     if (curl_url_set(u, CURLUPART_URL, text, 0) != CURLUE_OK ||
@@ -114,7 +112,7 @@ oc_code oc_url_check_secure(const char *text, const char *property, oc_error *er
         return rc;
     if (strcmp(u.scheme, "http") == 0 && !oc_host_is_loopback(u.host)) {
         char shown[300];
-        shown_url(shown, sizeof shown, text);
+        oc_url_shown(shown, sizeof shown, text);
         rc = oc_fail_property(err, OC_E_INSECURE_URL, property,
                               "%s: '%s' uses plain http; only https is allowed, except to a "
                               "loopback host (127.0.0.1, ::1, localhost)",

@@ -18,6 +18,10 @@ typedef struct oc_url {
 oc_code oc_url_parse(const char *text, const char *property, oc_url *out, oc_error *err);
 void oc_url_free(oc_url *u);
 
+/* url as messages and logs may show it: no query or fragment (they may
+   hold parameters), no user:password@. */
+void oc_url_shown(char *out, size_t max, const char *url);
+
 int oc_host_is_loopback(const char *host);
 /* https anywhere, http only to a loopback host (RFC 9700 2.6 / 4.1.1). */
 oc_code oc_url_check_secure(const char *text, const char *property, oc_error *err);

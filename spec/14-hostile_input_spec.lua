@@ -34,6 +34,27 @@ describe("hostile connection strings", function()
   end)
 end)
 
+describe("a password written into a URL", function()
+  it("is never shown: not in errors, tostring or the log", function()
+    local sandbox = H.sandbox("generic")
+    local log = H.tmpdir() .. "/oc.log"
+    local c = assert(oauthconnect.connect({ AuthScheme = "NONE", Verbosity = 5, Logfile = log,
+      URL = sandbox.url:gsub("://", "://user:URLPW-secret@") .. "/api" }))
+    local _, err = c:get("/me") -- libcurl sends the URL's user:password as Basic: refused
+    assert.equal(401, err.status)
+    assert.matches("GET " .. sandbox.url .. "/api/me", tostring(err), 1, true)
+    assert.matches("Authorization: [REDACTED]", H.read_file(log), 1, true)
+    local _, origin = c:get("http://user:URLPW-secret@127.0.0.2:1/x")
+    assert.equal("origin_refused", origin.code)
+    for _, shown in ipairs({ tostring(err), tostring(origin), tostring(c), H.read_file(log) or "" }) do
+      assert.is_nil(shown:find("URLPW", 1, true), shown)
+    end
+    c:close()
+    sandbox:stop()
+    H.cleanup()
+  end)
+end)
+
 describe("hostile token endpoint answers", function()
   local sandbox, dir, props, client, before
 
