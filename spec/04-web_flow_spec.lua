@@ -66,6 +66,42 @@ describe("the web flow", function()
     assert.equal(token.refresh_token, H.settings(props.OAuthSettingsLocation).refresh_token)
   end)
 
+  it("returns the callback's refusal as an error, not a raise", function()
+    local token, err = jumpseller.get_access_token(props,
+      { error = "access_denied", error_description = "The user said no", state = "s" })
+    assert.is_nil(token)
+    assert.equal("access_denied", err.code)
+    assert.equal("access_denied", err.oauth_error)
+    assert.equal("access was denied at the authorization page: The user said no", err.message)
+    token, err = jumpseller.get_access_token(props, { error = "server_error" })
+    assert.equal("oauth_error", err.code)
+    assert.equal("server_error", err.oauth_error)
+    assert.equal(0, sandbox:stats().code_exchanges)
+  end)
+
+  it("raises for wrong argument types, at the caller's line", function()
+    local here = debug.getinfo(1, "S").short_src:gsub("%p", "%%%0")
+    local function where(f)
+      local ok, e = pcall(f)
+      assert.is_false(ok)
+      return e
+    end
+    assert.matches(here .. ":%d+: the authorization code must be a string",
+      where(function() jumpseller.get_access_token(props, 42) end))
+    assert.matches(here .. ":%d+: params must be a table",
+      where(function() jumpseller.get_access_token(props, "code", "verifier") end))
+    assert.matches(here .. ":%d+: options must be a connection string or a table",
+      where(function() jumpseller.connect(42) end))
+  end)
+
+  it("takes on_token in get_access_token's params, with a connection string", function()
+    local url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    local reported
+    local token = assert(jumpseller.get_access_token(H.connstr(props), follow(url).code,
+      { code_verifier = verifier, on_token = function(t) reported = t end }))
+    assert.equal(token.access_token, reported.access_token)
+  end)
+
   it("takes the callback's whole query in place of the code", function()
     local url, _, verifier = assert(jumpseller.get_authorization_url(props))
     local callback = follow(url)

@@ -28,22 +28,22 @@ local function split(options, extra)
       if LUA_OPTIONS[k] then lua_opts[k] = v else props[k] = v end
     end
   else
-    error("options must be a connection string or a table", 3)
+    error("options must be a connection string or a table", 4)
   end
   if extra ~= nil then
-    if type(extra) ~= "table" then error("extra options must be a table", 3) end
+    if type(extra) ~= "table" then error("extra options must be a table", 4) end
     for k, v in pairs(extra) do
       if LUA_OPTIONS[k] then lua_opts[k] = v else props[k] = v end
     end
   end
   if lua_opts.on_token ~= nil and type(lua_opts.on_token) ~= "function" then
-    error("on_token must be a function", 3)
+    error("on_token must be a function", 4)
   end
   if lua_opts.io ~= nil and not IO_MODES[lua_opts.io] then
-    error("io must be \"curl\" or \"nginx\"", 3)
+    error("io must be \"curl\" or \"nginx\"", 4)
   end
   if lua_opts.nginx_location ~= nil and type(lua_opts.nginx_location) ~= "string" then
-    error("nginx_location must be a string (an internal location's URI)", 3)
+    error("nginx_location must be a string (an internal location's URI)", 4)
   end
   return props, lua_opts
 end
@@ -104,7 +104,7 @@ function _M.get_authorization_url(profile, options, extra)
   local redirect_uri
   if type(extra) == "table" and extra.redirect_uri ~= nil then
     redirect_uri = extra.redirect_uri
-    if type(redirect_uri) ~= "string" then error("redirect_uri must be a string", 3) end
+    if type(redirect_uri) ~= "string" then error("redirect_uri must be a string", 2) end
     local rest = {}
     for k, v in pairs(extra) do
       if k ~= "redirect_uri" then rest[k] = v end
@@ -121,17 +121,38 @@ end
 -- Exchanges the code from the callback for tokens (stored when
 -- OAuthSettingsLocation is set). code may be the callback's whole query table;
 -- params may carry code_verifier, redirect_uri and provider extras (context, scope).
+-- The error a callback carries instead of a code (RFC 6749 4.1.2.1): the
+-- user said no, or the server refused; its texts are the server's, shown
+-- printable and short.
+local function callback_error(query)
+  local function printable(v, max) return (tostring(v):gsub("[^\32-\126]", "?"):sub(1, max)) end
+  local shown = printable(query.error, 60)
+  local desc = query.error_description and (": " .. printable(query.error_description, 240)) or ""
+  if shown == "access_denied" then
+    return core.error("access_denied", "access was denied at the authorization page" .. desc,
+      { oauth_error = shown })
+  end
+  return core.error("oauth_error", "the authorization server answered the login with " .. shown .. desc,
+    { oauth_error = shown })
+end
+
 function _M.get_access_token(profile, options, code, params)
   if type(code) == "table" then
+    if code.error ~= nil and code.code == nil then return nil, callback_error(code) end
     params, code = code, code.code
   end
   if type(code) ~= "string" then error("the authorization code must be a string", 2) end
+  if params ~= nil and type(params) ~= "table" then error("params must be a table", 2) end
   params = params or {}
   local handle, lua_opts = new_handle(profile, options)
   if not handle then return nil, lua_opts end
   local callback = {}
   for k, v in pairs(params) do
     if type(v) == "string" and k ~= "code_verifier" and k ~= "redirect_uri" then callback[k] = v end
+  end
+  if params.on_token ~= nil then
+    if type(params.on_token) ~= "function" then error("on_token must be a function", 2) end
+    lua_opts.on_token = params.on_token
   end
   local token, err = nginx.drive(lua_opts.io,
     function() return handle:exchange_code(code, callback, params.code_verifier, params.redirect_uri) end,
