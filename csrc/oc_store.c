@@ -32,25 +32,35 @@ void oc_store_release(oc_store *s)
     }
 }
 
+/* A store that cannot be used is OAuthSettingsLocation's fault as far as
+   the caller can act on it: err.property says so, for every backend. */
+static oc_code blame_location(oc_code rc, oc_error *err)
+{
+    if (rc != OC_OK && err && !err->property[0] &&
+        (rc == OC_E_SETTINGS || rc == OC_E_LOCK || rc == OC_E_IO))
+        snprintf(err->property, sizeof err->property, "OAuthSettingsLocation");
+    return rc;
+}
+
 oc_code oc_store_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
 {
-    return s->ops->load(s, out, meta, found, err);
+    return blame_location(s->ops->load(s, out, meta, found, err), err);
 }
 
 oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, const char *expect,
                       oc_error *err)
 {
-    return s->ops->save(s, t, meta, expect, err);
+    return blame_location(s->ops->save(s, t, meta, expect, err), err);
 }
 
 oc_code oc_store_remove(oc_store *s, oc_error *err)
 {
-    return s->ops->remove(s, err);
+    return blame_location(s->ops->remove(s, err), err);
 }
 
 oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
 {
-    return s->ops->lock(s, timeout_ms, err);
+    return blame_location(s->ops->lock(s, timeout_ms, err), err);
 }
 
 void oc_store_unlock(oc_store *s)
