@@ -121,6 +121,20 @@ describe("the Jumpseller client", function()
     assert.equal("application/json; charset=utf-8", seen[#seen].headers["content-type"])
   end)
 
+  it("raises for arguments of the wrong type, naming them", function()
+    assert.has_error(function() client:get("/store/info.json", "a=b") end, "query must be a table")
+    assert.has_error(function() client:post("/products.json", print) end)
+    local ok, e = pcall(client.post, client, "/products.json", { f = print })
+    assert.is_false(ok)
+    assert.matches("the body cannot be sent as JSON", e)
+    assert.has_error(function() client:request { path = "/x", method = 5 } end,
+      "client:request: method must be a string")
+    assert.has_error(function() client:request { path = "/x", query = "a=b" } end,
+      "client:request: query must be a table")
+    assert.has_error(function() client:request { path = "/x", body = {} } end,
+      "client:request: body must be a string (or use json)")
+  end)
+
   it("reports a 200 whose body is not JSON", function()
     sandbox:inject({ path = "/v1/store/info.json", status = 200, body = "<html>oops</html>",
       headers = { ["Content-Type"] = "text/html" } })

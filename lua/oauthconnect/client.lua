@@ -117,7 +117,13 @@ function _M:request(req)
     end
   end
   local method = req.method or "GET"
-  if not VERBS[method] then method = tostring(method):upper() end
+  if not VERBS[method] then
+    if type(method) ~= "string" then error("client:request: method must be a string", 2) end
+    method = method:upper()
+  end
+  if req.query ~= nil and type(req.query) ~= "table" then error("client:request: query must be a table", 2) end
+  if headers ~= nil and type(headers) ~= "table" then error("client:request: headers must be a table", 2) end
+  if body ~= nil and type(body) ~= "string" then error("client:request: body must be a string (or use json)", 2) end
   -- (the common case inline: this runs once per request)
   local status, res_headers, res_body
   if IN_NGINX then
@@ -136,9 +142,14 @@ end
 -- HTTP error, a transport failure, or a body that is not JSON.
 local function call(self, method, path, query, payload)
   if type(path) ~= "string" then error("path must be a string", 3) end
+  if query ~= nil and type(query) ~= "table" then error("query must be a table", 3) end
   local headers
   if payload ~= nil then
-    if type(payload) ~= "string" then payload = encode(payload) end
+    if type(payload) ~= "string" then
+      local ok, text = pcall(encode, payload)
+      if not ok then error("the body cannot be sent as JSON: " .. tostring(text), 3) end
+      payload = text
+    end
     headers = JSON_HEADERS
   end
   local status, res_headers, res_body
