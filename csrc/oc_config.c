@@ -75,8 +75,9 @@ static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
 
 const char *oc_prop_closest(const char *name, size_t len)
 {
-    const char *best = prop_table[0].name;
-    size_t best_d = (size_t)-1;
+    const char *best = NULL;
+    /* farther off than a third of the name (at least 2) is no guess worth showing */
+    size_t best_d = (len / 3 > 2 ? len / 3 : 2) + 1;
     int p;
     for (p = 0; p < OC_P__COUNT; p++) {
         size_t d = edit_distance(name, len, prop_table[p].name, strlen(prop_table[p].name));
@@ -300,14 +301,22 @@ oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t 
 
 static oc_code unknown_property(const char *key, size_t keylen, oc_error *err)
 {
+    const char *closest;
     char shown[64];
     size_t i;
     oc_copy_printable(shown, sizeof shown, key, keylen);
     for (i = 0; shown[i]; i++) /* names are ASCII: show other bytes as '?' */
         if ((unsigned char)shown[i] >= 0x80)
             shown[i] = '?';
-    return oc_fail(err, OC_E_UNKNOWN_PROPERTY, "unknown connection property '%s'; did you mean '%s'?",
-                   shown, oc_prop_closest(key, keylen));
+    closest = oc_prop_closest(key, keylen);
+    if (closest)
+        return oc_fail_property(err, OC_E_UNKNOWN_PROPERTY, shown,
+                                "unknown connection property '%s'; did you mean '%s'?", shown,
+                                closest);
+    return oc_fail_property(err, OC_E_UNKNOWN_PROPERTY, shown,
+                            "unknown connection property '%s' (docs/connection-properties.md "
+                            "lists them)",
+                            shown);
 }
 
 oc_code oc_config_set(oc_config *cfg, const char *key, size_t keylen, const char *value,

@@ -55,7 +55,8 @@ const oc_prop_info *oc_prop_get_info(oc_prop p);
 const char *oc_prop_name(oc_prop p);
 /* The property with this name (case-insensitive), or -1. */
 int oc_prop_lookup(const char *name, size_t len);
-/* The known property name closest to name (edit distance, case-insensitive). */
+/* The known property name closest to name (edit distance, case-insensitive),
+   or NULL when none is close enough to be a likely typo. */
 const char *oc_prop_closest(const char *name, size_t len);
 
 oc_config *oc_config_new(void);

@@ -33,6 +33,11 @@ describe("connection strings", function()
     assert.equal("unknown_property", err.code)
     assert.matches("unknown connection property 'OAuthClientSecrett'; did you mean 'OAuthClientSecret'%?", tostring(err))
     assert.not_matches("hunter2", tostring(err))
+    assert.equal("OAuthClientSecrett", err.property)
+    -- a name like none of them gets no guess
+    t, err = core.parse("Colour=blue")
+    assert.equal("unknown connection property 'Colour' (docs/connection-properties.md lists them)",
+      err.message)
   end)
 
   it("lists the allowed values of an enum", function()
