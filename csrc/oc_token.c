@@ -233,8 +233,11 @@ oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoi
         t.created_at = json_integer_value(v);
     t.obtained_ms = now_ms;
     t.expires_at_ms = t.expires_in > 0 ? now_ms + t.expires_in * 1000 : 0;
-    if (!t.refresh_token && previous && previous->refresh_token &&
-        !(t.refresh_token = oc_strdup(previous->refresh_token))) {
+    /* RFC 6749 6 and 5.1: a refresh answer may leave out the refresh token
+       (keep using the old one) and the scope (unchanged from the grant). */
+    if ((!t.refresh_token && previous && previous->refresh_token &&
+         !(t.refresh_token = oc_strdup(previous->refresh_token))) ||
+        (!t.scope && previous && previous->scope && !(t.scope = oc_strdup(previous->scope)))) {
         rc = oc_fail_nomem(err);
         goto fail;
     }

@@ -44,8 +44,8 @@ int oc_token_expired(const oc_token *t, int64_t now_ms);
 
 /*
  * Parses a successful token endpoint answer (RFC 6749 5.1) into out.
- * previous, when given, supplies the refresh token a refresh answer may omit
- * (RFC 6749 6). endpoint names the URL in messages. Never leaks token text
+ * previous, when given, supplies the refresh token and scope a refresh answer
+ * may omit (RFC 6749 6). endpoint names the URL in messages. Never leaks token text
  * into err.
  */
 oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoint,

@@ -32,17 +32,21 @@ OC_TEST(doorkeeper_response)
     oc_token_clear(&t);
 }
 
-OC_TEST(refresh_answer_without_refresh_token_keeps_old_one)
+OC_TEST(refresh_answer_without_refresh_token_or_scope_keeps_old_ones)
 {
     oc_token prev, t;
     oc_error err;
     oc_token_init(&prev);
     prev.refresh_token = strdup("OLD");
+    prev.scope = strdup("read_orders read_products");
     CHECK_INT(parse("{\"access_token\":\"AT2\",\"expires_in\":60}", &prev, &t, &err), OC_OK);
     CHECK_STR(t.refresh_token, "OLD");
+    CHECK_STR(t.scope, "read_orders read_products");
     oc_token_clear(&t);
-    CHECK_INT(parse("{\"access_token\":\"AT3\",\"refresh_token\":\"NEW\"}", &prev, &t, &err), OC_OK);
+    CHECK_INT(parse("{\"access_token\":\"AT3\",\"refresh_token\":\"NEW\",\"scope\":\"read_orders\"}",
+                    &prev, &t, &err), OC_OK);
     CHECK_STR(t.refresh_token, "NEW");
+    CHECK_STR(t.scope, "read_orders");
     CHECK_INT(t.expires_at_ms, 0);
     oc_token_clear(&t);
     oc_token_clear(&prev);
