@@ -183,7 +183,10 @@ int oc_retry_status(long status, const char *method, const oc_profile *p, const 
     if (status == 429)
         return 1;
     if (status == 403 && p && p->rate_limit_403)
-        return oc_response_header(r, "retry-after") != NULL || oc_quota_wait_ms(r, p, 0) > 0;
+        /* Only a 403 that says when to come back (Retry-After, the ban's
+           reset time) or that the quota is spent is a rate limit; any other
+           403 is a real refusal. */
+        return oc_retry_wait_ms(r, p, 0) >= 0 || oc_quota_wait_ms(r, p, 0) > 0;
     if (status == 502 || status == 503 || status == 504)
         return oc_method_is_idempotent(method);
     return 0;

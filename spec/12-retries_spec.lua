@@ -117,6 +117,15 @@ describe("retries and rate limits", function()
     c:close()
   end)
 
+  it("treats a 403 carrying only Jumpseller-BannedByRateLimit-Reset as the ban it is", function()
+    local c = client()
+    sandbox:inject({ path = "/v1/store/info.json", status = 403, body = '{"message":"Banned"}',
+      headers = { ["Jumpseller-BannedByRateLimit-Reset"] = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + 1) } })
+    assert(c:get("/store/info.json"))
+    assert.equal(2, #sandbox:requests("/v1/store/info.json"))
+    c:close()
+  end)
+
   it("retries after a refused connection, then reports it clearly", function()
     local url = sandbox.url
     sandbox:stop()
