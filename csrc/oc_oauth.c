@@ -70,29 +70,34 @@ oc_code oc_oauth_authorize_url(const oc_flow *f, const char *redirect_uri, const
 static oc_code client_auth(const oc_flow *f, oc_client_auth how, oc_buf *form, json_t *json,
                            struct curl_slist **headers, oc_error *err)
 {
-    if (how == OC_CLIENT_AUTH_BASIC) {
+    if (how == OC_CLIENT_AUTH_BASIC || how == OC_CLIENT_AUTH_BASIC_RAW) {
         /* RFC 6749 2.3.1: id and secret are form-urlencoded, then joined
-           with ':' and base64'd (a no-op for the usual alphanumeric ones). */
+           with ':' and base64'd (a no-op for the usual alphanumeric ones).
+           Keap documents base64(id:secret) of the values as they are, and a
+           server that does not form-decode would refuse an encoded '+'. */
         oc_buf cred, line;
-        char *b64;
+        char *b64, *id_enc = NULL, *secret_enc = NULL;
         oc_code rc = OC_OK;
-        const char *secret = f->client_secret ? f->client_secret : "";
-        char *id_enc = curl_easy_escape(NULL, f->client_id, 0);
-        char *secret_enc = curl_easy_escape(NULL, secret, 0);
+        const char *id = f->client_id, *secret = f->client_secret ? f->client_secret : "";
+        int failed = 0;
+        if (how == OC_CLIENT_AUTH_BASIC) {
+            id_enc = curl_easy_escape(NULL, id, 0);
+            secret_enc = curl_easy_escape(NULL, secret, 0);
+            id = id_enc;
+            secret = secret_enc;
+        }
         oc_buf_init_secret(&cred, 0);
         oc_buf_init_secret(&line, 0);
-        if (!id_enc || !secret_enc || oc_buf_printf(&cred, "%s:%s", id_enc, secret_enc)) {
-            curl_free(id_enc);
-            if (secret_enc)
-                oc_wipe(secret_enc, strlen(secret_enc));
-            curl_free(secret_enc);
+        failed = !id || !secret || oc_buf_printf(&cred, "%s:%s", id, secret);
+        curl_free(id_enc);
+        if (secret_enc)
+            oc_wipe(secret_enc, strlen(secret_enc));
+        curl_free(secret_enc);
+        if (failed) {
             oc_wipe(cred.data, cred.len);
             oc_buf_free(&cred);
             return oc_fail_nomem(err);
         }
-        curl_free(id_enc);
-        oc_wipe(secret_enc, strlen(secret_enc));
-        curl_free(secret_enc);
         b64 = oc_base64(cred.data, cred.len);
         oc_wipe(cred.data, cred.len);
         oc_buf_free(&cred);

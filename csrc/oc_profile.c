@@ -96,11 +96,14 @@ static oc_code set_client_auth(oc_client_auth *dst, const char *field, const cha
         *dst = OC_CLIENT_AUTH_BODY;
     else if (strcmp(value, "basic") == 0)
         *dst = OC_CLIENT_AUTH_BASIC;
+    else if (strcmp(value, "basic_raw") == 0)
+        *dst = OC_CLIENT_AUTH_BASIC_RAW;
     else if (strcmp(value, "json") == 0)
         *dst = OC_CLIENT_AUTH_JSON;
     else
         return oc_fail(err, OC_E_INVALID_ARGUMENT,
-                       "profile field %s must be \"body\", \"basic\" or \"json\"", field);
+                       "profile field %s must be \"body\", \"basic\", \"basic_raw\" or \"json\"",
+                       field);
     return OC_OK;
 }
 

@@ -9,7 +9,8 @@
 
 typedef enum oc_client_auth {
     OC_CLIENT_AUTH_BODY,  /* client_id and client_secret in the form body */
-    OC_CLIENT_AUTH_BASIC, /* HTTP Basic client_id:client_secret, form body */
+    OC_CLIENT_AUTH_BASIC, /* HTTP Basic, id and secret form-urlencoded first (RFC 6749 2.3.1) */
+    OC_CLIENT_AUTH_BASIC_RAW, /* HTTP Basic of id:secret as they are (Keap's documented form) */
     OC_CLIENT_AUTH_JSON   /* client_id and client_secret in a JSON body */
 } oc_client_auth;
 

@@ -1,7 +1,7 @@
 /*
  * The provider-profile fields the core reads, one line each:
  *   OC_FIELD(member, kind, "description")
- * kind is STRING, BOOL or CLIENT_AUTH ("body", "basic" or "json").
+ * kind is STRING, BOOL or CLIENT_AUTH ("body", "basic", "basic_raw" or "json").
  * Profiles themselves are data: lua/oauthconnect/profiles/<name>.lua.
  */
 #define OC_PROFILE_FIELD_LIST(OC_FIELD) \

@@ -59,6 +59,20 @@ describe("Keap", function()
     assert.equal(second.refresh_token, H.settings(props.OAuthSettingsLocation).refresh_token)
   end)
 
+  it("sends the Basic credentials as Keap documents them, not form-encoded", function()
+    sandbox:stop()
+    local secret = "s+cr/t=%41 x:y"
+    sandbox = H.sandbox("keap", { "--client-secret", secret })
+    props = sandbox:keap_props({ InitiateOAuth = "GETANDREFRESH", OAuthClientSecret = secret,
+      OAuthSettingsLocation = dir .. "/keap.json", CallbackURL = props.CallbackURL })
+    local first = login()
+    local second = assert(infusionsoft.refresh_access_token(props))
+    assert.not_equal(first.refresh_token, second.refresh_token)
+    local reqs = sandbox:requests("/token")
+    local basic = reqs[#reqs].headers.authorization:match("^Basic (%S+)$")
+    assert.equal("sandbox-client-id:" .. secret, H.capture("printf %s " .. H.q(basic) .. " | base64 -d"))
+  end)
+
   it("never reuses a spent refresh token: Keap's 'Invalid Refresh Token'", function()
     local first = login()
     assert(infusionsoft.refresh_access_token(props))

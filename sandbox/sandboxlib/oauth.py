@@ -225,13 +225,14 @@ def json_object_body(req):
     return data
 
 
-def parse_basic(value):
+def parse_basic(value, form_encoded=True):
     """(client_id, secret) from an Authorization: Basic header, None when the
     header is absent or another scheme. RFC 6749 2.3.1: both halves are
-    form-urlencoded before base64."""
+    form-urlencoded before base64; form_encoded=False takes them as they are
+    (Keap documents base64(client_id:client_secret))."""
     raw = decode_basic(value)
-    if raw is None:
-        return None
+    if raw is None or not form_encoded:
+        return raw
     return urllib.parse.unquote_plus(raw[0]), urllib.parse.unquote_plus(raw[1])
 
 

@@ -71,6 +71,21 @@ OC_TEST(refresh_request_basic_auth)
     free(expect);
 }
 
+OC_TEST(refresh_request_raw_basic_auth)
+{
+    oc_flow f = flow(OC_CLIENT_AUTH_BASIC_RAW);
+    oc_token_request r;
+    oc_error err;
+    /* Keap: base64(client_id:client_secret) of the values as they are */
+    char *expect = oc_base64("my id:s3cr&t", 12), line[200];
+    CHECK_INT(oc_oauth_refresh_request(&f, "RT", &r, &err), OC_OK);
+    CHECK_STR(r.body, "grant_type=refresh_token&refresh_token=RT");
+    snprintf(line, sizeof line, "Authorization: Basic %s", expect);
+    CHECK_STR(header(&r, "Authorization:"), line);
+    oc_token_request_free(&r);
+    free(expect);
+}
+
 OC_TEST(code_request_json_body_with_extras)
 {
     oc_flow f = flow(OC_CLIENT_AUTH_JSON);

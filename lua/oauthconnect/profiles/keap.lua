@@ -9,7 +9,7 @@ return {
   api_url = "https://api.infusionsoft.com/crm/rest/v1",
   scope = "full",
   code_auth = "body",
-  refresh_auth = "basic",       -- Authorization: Basic base64(client_id:client_secret)
+  refresh_auth = "basic_raw",   -- Authorization: Basic base64(client_id:client_secret), as they are
   token_header = "Authorization",
   token_prefix = "Bearer ",
   pkce = false,

@@ -61,7 +61,7 @@ class Keap(Provider):
             raise OAuthError(400, "invalid_client",
                              "client_secret must not be sent in the body of a refresh "
                              "request; use Authorization: Basic.")
-        basic = parse_basic(req.header("authorization"))
+        basic = parse_basic(req.header("authorization"), form_encoded=False)
         if basic is None:
             raise OAuthError(401, "invalid_client",
                              "A refresh request needs Authorization: Basic "
