@@ -414,7 +414,7 @@ static oc_code open_log(oc_client *c, oc_error *err)
 {
     static const oc_prop secret_props[] = {
         OC_P_OAUTH_CLIENT_SECRET, OC_P_OAUTH_ACCESS_TOKEN, OC_P_OAUTH_REFRESH_TOKEN,
-        OC_P_OAUTH_VERIFIER, OC_P_API_KEY, OC_P_PASSWORD, OC_P_PROXY_PASSWORD
+        OC_P_OAUTH_VERIFIER, OC_P_PKCE_VERIFIER, OC_P_API_KEY, OC_P_PASSWORD, OC_P_PROXY_PASSWORD
     };
     const char *path = oc_config_get(c->cfg, OC_P_LOGFILE);
     oc_code rc;

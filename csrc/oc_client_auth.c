@@ -162,13 +162,23 @@ static oc_code login_locked(oc_client *c, int force, oc_error *err)
         }
     }
     if (verifier_prop) {
-        rc = exchange(c, verifier_prop, NULL, NULL, callback, err);
+        /* The login happened elsewhere: its state is not ours to check, but
+           the PKCE verifier that went with its challenge must go along. */
+        rc = oc_login_take_code(verifier_prop, NULL, OC_STATE_UNCHECKED, &params, err);
+        if (rc == OC_OK)
+            rc = exchange(c, oc_kv_get(&params, "code"), &params,
+                          oc_config_get(c->cfg, OC_P_PKCE_VERIFIER), callback, err);
+        else if (err) {
+            oc_error_prefix(err, "OAuthVerifier");
+            snprintf(err->property, sizeof err->property, "OAuthVerifier");
+        }
     } else {
         oc_login_request lr;
         lr.flow = &c->flow;
         lr.callback_url = callback;
         lr.title = oc_client_title(c);
         lr.pkce = c->profile->pkce;
+        lr.state_rule = c->profile->stateless_callback ? OC_STATE_IF_SENT : OC_STATE_REQUIRED;
         lr.timeout_ms = c->login_timeout_ms;
         oc_logf(c->log, 1, "starting the browser login; callback %s", callback);
         if ((rc = oc_login_desktop(&lr, &params, &verifier, &redirect, err)) == OC_OK)

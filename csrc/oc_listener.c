@@ -22,6 +22,7 @@ struct oc_listener {
     unsigned port;
     /* Filled by the request handler during oc_listener_wait. */
     const char *state;
+    oc_state_rule state_rule;
     oc_kv *params;
     oc_error *err;
     int done;            /* a callback request with this login's state was judged */
@@ -111,7 +112,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return answer(conn, MHD_HTTP_OK, "Login already handled", "You can close this window.");
 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, l->params);
-    l->verdict = oc_oauth_check_callback(l->params, l->state, l->err);
+    l->verdict = oc_oauth_check_callback(l->params, l->state, l->state_rule, l->err);
     if (l->verdict == OC_E_STATE_MISMATCH) {
         /* Not this login's redirect (an old tab, or a forged request from
            any web page): refuse it and keep waiting, or anyone could end
@@ -218,12 +219,13 @@ unsigned oc_listener_port(const oc_listener *l)
     return l->port;
 }
 
-oc_code oc_listener_wait(oc_listener *l, const char *state, int64_t timeout_ms, oc_kv *params,
-                         oc_error *err)
+oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, int64_t timeout_ms,
+                         oc_kv *params, oc_error *err)
 {
     oc_error local;
     int64_t deadline = oc_monotonic_ms() + timeout_ms, linger;
     l->state = state;
+    l->state_rule = rule;
     l->params = params;
     l->err = err ? err : &local;
     l->done = l->answered = 0;

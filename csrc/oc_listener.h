@@ -15,6 +15,7 @@
 
 #include "oc_error.h"
 #include "oc_kv.h"
+#include "oc_oauth.h"
 
 typedef struct oc_listener oc_listener;
 
@@ -31,14 +32,15 @@ oc_code oc_listener_start(const char *callback_url, oc_listener **out, oc_error 
 /* The port actually bound. */
 unsigned oc_listener_port(const oc_listener *l);
 /*
- * Waits up to timeout_ms for a request to the callback path carrying state,
+ * Waits up to timeout_ms for a request to the callback path carrying state
+ * (as rule says: see oc_state_rule),
  * answers the browser, and returns the callback's verdict
  * (oc_oauth_check_callback): OC_OK with the parameters (code, state, and
  * any others) in params, or the error the server sent. When only requests
  * with another state came, the timeout is reported as OC_E_STATE_MISMATCH.
  */
-oc_code oc_listener_wait(oc_listener *l, const char *state, int64_t timeout_ms, oc_kv *params,
-                         oc_error *err);
+oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, int64_t timeout_ms,
+                         oc_kv *params, oc_error *err);
 void oc_listener_stop(oc_listener *l);
 
 /* Whether url is a loopback http URL the listener can serve. */

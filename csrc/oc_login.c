@@ -83,16 +83,19 @@ static char *actual_redirect(const char *callback, unsigned port)
     return copy;
 }
 
-/* The pasted text is the code itself, or the whole redirect URL / query. */
-static oc_code take_pasted(const char *text, const char *state, oc_kv *params, oc_error *err)
+oc_code oc_login_take_code(const char *text, const char *state, oc_state_rule rule, oc_kv *params,
+                           oc_error *err)
 {
     const char *q = strchr(text, '?');
     const char *start = text;
     while (*start == ' ' || *start == '\t')
         start++;
-    if (q || strstr(start, "code=") == start) {
+    /* A bare query names code or error as one of its parameters; a code
+       alone may hold '=' (base64 padding) but not "&code=". */
+    if (q || strncmp(start, "code=", 5) == 0 || strncmp(start, "error=", 6) == 0 ||
+        strstr(start, "&code=") || strstr(start, "&error=")) {
         const char *query = q ? q + 1 : start;
-        return oc_oauth_callback(query, strcspn(query, "#"), state, params, err);
+        return oc_oauth_callback(query, strcspn(query, "#"), state, rule, params, err);
     }
     if (!*start)
         return oc_fail(err, OC_E_LOGIN, "no authorization code was entered");
@@ -139,14 +142,14 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
             fprintf(stderr, "(no browser could be started; open the address by hand)\n");
         rc = read_pasted(line, sizeof line, req->timeout_ms, err);
         if (rc == OC_OK)
-            rc = take_pasted(line, state, params, err);
+            rc = oc_login_take_code(line, state, req->state_rule, params, err);
         oc_wipe(line, sizeof line);
     } else {
         fprintf(stderr, "Waiting for the browser to return to %s ...\n", redirect);
         fflush(stderr);
         if (oc_browser_open(url) != 0)
             fprintf(stderr, "(no browser could be started; open the address by hand)\n");
-        rc = oc_listener_wait(listener, state, req->timeout_ms, params, err);
+        rc = oc_listener_wait(listener, state, req->state_rule, req->timeout_ms, params, err);
     }
 out:
     oc_listener_stop(listener);

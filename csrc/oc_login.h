@@ -21,6 +21,7 @@ typedef struct oc_login_request {
     const char *callback_url; /* loopback http URL, or OC_OOB_REDIRECT */
     const char *title;        /* provider name for the prompt, e.g. "Jumpseller" */
     int pkce;
+    oc_state_rule state_rule; /* OC_STATE_IF_SENT for servers that never echo state */
     int64_t timeout_ms;
 } oc_login_request;
 
@@ -30,5 +31,11 @@ typedef struct oc_login_request {
    listener got when CallbackURL names port 0, as RFC 8252 7.3 allows). */
 oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **verifier,
                          char **redirect_uri, oc_error *err);
+
+/* A code given by hand (pasted, or OAuthVerifier): the code itself, or the
+   whole redirect URL or its query, whose parameters (context, scope, an
+   error) are judged as a callback's under rule. params receives them all. */
+oc_code oc_login_take_code(const char *text, const char *state, oc_state_rule rule, oc_kv *params,
+                           oc_error *err);
 
 #endif

@@ -256,24 +256,25 @@ oc_code oc_oauth_token_result(const char *what, const char *token_url, long stat
     return oc_token_error_response(status, body, len, content_type, what, endpoint, err);
 }
 
-oc_code oc_oauth_callback(const char *query, size_t len, const char *expected_state, oc_kv *params,
-                          oc_error *err)
+oc_code oc_oauth_callback(const char *query, size_t len, const char *expected_state,
+                          oc_state_rule rule, oc_kv *params, oc_error *err)
 {
     if (oc_form_parse(params, query, len) != 0)
         return oc_fail_nomem(err);
-    return oc_oauth_check_callback(params, expected_state, err);
+    return oc_oauth_check_callback(params, expected_state, rule, err);
 }
 
-oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state, oc_error *err)
+oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state, oc_state_rule rule,
+                                oc_error *err)
 {
     const char *state, *error, *code;
     state = oc_kv_get(params, "state");
     error = oc_kv_get(params, "error");
-    if (!state)
+    if (!state && rule == OC_STATE_REQUIRED)
         return oc_fail(err, OC_E_STATE_MISMATCH,
                        "the login callback carried no state; it did not come from this login "
                        "(possible cross-site request forgery)");
-    if (!oc_secure_streq(state, expected_state))
+    if (state && rule != OC_STATE_UNCHECKED && !oc_secure_streq(state, expected_state))
         return oc_fail(err, OC_E_STATE_MISMATCH,
                        "the login callback carried a state that does not match this login "
                        "(possible cross-site request forgery, or an old browser tab)");

@@ -69,14 +69,24 @@ oc_code oc_oauth_token_result(const char *what, const char *token_url, long stat
                               int64_t now_ms, const oc_token *previous, oc_token *out,
                               oc_error *err);
 
+/* How a callback's state is judged. */
+typedef enum oc_state_rule {
+    OC_STATE_REQUIRED, /* it must carry expected_state (RFC 6749 10.12) */
+    OC_STATE_IF_SENT,  /* the server never echoes state (BigCommerce's app callback):
+                          a state it does send must still match */
+    OC_STATE_UNCHECKED /* the login was started elsewhere (OAuthVerifier): its state
+                          is not ours to know; expected_state is ignored */
+} oc_state_rule;
+
 /*
  * Checks the parameters of a request that reached the redirect URI (RFC 6749
- * 4.1.2): state (compared in constant time), then the error the
+ * 4.1.2): state (compared in constant time) by rule, then the error the
  * authorization server sent, or the presence of a code.
  */
-oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state, oc_error *err);
+oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state, oc_state_rule rule,
+                                oc_error *err);
 /* The same from a raw query string; params receives every parameter. */
-oc_code oc_oauth_callback(const char *query, size_t len, const char *expected_state, oc_kv *params,
-                          oc_error *err);
+oc_code oc_oauth_callback(const char *query, size_t len, const char *expected_state,
+                          oc_state_rule rule, oc_kv *params, oc_error *err);
 
 #endif

@@ -29,7 +29,9 @@
     OC_PROP(OAUTH_TOKEN_TIMESTAMP, "OAuthTokenTimestamp", OC_PT_MILLIS, NULL, 0, NULL, \
         "When OAuthAccessToken was issued, in milliseconds since the Unix epoch (as CData).") \
     OC_PROP(OAUTH_VERIFIER, "OAuthVerifier", OC_PT_STRING, NULL, OC_PF_SECRET | OC_PF_TOKEN, NULL, \
-        "An authorization code obtained elsewhere; exchanged for tokens without a browser (headless machines).") \
+        "An authorization code obtained elsewhere, or the whole address the browser was sent back to (or its query): exchanged for tokens without a browser (headless machines), with the callback's other parameters (BigCommerce's context and scope).") \
+    OC_PROP(PKCE_VERIFIER, "PKCEVerifier", OC_PT_STRING, NULL, OC_PF_SECRET | OC_PF_TOKEN, NULL, \
+        "The PKCE code verifier get_authorization_url returned with the address the OAuthVerifier code came from; sent with that code, as a server that got the challenge requires.") \
     OC_PROP(REFRESH_LEEWAY, "RefreshLeeway", OC_PT_SECONDS, "60", 0, NULL, \
         "Refresh this many seconds before the access token expires, but never earlier than three quarters of its lifetime.") \
     OC_PROP(OAUTH_SETTINGS_LOCATION, "OAuthSettingsLocation", OC_PT_STRING, NULL, 0, NULL, \

@@ -129,4 +129,46 @@ describe("the desktop login", function()
     assert.equal(0, rc, err)
     assert.equal(1, sandbox:stats().code_exchanges)
   end)
+
+  it("takes the whole redirect address as OAuthVerifier, with PKCEVerifier for its challenge", function()
+    local jumpseller = require "jumpseller"
+    -- made on another machine: the URL, the state and the PKCE verifier
+    local url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    local landed = H.redirect(url)
+    assert.matches("%?code=", landed)
+    -- without the verifier the server that got the challenge refuses the code
+    local headless = {}
+    for k, v in pairs(props) do headless[k] = v end
+    headless.OAuthVerifier = landed
+    local client, err = jumpseller.connect(headless)
+    assert.is_nil(client)
+    assert.equal("invalid_grant", err.oauth_error)
+    assert.is_nil(io.open(props.OAuthSettingsLocation))
+    -- a second login, this time passing its verifier on
+    url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    headless.OAuthVerifier = H.redirect(url)
+    headless.PKCEVerifier = verifier
+    client = assert(jumpseller.connect(headless))
+    assert.equal("Sandbox Store", assert(client:get("/store/info.json")).store.name)
+    client:close()
+    local exchanges = sandbox:requests("/oauth/token")
+    assert.matches("code_verifier=" .. verifier, exchanges[#exchanges].body, 1, true)
+    assert.is_string(H.settings(props.OAuthSettingsLocation).refresh_token)
+  end)
+
+  it("reports an OAuthVerifier that holds an error or no code, naming it", function()
+    local jumpseller = require "jumpseller"
+    props.OAuthVerifier = "http://127.0.0.1/callback?error=access_denied&error_description=No+thanks&state=x"
+    local client, err = jumpseller.connect(props)
+    assert.is_nil(client)
+    assert.equal("access_denied", err.code)
+    assert.equal("OAuthVerifier", err.property)
+    assert.matches("No thanks", tostring(err))
+    props.OAuthVerifier = "http://127.0.0.1/callback?state=x"
+    client, err = jumpseller.connect(props)
+    assert.is_nil(client)
+    assert.equal("OAuthVerifier", err.property)
+    assert.matches("OAuthVerifier: .*neither a code nor an error", tostring(err))
+    assert.equal(0, sandbox:stats().code_exchanges)
+  end)
 end)

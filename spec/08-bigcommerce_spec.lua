@@ -40,6 +40,19 @@ describe("BigCommerce", function()
     assert.equal(props.CallbackURL, body.redirect_uri)
   end)
 
+  it("exchanges a callback query given as OAuthVerifier with its context and scope", function()
+    local _, callback = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    assert.is_nil(callback.state) -- BigCommerce's app callback carries none
+    props.OAuthVerifier = ("code=%s&scope=%s&context=%s"):format(callback.code,
+      callback.scope:gsub(" ", "+"), callback.context:gsub("/", "%%2F"))
+    local c = assert(bigcommerce.connect(props))
+    assert.equal(sandbox.url .. "/stores/sbx123abc/v3", c:api_url())
+    c:close()
+    local body = require("oauthconnect.json").decode(sandbox:requests("/oauth2/token")[1].body)
+    assert.equal("stores/sbx123abc", body.context)
+    assert.equal(callback.scope, body.scope)
+  end)
+
   it("takes the whole callback query in place of the code", function()
     local _, callback = sandbox:authorize({ redirect_uri = props.CallbackURL })
     assert(bigcommerce.get_access_token(props, callback))

@@ -242,10 +242,15 @@ function H.query_of(url)
   return fields
 end
 
--- Opens url as a browser would and returns the query of the redirect it
--- answers with (the authorization page approving: code and state).
+-- Opens url as a browser would and returns the address it redirects to
+-- (the authorization page approving: the callback with code and state).
+function H.redirect(url)
+  return H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. shell_quote(url))
+end
+
+-- The query of that redirect, as a table.
 function H.follow(url)
-  return H.query_of(H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. shell_quote(url)))
+  return H.query_of(H.redirect(url))
 end
 
 -- Plays the user at the authorization page: returns the code (and the whole

@@ -75,7 +75,7 @@ def authorize(app, req):
     if not provider.clients.redirect_uri_ok(redirect_uri):
         return _error_page(400, "invalid_redirect_uri",
                            "redirect_uri is not registered for this client.")
-    state = q.get("state")
+    state = q.get("state") if provider.echoes_state else None
 
     def fail(error, description):
         params = {"error": error, "error_description": description}

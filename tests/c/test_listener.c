@@ -56,7 +56,7 @@ static oc_code run(const char **requests, oc_kv *params, oc_error *err, int64_t 
         return err->code;
     CHECK(oc_listener_port(l) > 0);
     pid = browse(oc_listener_port(l), requests);
-    rc = oc_listener_wait(l, "STATE", timeout_ms, params, err);
+    rc = oc_listener_wait(l, "STATE", OC_STATE_REQUIRED, timeout_ms, params, err);
     oc_listener_stop(l);
     waitpid(pid, NULL, 0);
     return rc;
@@ -129,7 +129,7 @@ OC_TEST(silent_client_does_not_block_the_callback)
     silent = socket(AF_INET, SOCK_STREAM, 0);
     CHECK_INT(connect(silent, (struct sockaddr *)&a, sizeof a), 0);
     pid = browse(oc_listener_port(l), req);
-    CHECK_INT(oc_listener_wait(l, "STATE", 5000, &p, &err), OC_OK);
+    CHECK_INT(oc_listener_wait(l, "STATE", OC_STATE_REQUIRED, 5000, &p, &err), OC_OK);
     CHECK_STR(oc_kv_get(&p, "code"), "C");
     oc_listener_stop(l);
     close(silent);

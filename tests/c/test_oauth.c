@@ -140,22 +140,41 @@ OC_TEST(callback_checks_state_then_error_then_code)
 {
     oc_kv p = OC_KV_INIT;
     oc_error err;
-    CHECK_INT(oc_oauth_callback("code=abc&state=S1", 17, "S1", &p, &err), OC_OK);
+    CHECK_INT(oc_oauth_callback("code=abc&state=S1", 17, "S1", OC_STATE_REQUIRED, &p, &err), OC_OK);
     CHECK_STR(oc_kv_get(&p, "code"), "abc");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("code=abc", 8, "S1", &p, &err), OC_E_STATE_MISMATCH);
+    CHECK_INT(oc_oauth_callback("code=abc", 8, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_STATE_MISMATCH);
     CHECK_CONTAINS(err.message, "no state");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, "S1", &p, &err), OC_E_STATE_MISMATCH);
+    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_STATE_MISMATCH);
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("error=access_denied&error_description=User+said+no&state=S1", 59,
-                                "S1", &p, &err), OC_E_ACCESS_DENIED);
+    CHECK_INT(oc_oauth_callback("error=access_denied&error_description=User+said+no&state=S1", 59, "S1",
+                                OC_STATE_REQUIRED, &p, &err), OC_E_ACCESS_DENIED);
     CHECK_CONTAINS(err.message, "User said no");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("error=server_error&state=S1", 27, "S1", &p, &err), OC_E_OAUTH);
+    CHECK_INT(oc_oauth_callback("error=server_error&state=S1", 27, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_OAUTH);
     CHECK_STR(err.oauth_error, "server_error");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("state=S1", 8, "S1", &p, &err), OC_E_LOGIN);
+    CHECK_INT(oc_oauth_callback("state=S1", 8, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_LOGIN);
+    oc_kv_free(&p);
+}
+
+OC_TEST(callback_state_rules_for_stateless_servers_and_foreign_logins)
+{
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    /* BigCommerce never echoes state: none is fine, a wrong one is not */
+    CHECK_INT(oc_oauth_callback("code=abc&context=stores%2Fx", 27, "S1", OC_STATE_IF_SENT, &p, &err), OC_OK);
+    CHECK_STR(oc_kv_get(&p, "context"), "stores/x");
+    oc_kv_free(&p);
+    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, "S1", OC_STATE_IF_SENT, &p, &err),
+              OC_E_STATE_MISMATCH);
+    oc_kv_free(&p);
+    /* a login started elsewhere: any state, but errors and codes still judged */
+    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, NULL, OC_STATE_UNCHECKED, &p, &err), OC_OK);
+    oc_kv_free(&p);
+    CHECK_INT(oc_oauth_callback("error=access_denied", 19, NULL, OC_STATE_UNCHECKED, &p, &err),
+              OC_E_ACCESS_DENIED);
     oc_kv_free(&p);
 }
 

@@ -14,6 +14,7 @@ return {
   token_header = "X-Auth-Token",
   token_prefix = "",
   pkce = false,
+  stateless_callback = true,   -- the app callback carries code, scope, context; no state
   refreshable = false,         -- no refresh token, no expiry: a 401 means re-authorize
   auth_schemes = "OAUTH|APIKEY",
   apikey_header = "X-Auth-Token", -- a store-level API account token

@@ -32,6 +32,7 @@ class Provider:
     issues_refresh_tokens = True
     default_access_ttl = 3600
     default_response_type = None  # RFC 6749 4.1.1: response_type is required
+    echoes_state = True  # RFC 6749 4.1.2: state comes back unchanged
 
     def __init__(self, clients, options):
         self.clients = clients

@@ -40,6 +40,8 @@ class BigCommerce(Provider):
     # The real install flow has no authorize request of the client's making,
     # so a client may leave response_type out of this stand-in's URL.
     default_response_type = "code"
+    # The documented callback is /auth?code&scope&context&account_uuid: no state.
+    echoes_state = False
 
     def __init__(self, clients, options):
         super().__init__(clients, options)
