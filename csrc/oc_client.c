@@ -189,7 +189,8 @@ static oc_code check_scheme_properties(oc_client *c, oc_error *err)
     case OC_SCHEME_OAUTH:
         if (c->mode != OC_MODE_OFF &&
             ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, refresh_modes, err)) != OC_OK ||
-             (rc = oc_client_need(c, OC_P_OAUTH_CLIENT_SECRET, refresh_modes, err)) != OC_OK))
+             (!c->profile->secret_optional &&
+              (rc = oc_client_need(c, OC_P_OAUTH_CLIENT_SECRET, refresh_modes, err)) != OC_OK)))
             return rc;
         break;
     case OC_SCHEME_OAUTH_CLIENT:

@@ -26,4 +26,5 @@
     OC_FIELD(wait_headers,   STRING,      "headers naming a wait before retrying: \"Name=ms|s|date,...\"") \
     OC_FIELD(quota_headers,  STRING,      "remaining-quota headers: \"Name=window_ms\" or \"Name=@ResetMsHeader\", ...") \
     OC_FIELD(rate_limit_403, BOOL,        "the server may signal a spent rate limit with 403") \
+    OC_FIELD(secret_optional, BOOL,       "a public client (RFC 6749 2.1, with PKCE) may leave OAuthClientSecret out") \
     OC_FIELD(stateless_callback, BOOL,    "the redirect back never carries state (BigCommerce's app callback); one that does must match")

@@ -46,6 +46,8 @@ def parse_args(argv):
                         "generic 3600, keap 86400, bigcommerce never expires)")
     p.add_argument("--client-id", default="sandbox-client-id")
     p.add_argument("--client-secret", default="sandbox-client-secret")
+    p.add_argument("--public-client", action="store_true",
+                   help="the client has no secret (RFC 6749 2.1) and must use PKCE")
     p.add_argument("--redirect-uri", action="extend", nargs="+", default=[],
                    help="extra redirect URIs accepted exactly (loopback and oob always are)")
     p.add_argument("--orders", type=int, default=300, help="number of seeded orders")
@@ -141,7 +143,8 @@ def main(argv=None):
         "revoke_access_on_refresh": False,
     })
     tokens = TokenStore(state.lock)
-    clients = ClientRegistry(args.client_id, args.client_secret, args.redirect_uri)
+    clients = ClientRegistry(args.client_id, args.client_secret, args.redirect_uri,
+                             public=args.public_client)
     provider = provider_cls(clients, args)
     stop = threading.Event()
     app = SandboxApp(state, tokens, provider, on_shutdown=stop.set)

@@ -36,6 +36,26 @@ describe("a custom OAuth 2 server", function()
     c:close()
   end)
 
+  it("logs in and refreshes as a public client: PKCE, no secret", function()
+    sandbox:stop()
+    sandbox = H.sandbox("generic", { "--public-client", "--access-ttl", "4" })
+    local props = sandbox:generic_props({ InitiateOAuth = "GETANDREFRESH", Scope = "api",
+      OAuthSettingsLocation = dir .. "/pub.json", CallbackURL = "http://127.0.0.1:1/cb" })
+    props.OAuthClientSecret = nil
+    local url, _, verifier = assert(oauthconnect.get_authorization_url(props))
+    local token = assert(oauthconnect.get_access_token(props, H.follow(url).code, { code_verifier = verifier }))
+    local refreshed = assert(oauthconnect.refresh_access_token(props))
+    assert.not_equal(token.access_token, refreshed.access_token)
+    for _, sent in ipairs(sandbox:requests("/oauth2/token")) do
+      assert.matches("client_id=sandbox%-client%-id", sent.body)
+      assert.not_matches("client_secret", sent.body)
+    end
+    -- a profile that needs a secret still says so
+    local _, err = require("jumpseller").connect({ InitiateOAuth = "GETANDREFRESH", OAuthClientId = "x",
+      CallbackURL = "http://127.0.0.1:1/cb" })
+    assert.equal("OAuthClientSecret", err.property)
+  end)
+
   it("names the endpoints a server described by properties is missing", function()
     local _, err = oauthconnect.connect({ OAuthAccessToken = "x" })
     assert.equal("missing_property", err.code)

@@ -37,10 +37,12 @@ class OAuthError(Exception):
 class ClientRegistry:
     """The one registered client and the redirect URIs it may use."""
 
-    def __init__(self, client_id, client_secret, redirect_uris):
+    def __init__(self, client_id, client_secret, redirect_uris, public=False):
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uris = set(redirect_uris)
+        # RFC 6749 2.1: a public client has no secret and sends only its id.
+        self.public = public
 
     def redirect_uri_ok(self, uri):
         if uri in self.redirect_uris or uri == OOB_URI:
@@ -55,6 +57,8 @@ class ClientRegistry:
                 and not parts.fragment)  # RFC 6749 3.1.2: no fragment
 
     def check(self, client_id, client_secret):
+        if self.public:
+            return client_id == self.client_id and client_secret is None
         return (client_id == self.client_id and client_secret is not None
                 and client_secret == self.client_secret)
 
@@ -98,6 +102,8 @@ def authorize(app, req):
             return fail("invalid_request", "code_challenge is malformed.")
     elif method is not None:
         return fail("invalid_request", "code_challenge_method given without code_challenge.")
+    elif provider.clients.public:
+        return fail("invalid_request", "A public client must use PKCE (RFC 9700 2.1.1).")
     try:
         scope, extra = provider.authorize_scope(q)
     except OAuthError as exc:
