@@ -33,11 +33,12 @@ void oc_store_release(oc_store *s)
 }
 
 /* A store that cannot be used is OAuthSettingsLocation's fault as far as
-   the caller can act on it: err.property says so, for every backend. */
+   the caller can act on it: err.property says so, for every backend. (A
+   backend names another property only with OC_E_BAD_VALUE, and err may
+   arrive uncleared, so nothing of it is read here.) */
 static oc_code blame_location(oc_code rc, oc_error *err)
 {
-    if (rc != OC_OK && err && !err->property[0] &&
-        (rc == OC_E_SETTINGS || rc == OC_E_LOCK || rc == OC_E_IO))
+    if (rc != OC_OK && err && (rc == OC_E_SETTINGS || rc == OC_E_LOCK || rc == OC_E_IO))
         snprintf(err->property, sizeof err->property, "OAuthSettingsLocation");
     return rc;
 }
