@@ -11,7 +11,7 @@
 #include "oc_time.h"
 #include "oc_url.h"
 
-enum { MAX_REDIRECTS = 5, BACKOFF_BASE_MS = 250, LOCK_PAUSE_MAX_MS = 16 };
+enum { MAX_REDIRECTS = 5, LOCK_PAUSE_MAX_MS = 16 };
 
 typedef enum { KIND_API, KIND_TOKEN, KIND_REFRESH, KIND_EXCHANGE } call_kind;
 
@@ -421,10 +421,10 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
 
     if (call->token_attempt < max_attempts) {
         if (rc != OC_OK && rc == OC_E_NETWORK && !sent)
-            wait = oc_backoff_ms(call->token_attempt, BACKOFF_BASE_MS, max_wait);
+            wait = oc_retry_backoff_ms(0, call->token_attempt, max_wait);
         else if (rc == OC_OK && r->status == 429 &&
                  (wait = oc_retry_wait_ms(r, c->profile, oc_now_ms())) < 0)
-            wait = oc_backoff_ms(call->token_attempt, BACKOFF_BASE_MS, max_wait);
+            wait = oc_retry_backoff_ms(429, call->token_attempt, max_wait);
         if (wait >= 0 && wait <= max_wait) {
             oc_logf(c->log, 1, "%s: attempt %d %s; retrying in %lld ms", call->token_what,
                     call->token_attempt, rc == OC_OK ? "was rate limited" : "could not connect",
@@ -593,7 +593,7 @@ static void api_answer(oc_call *call, oc_code rc, int sent, const oc_error *terr
            acted on twice: never sent, or idempotent. */
         if ((rc == OC_E_NETWORK || rc == OC_E_TIMEOUT) && call->attempt < max_attempts &&
             (!sent || oc_method_is_idempotent(call->http.method))) {
-            wait = oc_backoff_ms(call->attempt, BACKOFF_BASE_MS, max_wait);
+            wait = oc_retry_backoff_ms(0, call->attempt, max_wait);
             oc_logf(c->log, 1, "attempt %d failed (%s); retrying in %lld ms", call->attempt,
                     terr->message, (long long)wait);
             call->attempt++;
@@ -609,7 +609,7 @@ static void api_answer(oc_call *call, oc_code rc, int sent, const oc_error *terr
         oc_retry_status(resp->status, call->http.method, c->profile, resp)) {
         wait = oc_retry_wait_ms(resp, c->profile, oc_now_ms());
         if (wait < 0)
-            wait = oc_backoff_ms(call->attempt, BACKOFF_BASE_MS, max_wait);
+            wait = oc_retry_backoff_ms(resp->status, call->attempt, max_wait);
         if (wait <= max_wait) {
             oc_logf(c->log, 1, "HTTP %ld on attempt %d; retrying in %lld ms", resp->status,
                     call->attempt, (long long)wait);

@@ -192,6 +192,11 @@ int oc_retry_status(long status, const char *method, const oc_profile *p, const 
     return 0;
 }
 
+int64_t oc_retry_backoff_ms(long status, int attempt, int64_t cap_ms)
+{
+    return oc_backoff_ms(attempt, status == 429 || status == 403 ? 1000 : 250, cap_ms);
+}
+
 int64_t oc_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms)
 {
     uint64_t r = 0;

@@ -31,6 +31,12 @@ int oc_status_is_redirect(long status);
 /* Full jitter: a uniform random wait in [0, min(cap, base * 2^(attempt-1))]. */
 int64_t oc_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
 
+/* The backoff after an answer with status (0: no answer, a network failure)
+   that named no wait: rate limits count in windows of a second or more
+   (Jumpseller per second, Keap per minute), so a 429 or rate-limit 403
+   backs off from 1 s; a 5xx or a failure in transit from 250 ms. */
+int64_t oc_retry_backoff_ms(long status, int attempt, int64_t cap_ms);
+
 /* Parses an HTTP date or an ISO 8601 / "YYYY-MM-DD HH:MM:SS UTC" time to ms
    since the epoch; -1 when it is neither. */
 int64_t oc_parse_time_ms(const char *text);

@@ -1,0 +1,90 @@
+/* When an answer is retried and how long the wait is: pure functions. */
+#include <stdlib.h>
+
+#include "oc_retry.h"
+#include "oc_test.h"
+
+#define NOW INT64_C(1700000000000) /* 2023-11-14T22:13:20Z */
+
+static oc_profile *jumpseller_like(void)
+{
+    oc_profile *p = oc_profile_new();
+    oc_error err;
+    CHECK(p != NULL);
+    CHECK_INT(oc_profile_set(p, "wait_headers", "Jumpseller-BannedByRateLimit-Reset=date", &err), OC_OK);
+    CHECK_INT(oc_profile_set(p, "quota_headers", "Jumpseller-PerSecondRateLimit-Remaining=1000", &err),
+              OC_OK);
+    CHECK_INT(oc_profile_set(p, "rate_limit_403", "true", &err), OC_OK);
+    return p;
+}
+
+static void add(oc_response *r, const char *name, const char *value)
+{
+    CHECK_INT(oc_response_add_header(r, name, strlen(name), value, strlen(value)), 0);
+}
+
+OC_TEST(a_403_is_a_rate_limit_only_when_it_says_so)
+{
+    oc_profile *p = jumpseller_like();
+    oc_response r;
+    oc_response_init(&r);
+    CHECK_INT(oc_retry_status(403, "GET", p, &r), 0); /* a scope 403 */
+    add(&r, "Jumpseller-BannedByRateLimit-Reset", "2023-11-14T22:13:25Z");
+    CHECK_INT(oc_retry_status(403, "POST", p, &r), 1);
+    CHECK_INT(oc_retry_wait_ms(&r, p, NOW), 5000);
+    oc_response_reset(&r);
+    add(&r, "Jumpseller-PerSecondRateLimit-Remaining", "0");
+    CHECK_INT(oc_retry_status(403, "GET", p, &r), 1);
+    CHECK_INT(oc_quota_wait_ms(&r, p, NOW), 1000);
+    /* without the profile's word, a 403 is never retried */
+    CHECK_INT(oc_retry_status(403, "GET", NULL, &r), 0);
+    oc_response_free(&r);
+    oc_profile_free(p);
+}
+
+OC_TEST(retry_after_in_seconds_or_as_a_date)
+{
+    oc_response r;
+    oc_response_init(&r);
+    add(&r, "Retry-After", "7");
+    CHECK_INT(oc_retry_wait_ms(&r, NULL, NOW), 7000);
+    oc_response_reset(&r);
+    add(&r, "Retry-After", "Tue, 14 Nov 2023 22:13:22 GMT");
+    CHECK_INT(oc_retry_wait_ms(&r, NULL, NOW), 2000);
+    oc_response_reset(&r);
+    add(&r, "Retry-After", "soon");
+    CHECK_INT(oc_retry_wait_ms(&r, NULL, NOW), -1);
+    oc_response_free(&r);
+}
+
+OC_TEST(idempotent_methods_only_for_5xx)
+{
+    CHECK_INT(oc_retry_status(503, "GET", NULL, NULL), 1);
+    CHECK_INT(oc_retry_status(503, "PUT", NULL, NULL), 1);
+    CHECK_INT(oc_retry_status(503, "POST", NULL, NULL), 0);
+    CHECK_INT(oc_retry_status(429, "POST", NULL, NULL), 1);
+    CHECK_INT(oc_retry_status(500, "GET", NULL, NULL), 0);
+}
+
+/* Full jitter stays in [0, ceiling]; a rate limit's ceiling starts at 1 s
+   and a 5xx's at 250 ms, so across many draws the 429 ones pass 250 ms. */
+OC_TEST(backoff_ceilings_by_cause)
+{
+    int64_t most_429 = 0, most_503 = 0, w;
+    int i;
+    for (i = 0; i < 200; i++) {
+        w = oc_retry_backoff_ms(429, 1, 60000);
+        CHECK(w >= 0 && w <= 1000);
+        if (w > most_429)
+            most_429 = w;
+        w = oc_retry_backoff_ms(503, 1, 60000);
+        CHECK(w >= 0 && w <= 250);
+        if (w > most_503)
+            most_503 = w;
+        w = oc_retry_backoff_ms(429, 3, 60000);
+        CHECK(w >= 0 && w <= 4000);
+        CHECK(oc_retry_backoff_ms(429, 30, 1500) <= 1500);
+    }
+    CHECK(most_429 > 250);
+    CHECK(most_503 > 0);
+}
