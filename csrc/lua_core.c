@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 
 #include "lua_binding.h"
+#include "oc_buf.h"
+#include "oc_store.h"
 #include "oc_version.h"
 
 /* Turns integral floats (|x| <= 2^53) into integers, walking the tables of
@@ -94,6 +96,31 @@ static int l_parse(lua_State *L)
     return 1;
 }
 
+/* core.read_private_file(path [, label]) -> text | false (absent) | nil, err:
+   a file that may hold secrets, refused when others could read or swap it. */
+static int l_read_private_file(lua_State *L)
+{
+    enum { PRIVATE_FILE_MAX = 1024 * 1024 };
+    const char *path = luaL_checkstring(L, 1);
+    const char *label = luaL_optstring(L, 2, "file");
+    oc_lua_box *box = oc_lua_box_new(L, OC_BOX_STRING);
+    oc_buf buf;
+    oc_error err;
+    size_t len;
+    int found;
+    oc_error_clear(&err);
+    if (oc_read_private_file(path, label, PRIVATE_FILE_MAX, &buf, &found, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    if (!found) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (!(box->p = oc_buf_steal(&buf, &len)))
+        return luaL_error(L, "out of memory");
+    lua_pushlstring(L, box->p, len);
+    return 1;
+}
+
 /* core.property_name(name) -> canonical name | nil (case-insensitive lookup) */
 static int l_property_name(lua_State *L)
 {
@@ -149,6 +176,7 @@ static const luaL_Reg module_functions[] = {
     { "client", oc_lua_client_new },
     { "parse", l_parse },
     { "property_name", l_property_name },
+    { "read_private_file", l_read_private_file },
     { "properties", l_properties },
     { "error", l_error },
     { "integerize", l_integerize },

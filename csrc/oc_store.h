@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 
+#include "oc_buf.h"
 #include "oc_error.h"
 #include "oc_token.h"
 
@@ -54,6 +55,14 @@ oc_code oc_store_memory_open(const char *name, oc_store **out, oc_error *err);
    TLS (trusting ca_file or ca_pem when given, else the system's). */
 oc_code oc_store_redis_new(const char *location, const char *ca_file, const char *ca_pem,
                            int64_t timeout_ms, oc_store **out, oc_error *err);
+
+/* Reads a file that may hold secrets (a config file of connections) as the
+   settings file is read: not through a symbolic link, a regular file of
+   this user that group and others cannot access, at most max bytes. An
+   absent file is OC_OK with *found = 0. out is a secret buffer (wiped when
+   freed); label names the file in messages. */
+oc_code oc_read_private_file(const char *path, const char *label, size_t max, oc_buf *out,
+                             int *found, oc_error *err);
 
 oc_store *oc_store_retain(oc_store *s);
 void oc_store_release(oc_store *s);

@@ -98,11 +98,54 @@ static oc_code open_error(const char *label, const char *path, oc_error *err)
     return oc_fail(err, OC_E_SETTINGS, "cannot open the %s %s: %s", label, path, strerror(errno));
 }
 
+/* Reads an open private file whole into out (a secret buffer of limit max). */
+static oc_code read_all(int fd, const char *where, size_t max, oc_buf *out, oc_error *err)
+{
+    char chunk[8192];
+    oc_code rc = OC_OK;
+    oc_buf_init_secret(out, max);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = oc_fail(err, OC_E_SETTINGS, "cannot read %s: %s", where, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (oc_buf_append(out, chunk, (size_t)n) != 0) {
+            rc = out->overflow ? oc_fail(err, OC_E_SETTINGS, "%s is larger than %zu bytes", where, max)
+                               : oc_fail_nomem(err);
+            break;
+        }
+    }
+    oc_wipe(chunk, sizeof chunk);
+    if (rc != OC_OK)
+        oc_buf_free(out);
+    return rc;
+}
+
+oc_code oc_read_private_file(const char *path, const char *label, size_t max, oc_buf *out,
+                             int *found, oc_error *err)
+{
+    oc_code rc;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    *found = 0;
+    oc_buf_init(out, 0);
+    if (fd < 0)
+        return errno == ENOENT ? OC_OK : open_error(label, path, err);
+    if ((rc = check_file(fd, label, path, err)) == OC_OK &&
+        (rc = read_all(fd, path, max, out, err)) == OC_OK)
+        *found = 1;
+    close(fd);
+    return rc;
+}
+
 static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
 {
     file_store *f = (file_store *)s;
     oc_buf buf;
-    char chunk[8192];
     oc_code rc;
     int fd;
 
@@ -114,34 +157,12 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
         return open_error(SETTINGS_LABEL, f->path, err);
     }
     if ((rc = check_file(fd, SETTINGS_LABEL, f->path, err)) != OC_OK ||
-        (rc = check_dir(f, 0, err)) != OC_OK) {
+        (rc = check_dir(f, 0, err)) != OC_OK ||
+        (rc = read_all(fd, f->base.where, SETTINGS_FILE_MAX, &buf, err)) != OC_OK) {
         close(fd);
         return rc;
     }
-    oc_buf_init_secret(&buf, SETTINGS_FILE_MAX);
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = oc_fail(err, OC_E_SETTINGS, "cannot read %s: %s", f->base.where, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (oc_buf_append(&buf, chunk, (size_t)n) != 0) {
-            rc = buf.overflow ? oc_fail(err, OC_E_SETTINGS, "%s is larger than %d bytes",
-                                        f->base.where, SETTINGS_FILE_MAX)
-                              : oc_fail_nomem(err);
-            break;
-        }
-    }
     close(fd);
-    oc_wipe(chunk, sizeof chunk);
-    if (rc != OC_OK) {
-        oc_buf_free(&buf);
-        return rc;
-    }
     rc = oc_token_from_settings(buf.data ? buf.data : "", buf.len, f->base.where, out, meta, err);
     oc_buf_free(&buf);
     if (rc == OC_OK)

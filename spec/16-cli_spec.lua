@@ -123,8 +123,15 @@ describe("the oauthconnect command", function()
     local out, err, code = run("get jumpseller /store/info.json", { OAUTHCONNECT_JUMPSELLER = conn })
     assert.equal(0, code, err)
     os.execute("mkdir -p " .. H.q(dir .. "/config/oauthconnect"))
-    H.write_file(dir .. "/config/oauthconnect/connections.json",
-      json.encode({ myshop = { provider = "jumpseller", connection = conn } }))
+    local file = dir .. "/config/oauthconnect/connections.json"
+    -- it holds the client secret: a file others can read is refused, as ssh does
+    H.write_file(file, json.encode({ myshop = { provider = "jumpseller", connection = conn } }), "644")
+    out, err, code = run("get myshop /store/info.json")
+    assert.equal(2, code, err)
+    assert.matches("refusing the connections file " .. file .. ": group or others can access it "
+      .. "(mode 0644); run chmod 600 " .. file, err, 1, true)
+    assert.not_matches("sandbox%-client%-secret", err)
+    os.execute("chmod 600 " .. H.q(file))
     out, err, code = run("get myshop /store/info.json")
     assert.equal(0, code, err)
     assert.equal("Sandbox Store", json.decode(out).store.name)
@@ -141,14 +148,25 @@ describe("the oauthconnect command", function()
     os.execute("mkdir -p " .. H.q(dir .. "/config/oauthconnect"))
     local file = dir .. "/config/oauthconnect/connections.json"
     local saved = H.read_file(file)
-    H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }))
+    H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }), "600")
     local _, err, code = run("status nobody", { BROWSER = "false" })
     assert.equal(3, code, err)
-    assert.matches("no token is stored in OAuth settings file", err, 1, true)
+    assert.matches("not logged in to Jumpseller: nothing is stored for this connection; "
+      .. "run `oauthconnect login nobody` once at a terminal", err, 1, true)
     assert.is_nil(err:find("open this address", 1, true))
+    -- off a terminal, no command waits for a browser: cron fails at once
+    local logins = sandbox:stats().authorize
+    for _, cmd in ipairs({ "token nobody", "get nobody /store/info.json", "export nobody /orders.json" }) do
+      local t0 = H.now()
+      _, err, code = run(cmd, { BROWSER = "false" })
+      assert.equal(3, code, err)
+      assert.matches("not logged in to Jumpseller", err, 1, true)
+      assert.is_true(H.now() - t0 < 4, cmd)
+    end
+    assert.equal(logins, sandbox:stats().authorize)
     -- the same property twice, in two spellings, is refused by name
     props.InitiateOAuth = "GET"
-    H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }))
+    H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }), "600")
     _, err, code = run("status nobody")
     assert.equal(2, code, err)
     assert.matches("the connection gives InitiateOAuth twice", err, 1, true)

@@ -59,10 +59,11 @@ end
 --     "myshop": { "provider": "jumpseller", "connection": "..." or { ... } } }
 local function read_profiles()
   local path = config_dir() .. "/connections.json"
-  local f = io.open(path, "r")
-  if not f then return {}, path end
-  local text = f:read("a")
-  f:close()
+  -- It holds client secrets: read as the settings file is, refused when
+  -- group or others could read or replace it.
+  local text, err = core.read_private_file(path, "connections file")
+  if text == false then return {}, path end
+  if not text then fail(EXIT_USAGE, tostring(err)) end
   local ok, t = pcall(json.decode, text)
   if not ok or type(t) ~= "table" then fail(EXIT_USAGE, path .. " is not a JSON object") end
   return t, path
@@ -138,8 +139,30 @@ local function to_json(value, pretty)
   return text
 end
 
-local function connect(args, mod, props)
+-- Connects without ever starting the browser login (InitiateOAuth
+-- GETANDREFRESH held back to REFRESH, which still refreshes and persists).
+local function connect_without_login(args, mod, props)
+  local hold = props.InitiateOAuth
+  if type(hold) == "string" and hold:upper():find("^%s*GET") then props.InitiateOAuth = "REFRESH" end
   local client, err = mod.connect(props)
+  props.InitiateOAuth = hold
+  if not client and type(err) == "table" and err.code == "no_token" and props.OAuthRefreshToken == nil then
+    fail(EXIT_AUTH, ("not logged in to %s: nothing is stored for this connection; run "
+      .. "`oauthconnect login %s` once at a terminal"):format(mod.profile.title, args.provider))
+  end
+  return client, err
+end
+
+-- A browser login needs someone to open the address printed on stderr: off
+-- a terminal (cron, CI) no command but login starts one, so a script fails
+-- at once instead of waiting LoginTimeout for a browser that never comes.
+local function connect(args, mod, props)
+  local client, err
+  if term.isatty(io.stderr) then
+    client, err = mod.connect(props)
+  else
+    client, err = connect_without_login(args, mod, props)
+  end
   if not client then error(err, 0) end
   return client
 end
@@ -326,12 +349,7 @@ local function dig(t, dotted)
 end
 
 function commands.status(args, mod, props)
-  local hold = props.InitiateOAuth
-  if type(hold) == "string" and hold:upper():find("^GET") then
-    props.InitiateOAuth = "REFRESH" -- status never opens a browser
-  end
-  local client, err = mod.connect(props)
-  props.InitiateOAuth = hold
+  local client, err = connect_without_login(args, mod, props) -- status never opens a browser
   if not client then error(err, 0) end
   local lines = { ("provider: %s (%s)"):format(mod.profile.title, client:api_url()) }
   local token = client:token()
