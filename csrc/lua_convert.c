@@ -109,6 +109,13 @@ int oc_lua_read_config(lua_State *L, int idx, oc_config *cfg, oc_error *err)
         v = oc_lua_scalar(L, lua_gettop(L), &vlen);
         if (!v)
             luaL_error(L, "option '%s' must be a string, number or boolean", k);
+        if (lua_type(L, -1) == LUA_TBOOLEAN) {
+            /* true for a token or a URL is a mistake in the caller's table;
+               an unknown name is left to oc_config_set's clear error */
+            int p = oc_prop_lookup(k, klen);
+            if (p >= 0 && oc_prop_get_info((oc_prop)p)->type != OC_PT_BOOL)
+                luaL_error(L, "option '%s' must be a string or number, not a boolean", k);
+        }
         if (oc_config_set(cfg, k, klen, v, vlen, err) != OC_OK) {
             lua_pop(L, 2);
             return 0;

@@ -79,6 +79,11 @@ describe("connection strings", function()
     assert.has_error(function() jumpseller.connect(42) end)
     assert.has_error(function() jumpseller.connect({ [1] = "x" }) end)
     assert.has_error(function() jumpseller.connect({ Timeout = {} }) end)
+    -- a boolean only for a boolean property, never as a token or a number
+    assert.has_error(function() jumpseller.connect({ OAuthAccessToken = true }) end,
+      "option 'OAuthAccessToken' must be a string or number, not a boolean")
+    assert.has_error(function() jumpseller.connect({ OAuthAccessToken = "x", Timeout = false }) end)
+    assert(jumpseller.connect({ OAuthAccessToken = "x", ProxyAutoDetect = false })):close()
   end)
 
   it("returns errors that print as one clear sentence", function()
