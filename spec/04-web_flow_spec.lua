@@ -108,6 +108,12 @@ describe("the web flow", function()
     callback.code_verifier = verifier
     local token = assert(jumpseller.get_access_token(props, callback))
     assert.is_string(token.access_token)
+    -- or the query as it came, and the verifier in params beside it
+    url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    local reported
+    token = assert(jumpseller.get_access_token(props, follow(url),
+      { code_verifier = verifier, on_token = function(t) reported = t end }))
+    assert.equal(token.access_token, reported.access_token)
   end)
 
   it("fails clearly when the PKCE verifier is missing", function()

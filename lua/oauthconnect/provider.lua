@@ -137,12 +137,17 @@ local function callback_error(query)
 end
 
 function _M.get_access_token(profile, options, code, params)
+  if params ~= nil and type(params) ~= "table" then error("params must be a table", 2) end
   if type(code) == "table" then
     if code.error ~= nil and code.code == nil then return nil, callback_error(code) end
-    params, code = code, code.code
+    -- The callback's query, and params (code_verifier, redirect_uri,
+    -- on_token) beside it: both count, params winning.
+    local merged = {}
+    for k, v in pairs(code) do merged[k] = v end
+    for k, v in pairs(params or {}) do merged[k] = v end
+    params, code = merged, code.code
   end
   if type(code) ~= "string" then error("the authorization code must be a string", 2) end
-  if params ~= nil and type(params) ~= "table" then error("params must be a table", 2) end
   params = params or {}
   local handle, lua_opts = new_handle(profile, options)
   if not handle then return nil, lua_opts end
