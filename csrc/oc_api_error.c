@@ -129,12 +129,16 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
     if (body)
         describe_body(body, &detail, 0);
     json_decref(body);
-    if (strncasecmp(target, "http", 4) == 0) {
-        oc_describe_request(what, sizeof what, method, target);
-    } else {
-        char full[600];
-        snprintf(full, sizeof full, "%s%s%s", oc_client_api_url(c), target[0] == '/' ? "" : "/", target);
-        oc_describe_request(what, sizeof what, method, full);
+    {
+        /* The URL the request went to, built as the request built it
+           ("/v2/..." under a ".../v3" base names the v2 URL). */
+        oc_buf url;
+        oc_buf_init(&url, 0);
+        if (oc_client_build_url(c, target, NULL, &url, NULL) == OC_OK && url.data)
+            oc_describe_request(what, sizeof what, method, url.data);
+        else
+            oc_describe_request(what, sizeof what, method, target);
+        oc_buf_free(&url);
     }
     if (status == 401) {
         if (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF)
