@@ -182,3 +182,20 @@ describe("BigCommerce rate limits", function()
     sandbox:stop()
   end)
 end)
+
+describe("Keap throttles", function()
+  it("waits the 429's Retry-After, not a whole window for its spent throttle", function()
+    local sandbox = H.sandbox("keap", { "--api-key", "k" })
+    local c = assert(require("infusionsoft").connect({ AuthScheme = "APIKEY", APIKey = "k",
+      URL = sandbox.url .. "/crm/rest/v1" }))
+    sandbox:inject({ path = "/crm/rest/v1/contacts", status = 429,
+      headers = { ["Retry-After"] = "1", ["x-keap-product-throttle-available"] = "0" } })
+    local t0 = H.now()
+    assert(c:get("/contacts", { limit = 1 }))
+    local waited = H.now() - t0
+    assert.is_true(waited >= 0.9 and waited < 10, tostring(waited))
+    assert.equal(2, #sandbox:requests("/crm/rest/v1/contacts"))
+    c:close()
+    sandbox:stop()
+  end)
+end)
