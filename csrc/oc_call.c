@@ -34,6 +34,7 @@ struct oc_call {
     call_kind kind;
     call_state state, after;
     int64_t pause_ms;
+    int64_t deadline_ms; /* monotonic end of Timeout, from the first send; 0: none yet */
     oc_code result;
     oc_error err;
 
@@ -130,6 +131,46 @@ static void pause_then(oc_call *call, int64_t ms, call_state after)
     call->pause_ms = ms;
     call->after = after;
     call->state = ST_PAUSE;
+}
+
+/* ---- Timeout, for the whole call ---------------------------------------------------
+ * Timeout bounds a call from its first send to its answer, retries and a
+ * refresh in between included, not each attempt: Timeout=10 gives up after
+ * about 10 s, not 3 x 10. Waiting out a spent quota before the first send
+ * is the client's own pacing and does not count. */
+
+/* The ms of Timeout left for an HTTP step (starting the clock on the
+   first), -1 without a limit, 0 when spent. */
+static int64_t time_left(oc_call *call)
+{
+    int64_t now = oc_monotonic_ms(), limit = call->c->timeout_ms;
+    if (limit <= 0)
+        return -1;
+    if (!call->deadline_ms)
+        call->deadline_ms = now + limit;
+    return call->deadline_ms > now ? call->deadline_ms - now : 0;
+}
+
+/* Whether a retry after wait ms can still start within Timeout. */
+static int retry_fits(const oc_call *call, int64_t wait)
+{
+    return !call->deadline_ms || oc_monotonic_ms() + wait < call->deadline_ms;
+}
+
+/* Gives the HTTP step what is left of Timeout, or ends the call when
+   nothing is. Returns 1 when the step may go. */
+static int arm_timeout(oc_call *call, oc_request *http)
+{
+    int64_t left = time_left(call);
+    if (left == 0) {
+        finish(call, oc_fail(&call->err, OC_E_TIMEOUT,
+                             "%s took longer than Timeout (%lld s) in all, retries included",
+                             call->kind == KIND_API ? "the request" : call->token_what,
+                             (long long)(call->c->timeout_ms / 1000)));
+        return 0;
+    }
+    http->timeout_ms = left > 0 ? (long)left : 0;
+    return 1;
 }
 
 /* ---- starting ---------------------------------------------------------------- */
@@ -425,7 +466,7 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
         else if (rc == OC_OK && r->status == 429 &&
                  (wait = oc_retry_wait_ms(r, c->profile, oc_now_ms())) < 0)
             wait = oc_retry_backoff_ms(429, call->token_attempt, max_wait);
-        if (wait >= 0 && wait <= max_wait) {
+        if (wait >= 0 && wait <= max_wait && retry_fits(call, wait)) {
             oc_logf(c->log, 1, "%s: attempt %d %s; retrying in %lld ms", call->token_what,
                     call->token_attempt, rc == OC_OK ? "was rate limited" : "could not connect",
                     (long long)wait);
@@ -574,6 +615,8 @@ static int step_send(oc_call *call, oc_step *step)
        renew it before the answer comes (see the 401 in api_answer). */
     call->sent_generation = c->generation;
     call->http.max_body = call->api->max_body ? call->api->max_body : OC_API_RESPONSE_MAX;
+    if (!arm_timeout(call, &call->http))
+        return 0;
     step->kind = OC_STEP_HTTP;
     step->request = &call->http;
     step->response = call->resp;
@@ -591,9 +634,9 @@ static void api_answer(oc_call *call, oc_code rc, int sent, const oc_error *terr
     if (rc != OC_OK) {
         /* Retry a failure in transit only when the request cannot have been
            acted on twice: never sent, or idempotent. */
+        wait = oc_retry_backoff_ms(0, call->attempt, max_wait);
         if ((rc == OC_E_NETWORK || rc == OC_E_TIMEOUT) && call->attempt < max_attempts &&
-            (!sent || oc_method_is_idempotent(call->http.method))) {
-            wait = oc_retry_backoff_ms(0, call->attempt, max_wait);
+            (!sent || oc_method_is_idempotent(call->http.method)) && retry_fits(call, wait)) {
             oc_logf(c->log, 1, "attempt %d failed (%s); retrying in %lld ms", call->attempt,
                     terr->message, (long long)wait);
             call->attempt++;
@@ -614,7 +657,7 @@ static void api_answer(oc_call *call, oc_code rc, int sent, const oc_error *terr
         wait = oc_retry_wait_ms(resp, c->profile, oc_now_ms());
         if (wait < 0)
             wait = oc_retry_backoff_ms(resp->status, call->attempt, max_wait);
-        if (wait <= max_wait) {
+        if (wait <= max_wait && retry_fits(call, wait)) {
             oc_logf(c->log, 1, "HTTP %ld on attempt %d; retrying in %lld ms", resp->status,
                     call->attempt, (long long)wait);
             call->attempt++;
@@ -692,6 +735,8 @@ void oc_call_next(oc_call *call, oc_step *step)
             call->state = call->after;
             return;
         case ST_TOKEN_SEND:
+            if (!arm_timeout(call, &call->token_http))
+                break;
             step->kind = OC_STEP_HTTP;
             call->token_http.method = call->tr.method;
             call->token_http.url = call->tr.url;

@@ -20,6 +20,7 @@ typedef struct transfer {
     char errbuf[CURL_ERROR_SIZE];
     oc_response *resp;
     size_t max_body;
+    long timeout_ms; /* the handle's Timeout, for requests that name none */
     int body_overflow;
     int header_overflow;
 } transfer;
@@ -247,6 +248,7 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
+    h->main.timeout_ms = opts->timeout_ms;
     if (opts->connect_timeout_ms > 0)
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
     if (opts->proxy) {
@@ -362,6 +364,7 @@ static void prepare(transfer *t, const oc_request *req, oc_response *resp)
 
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, req->headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : t->timeout_ms);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_body);
     if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -439,6 +442,7 @@ static oc_code grow_pool(oc_http *h, size_t n, oc_error *err)
             return oc_fail_nomem(err);
         }
         t->log = h->log;
+        t->timeout_ms = h->main.timeout_ms;
         bind_transfer(t);
         h->pool[h->npool++] = t;
     }

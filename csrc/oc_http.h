@@ -43,6 +43,7 @@ typedef struct oc_request {
     const char *body;                  /* NULL: no body */
     size_t body_len;
     size_t max_body;                   /* response body limit; 0 = none */
+    long timeout_ms;                   /* this request's limit; 0: the handle's Timeout */
 } oc_request;
 
 typedef struct oc_response {

@@ -150,6 +150,17 @@ describe("retries and rate limits", function()
     c:close()
   end)
 
+  it("bounds the whole request by Timeout, retries included", function()
+    local c = client({ Timeout = 1 }) -- MaxAttempts 3
+    sandbox:inject({ path = "/v1/store/info.json", action = "hang", count = 3 })
+    local t0 = H.now()
+    local _, err = c:get("/store/info.json")
+    local took = H.now() - t0
+    assert.equal("timeout", err.code)
+    assert.is_true(took < 1.8, tostring(took)) -- not three attempts of a second each
+    c:close()
+  end)
+
   it("times out a token refresh that never answers, leaving the store as it was", function()
     local dir = H.tmpdir()
     local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", Timeout = 1,
