@@ -344,6 +344,21 @@ oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage
                               api, c->meta.provider, ours);
         goto out;
     }
+    /* A refresh token is bound to the client it was issued to (RFC 6749
+       6): another app's tokens are refused, not used and then broken. */
+    if (stored.client_id && c->meta.client_id && !same(stored.client_id, c->meta.client_id)) {
+        char theirs[80], ours[80];
+        oc_copy_printable(theirs, sizeof theirs, stored.client_id, strlen(stored.client_id));
+        oc_copy_printable(ours, sizeof ours, c->meta.client_id, strlen(c->meta.client_id));
+        *found = 0;
+        oc_token_clear(t);
+        rc = oc_fail_property(err, OC_E_SETTINGS, "OAuthSettingsLocation",
+                              "%s holds tokens issued to the client '%s', not to OAuthClientId '%s'; "
+                              "use another OAuthSettingsLocation for this app, or remove the file "
+                              "to log in again",
+                              oc_store_where(c->store), theirs, ours);
+        goto out;
+    }
     *lineage = !c->seed[0] || same(stored.seed, c->seed);
 out:
     oc_token_meta_clear(&stored);
@@ -514,6 +529,7 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     if (!(c->meta.provider = oc_strdup(c->profile->name ? c->profile->name : "custom")) ||
         !(c->meta.api_url = oc_strdup(c->api_template)) ||
         (c->flow.token_url && !(c->meta.token_url = oc_strdup(c->flow.token_url))) ||
+        (c->flow.client_id && !(c->meta.client_id = oc_strdup(c->flow.client_id))) ||
         (c->seed[0] && !(c->meta.seed = oc_strdup(c->seed)))) {
         rc = oc_fail_nomem(err);
         goto fail;

@@ -306,6 +306,7 @@ void oc_token_meta_clear(oc_token_meta *m)
     free(m->provider);
     free(m->api_url);
     free(m->token_url);
+    free(m->client_id);
     free(m->seed);
     memset(m, 0, sizeof *m);
 }
@@ -315,7 +316,8 @@ oc_code oc_token_meta_copy(oc_token_meta *dst, const oc_token_meta *src, oc_erro
     oc_token_meta m;
     memset(&m, 0, sizeof m);
     if (dup_field(&m.provider, src->provider) || dup_field(&m.api_url, src->api_url) ||
-        dup_field(&m.token_url, src->token_url) || dup_field(&m.seed, src->seed)) {
+        dup_field(&m.token_url, src->token_url) || dup_field(&m.client_id, src->client_id) ||
+        dup_field(&m.seed, src->seed)) {
         oc_token_meta_clear(&m);
         return oc_fail_nomem(err);
     }
@@ -354,6 +356,7 @@ json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta)
         (meta && (put(o, "provider", string_or_null(meta->provider)) ||
                   put(o, "api_url", string_or_null(meta->api_url)) ||
                   put(o, "token_url", string_or_null(meta->token_url)) ||
+                  put(o, "client_id", string_or_null(meta->client_id)) ||
                   put(o, "seed", string_or_null(meta->seed))))) {
         json_decref(o);
         return NULL;
@@ -422,6 +425,7 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta
     if (meta && ((rc = read_string(obj, "provider", 0, &m.provider, where, err)) != OC_OK ||
                  (rc = read_string(obj, "api_url", 0, &m.api_url, where, err)) != OC_OK ||
                  (rc = read_string(obj, "token_url", 0, &m.token_url, where, err)) != OC_OK ||
+                 (rc = read_string(obj, "client_id", 0, &m.client_id, where, err)) != OC_OK ||
                  (rc = read_string(obj, "seed", 0, &m.seed, where, err)) != OC_OK))
         goto fail;
     oc_token_move(out, &t);

@@ -70,6 +70,7 @@ typedef struct oc_token_meta {
     char *provider;
     char *api_url;   /* the API URL (template) the tokens are for */
     char *token_url; /* the endpoint that issued them; NULL when unknown */
+    char *client_id; /* the client they were issued to (RFC 6749 6); NULL when unknown */
     char *seed;      /* NULL when the lineage did not start from properties */
 } oc_token_meta;
 

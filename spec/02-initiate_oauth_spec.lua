@@ -175,5 +175,22 @@ describe("InitiateOAuth", function()
       assert.equal(0, #other:requests("/"))
       other:stop()
     end)
+
+    it("never hands one app's tokens to another app on the same server", function()
+      local path = dir .. "/one-app.json"
+      local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = path,
+        CallbackURL = "http://127.0.0.1:1/callback" })
+      assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+      assert.equal("sandbox-client-id", H.settings(path).client_id)
+      local before = sandbox:stats().token or 0
+      props.OAuthClientId = "another-app"
+      local c, err = jumpseller.connect(props)
+      assert.is_nil(c)
+      assert.equal("settings_error", err.code)
+      assert.equal("OAuthSettingsLocation", err.property)
+      assert.matches("holds tokens issued to the client 'sandbox-client-id', not to OAuthClientId "
+        .. "'another-app'", err.message, 1, true)
+      assert.equal(before, sandbox:stats().token or 0)
+    end)
   end)
 end)
