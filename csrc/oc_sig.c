@@ -30,6 +30,10 @@ oc_code oc_sig_hmac_sha256_base64(const void *key, size_t klen, const void *body
     char *expected;
     int same;
 
+    /* Anyone can sign with an empty key: a check with one proves nothing
+       (an unset environment variable must not open the door). */
+    if (klen == 0)
+        return oc_fail(err, OC_E_INVALID_ARGUMENT, "the key is empty, so no signature can be trusted");
     while (slen && is_space(*signature))
         signature++, slen--;
     while (slen && is_space(signature[slen - 1]))
@@ -136,6 +140,11 @@ oc_code oc_sig_jwt_hs256(const char *jwt, size_t len, const void *secret, size_t
     oc_code rc;
 
     *claims = NULL;
+    if (slen == 0)
+        return oc_fail(err, OC_E_INVALID_ARGUMENT,
+                       "the client secret is empty, so no signature can be trusted");
+    if (!audience || !*audience)
+        return oc_fail(err, OC_E_INVALID_ARGUMENT, "the client id (the JWT's audience) is empty");
     if (len > OC_JWT_MAX)
         return oc_fail(err, OC_E_SIGNATURE, "the JWT is longer than %d bytes", OC_JWT_MAX);
     if (memchr(jwt, '\0', len) || !(dot1 = memchr(jwt, '.', len)) ||

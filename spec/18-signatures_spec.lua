@@ -3,6 +3,7 @@
 local H = require "helpers"
 local jumpseller = require "jumpseller"
 local bigcommerce = require "bigcommerce"
+local core = require "oauthconnect.core"
 
 local function sh(cmd)
   local out, code = H.capture(cmd)
@@ -60,6 +61,19 @@ describe("jumpseller.verify_webhook", function()
     assert.has_error(function() jumpseller.verify_webhook(nil, sig, token) end)
     assert.has_error(function() jumpseller.verify_webhook(body, 42, token) end)
     assert.has_error(function() jumpseller.verify_webhook(body, sig, nil) end)
+  end)
+
+  it("never passes a body signed with an empty hooks token: that is a configuration error", function()
+    assert.has_error(function() jumpseller.verify_webhook(body, sig, "") end, "the hooks token is empty")
+    local ok, err = core.verify_hmac_sha256(body, sig, "")
+    assert.is_nil(ok)
+    assert.equal("invalid_argument", err.code)
+  end)
+
+  it("refuses a repeated signature header, saying so", function()
+    local ok, err = jumpseller.verify_webhook(body, { ["Jumpseller-Hmac-Sha256"] = { sig, sig } }, token)
+    assert.is_nil(ok)
+    assert.matches("carries the Jumpseller-Hmac-Sha256 header more than once", err.message, 1, true)
   end)
 end)
 
@@ -140,6 +154,24 @@ describe("bigcommerce.verify_signed_payload", function()
       assert.is_nil(err.message:find(secret, 1, true))
     end)
   end
+
+  it("never passes a payload signed with an empty secret, or for an empty client id", function()
+    local forged = jwt(HS256, claims { aud = '""' }, secret)
+    assert.has_error(function() bigcommerce.verify_signed_payload(forged, "", "") end, "the client secret is empty")
+    assert.has_error(function() bigcommerce.verify_signed_payload(forged, secret, "") end, "the client id is empty")
+    local c, err = core.verify_jwt_hs256(forged, "", "")
+    assert.is_nil(c)
+    assert.equal("invalid_argument", err.code)
+  end)
+
+  it("refuses a payload that names no store", function()
+    for _, sub in ipairs({ '"users/5"', '"stores/"', false }) do
+      local token = jwt(HS256, claims { sub = sub }, secret)
+      local c, err = bigcommerce.verify_signed_payload(token, secret, client_id)
+      assert.is_nil(c)
+      assert.matches("names no store", err.message, 1, true)
+    end
+  end)
 
   it("takes a stricter leeway", function()
     local token = jwt(HS256, claims { exp = os.time() - 20 }, secret)

@@ -99,10 +99,24 @@ local function raw_body()
   return body
 end
 
+-- The key a signature is checked with, or nil when it is not configured: an
+-- endpoint without its key refuses everything (anyone can sign with "").
+local function key_from(name)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+local function not_configured(name)
+  return reply(503, { error = "not_configured", message = name .. " is not set for this server" })
+end
+
 -- /webhooks/jumpseller: accepted only with a valid Jumpseller-Hmac-Sha256.
 function _M.jumpseller_webhook()
+  local hooks_token = key_from("JUMPSELLER_HOOKS_TOKEN")
+  if not hooks_token then return not_configured("JUMPSELLER_HOOKS_TOKEN") end
   local body = raw_body()
-  local ok, err = jumpseller.verify_webhook(body, ngx.req.get_headers(), os.getenv("JUMPSELLER_HOOKS_TOKEN") or "")
+  local ok, err = jumpseller.verify_webhook(body, ngx.req.get_headers(), hooks_token)
   if not ok then return fail(401, err) end
   local event = cjson.decode(body)
   if type(event) ~= "table" then return reply(400, { error = "bad_body", message = "not a JSON object" }) end
@@ -116,8 +130,10 @@ function _M.bigcommerce_load()
   if type(jwt) ~= "string" then
     return reply(400, { error = "bad_callback", message = "signed_payload_jwt is missing" })
   end
-  local claims, err = bigcommerce.verify_signed_payload(jwt, os.getenv("BIGCOMMERCE_CLIENT_SECRET") or "",
-    os.getenv("BIGCOMMERCE_CLIENT_ID") or "")
+  local secret, client_id = key_from("BIGCOMMERCE_CLIENT_SECRET"), key_from("BIGCOMMERCE_CLIENT_ID")
+  if not secret then return not_configured("BIGCOMMERCE_CLIENT_SECRET") end
+  if not client_id then return not_configured("BIGCOMMERCE_CLIENT_ID") end
+  local claims, err = bigcommerce.verify_signed_payload(jwt, secret, client_id)
   if not claims then return fail(401, err) end
   return reply(200, { store_hash = claims.store_hash, user = claims.user and claims.user.email })
 end

@@ -188,6 +188,8 @@ local function webhook_verifier(spec)
   return function(body, signature, key)
     if type(body) ~= "string" then error("the raw body must be a string", 2) end
     if type(key) ~= "string" then error("the " .. (spec.key_name or "key") .. " must be a string", 2) end
+    -- anyone can sign with an empty key: a configuration error, never a pass
+    if key == "" then error("the " .. (spec.key_name or "key") .. " is empty", 2) end
     if type(signature) == "table" then
       -- nginx's ngx.req.get_headers() and this client's headers look names
       -- up case-insensitively; a plain table may use any case.
@@ -198,7 +200,10 @@ local function webhook_verifier(spec)
           if type(name) == "string" and name:lower() == wanted then signature = value break end
         end
       end
-      if type(signature) == "table" then signature = nil end -- repeated: not one signature
+      if type(signature) == "table" then -- repeated: not one signature
+        return nil, core.error("bad_signature", "the request carries the " .. spec.header
+          .. " header more than once")
+      end
       if signature == nil then
         return nil, core.error("bad_signature", "the request has no " .. spec.header .. " header")
       end
@@ -216,14 +221,20 @@ local function payload_verifier(spec)
     if type(jwt) ~= "string" then error("the signed payload must be a string", 2) end
     if type(secret) ~= "string" then error("the client secret must be a string", 2) end
     if type(client_id) ~= "string" then error("the client id must be a string", 2) end
+    if secret == "" then error("the client secret is empty", 2) end
+    if client_id == "" then error("the client id is empty", 2) end
     if leeway ~= nil and type(leeway) ~= "number" then error("leeway must be a number of seconds", 2) end
     local claims, err = core.verify_jwt_hs256(jwt, secret, client_id, leeway)
     if not claims then return nil, err end
     local from = claims[spec.store_from]
-    if type(from) == "string" and from:sub(1, #spec.store_prefix) == spec.store_prefix then
+    if type(from) == "string" and from:sub(1, #spec.store_prefix) == spec.store_prefix
+        and #from > #spec.store_prefix then
       claims.store_hash = from:sub(#spec.store_prefix + 1)
+      return claims
     end
-    return claims
+    -- signed with our secret, but not a store's payload: nothing to act on
+    return nil, core.error("bad_signature", ("the signed payload names no store (%s is not %s{hash})"):format(
+      spec.store_from, spec.store_prefix))
   end
 end
 
