@@ -376,8 +376,26 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
                              kstart + 1, prop_table[after_secret].name);
                 break;
             }
-            oc_copy_printable(shown, sizeof shown, s + kstart, kend - kstart);
-            rc = oc_fail(err, OC_E_SYNTAX, "expected '=' after '%s' at position %zu", shown, i + 1);
+            {
+                /* The part may be a secret pasted without its name, or a
+                   name and its value with the '=' forgotten: only a known
+                   property name at its start is shown. */
+                size_t w = kstart;
+                int p;
+                while (w < kend && (isalnum((unsigned char)s[w]) || s[w] == '_'))
+                    w++;
+                p = oc_prop_lookup(s + kstart, w - kstart);
+                if (p < 0) {
+                    rc = oc_fail(err, OC_E_SYNTAX,
+                                 "expected Key=Value at position %zu: that part has no '=' (its "
+                                 "text is not shown, as it may be a secret)",
+                                 kstart + 1);
+                    break;
+                }
+                oc_copy_printable(shown, sizeof shown, s + kstart, w - kstart);
+                rc = oc_fail(err, OC_E_SYNTAX, "expected '=' after '%s' at position %zu", shown,
+                             w + 1);
+            }
             break;
         }
         if (kend == kstart) {

@@ -134,6 +134,14 @@ OC_TEST(missing_equals_and_empty_key)
     oc_error err;
     CHECK_INT(parse_err("Scope;Timeout=1", 15, &err), OC_E_SYNTAX);
     CHECK_CONTAINS(err.message, "expected '=' after 'Scope' at position 6");
+    /* the '=' forgotten after a secret's name, or a secret pasted alone:
+       the value never appears */
+    CHECK_INT(parse_err("OAuthClientSecret SUPERSECRET4", 30, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "expected '=' after 'OAuthClientSecret' at position 18");
+    CHECK_NOT_CONTAINS(err.message, "SUPERSECRET4");
+    CHECK_INT(parse_err("AuthScheme=OAUTH;tok3n-v4lue", 28, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "position 18");
+    CHECK_NOT_CONTAINS(err.message, "tok3n");
     CHECK_INT(parse_err("=x", 2, &err), OC_E_SYNTAX);
     CHECK_CONTAINS(err.message, "property name is missing");
 }
