@@ -58,6 +58,7 @@ struct oc_call {
     oc_token_request tr;
     oc_request token_http;
     int token_attempt;
+    int auth_switched; /* the client's credentials went the other way once */
     const char *token_what;
     oc_response token_resp;
 };
@@ -449,6 +450,38 @@ static void step_lock(oc_call *call)
     call->state = ST_TOKEN_SEND;
 }
 
+/*
+ * A server that refused the client's credentials (invalid_client) may take
+ * them the other way: RFC 6749 2.3.1 makes HTTP Basic the one every server
+ * must support and the form body optional, and servers differ. The grant
+ * was not looked at (client authentication comes first), so the same code
+ * or refresh token is sent once more, with the credentials moved. Returns
+ * 1 when the request goes again.
+ */
+static int switch_client_auth(oc_call *call)
+{
+    oc_client *c = call->c;
+    oc_client_auth to;
+    if (call->auth_switched || !c->flow.client_secret ||
+        strcmp(call->err.oauth_error, "invalid_client") != 0)
+        return 0;
+    if (call->tr.auth == OC_CLIENT_AUTH_BODY)
+        to = OC_CLIENT_AUTH_BASIC;
+    else if (call->tr.auth == OC_CLIENT_AUTH_BASIC || call->tr.auth == OC_CLIENT_AUTH_BASIC_RAW)
+        to = OC_CLIENT_AUTH_BODY;
+    else
+        return 0;
+    if (oc_token_request_reauth(&c->flow, &call->tr, to, NULL) != OC_OK)
+        return 0;
+    oc_logf(c->log, 1, "%s: the server refused the client's credentials %s; sending them %s",
+            call->token_what, to == OC_CLIENT_AUTH_BASIC ? "in the body" : "as HTTP Basic",
+            to == OC_CLIENT_AUTH_BASIC ? "as HTTP Basic" : "in the body");
+    call->auth_switched = 1;
+    oc_error_clear(&call->err);
+    call->state = ST_TOKEN_SEND;
+    return 1;
+}
+
 /* The token endpoint's answer: retried only when the server cannot have
    acted on the request (never sent, or a 429); then parsed, persisted
    first (the old refresh token is spent), adopted. */
@@ -486,6 +519,10 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
     /* The answer held tokens: do not keep them in the reused buffer. */
     oc_wipe(r->body.data, r->body.len);
     oc_response_reset(r);
+    if (rc != OC_OK && switch_client_auth(call))
+        return;
+    if (rc == OC_OK && call->auth_switched) /* this server's way, for the client's next requests */
+        c->flow.code_auth = c->flow.refresh_auth = call->tr.auth;
     if (rc != OC_OK) {
         oc_logf(c->log, 1, "%s", call->err.message);
         if (call->kind == KIND_EXCHANGE)

@@ -137,6 +137,7 @@ static oc_code build_request(const oc_flow *f, oc_client_auth how, const oc_kv *
     memset(&r, 0, sizeof r);
     memset(out, 0, sizeof *out);
     r.method = "POST";
+    r.auth = how;
     oc_buf_init_secret(&form, OAUTH_MESSAGE_MAX);
     if (!(r.url = oc_strdup(f->token_url)))
         return oc_fail_nomem(err);
@@ -190,6 +191,38 @@ fail:
     oc_wipe(form.data, form.len);
     oc_buf_free(&form);
     oc_token_request_free(&r);
+    return rc;
+}
+
+oc_code oc_token_request_reauth(const oc_flow *f, oc_token_request *r, oc_client_auth to,
+                                oc_error *err)
+{
+    oc_kv all = OC_KV_INIT, grant = OC_KV_INIT;
+    oc_token_request fresh;
+    oc_code rc = OC_OK;
+    size_t i;
+    if (r->auth == OC_CLIENT_AUTH_JSON || to == OC_CLIENT_AUTH_JSON)
+        return oc_fail(err, OC_E_INVALID_ARGUMENT,
+                       "a JSON token request cannot change its client authentication");
+    if (oc_form_parse(&all, r->body ? r->body : "", r->body_len) != 0)
+        rc = oc_fail_nomem(err);
+    for (i = 0; rc == OC_OK && i < all.n; i++) {
+        if (strcmp(all.name[i], "client_id") == 0 || strcmp(all.name[i], "client_secret") == 0)
+            continue;
+        if (oc_kv_adds(&grant, all.name[i], all.value[i]) != 0)
+            rc = oc_fail_nomem(err);
+    }
+    if (rc == OC_OK && (rc = build_request(f, to, &grant, &fresh, err)) == OC_OK) {
+        oc_token_request_free(r);
+        *r = fresh;
+    }
+    /* the fields hold the code or the refresh token */
+    for (i = 0; i < all.n; i++)
+        oc_wipe(all.value[i], strlen(all.value[i]));
+    for (i = 0; i < grant.n; i++)
+        oc_wipe(grant.value[i], strlen(grant.value[i]));
+    oc_kv_free(&all);
+    oc_kv_free(&grant);
     return rc;
 }
 

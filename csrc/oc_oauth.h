@@ -36,9 +36,17 @@ typedef struct oc_token_request {
     struct curl_slist *headers;
     char *body;
     size_t body_len;
+    oc_client_auth auth; /* how the client's credentials went */
 } oc_token_request;
 
 void oc_token_request_free(oc_token_request *r);
+
+/* Rebuilds a form request with the client's credentials sent as to
+   (OC_CLIENT_AUTH_BODY or _BASIC) instead, the grant's fields unchanged:
+   for a server that refused the first way with invalid_client. A JSON
+   request cannot switch (OC_E_INVALID_ARGUMENT). */
+oc_code oc_token_request_reauth(const oc_flow *f, oc_token_request *r, oc_client_auth to,
+                                oc_error *err);
 
 /* The URL that starts a login (RFC 6749 4.1.1, with RFC 7636 when
    challenge is given). extra holds additional parameters, or NULL. */

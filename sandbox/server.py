@@ -46,6 +46,9 @@ def parse_args(argv):
                         "generic 3600, keap 86400, bigcommerce never expires)")
     p.add_argument("--client-id", default="sandbox-client-id")
     p.add_argument("--client-secret", default="sandbox-client-secret")
+    p.add_argument("--client-auth", choices=("any", "basic", "post"), default="any",
+                   help="generic: the client authentication the token endpoint takes "
+                        "(RFC 6749 2.3.1: basic is the one every server must)")
     p.add_argument("--public-client", action="store_true",
                    help="the client has no secret (RFC 6749 2.1) and must use PKCE")
     p.add_argument("--redirect-uri", action="extend", nargs="+", default=[],

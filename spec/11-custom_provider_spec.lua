@@ -36,6 +36,51 @@ describe("a custom OAuth 2 server", function()
     c:close()
   end)
 
+  it("moves the client's credentials to HTTP Basic for a server that takes only that", function()
+    sandbox:stop()
+    sandbox = H.sandbox("generic", { "--client-auth", "basic", "--access-ttl", "4" })
+    local props = sandbox:generic_props({ InitiateOAuth = "GETANDREFRESH", Scope = "api",
+      OAuthSettingsLocation = dir .. "/basic-only.json", CallbackURL = "http://127.0.0.1:1/cb" })
+    local url, _, verifier = assert(oauthconnect.get_authorization_url(props))
+    assert(oauthconnect.get_access_token(props, H.follow(url).code, { code_verifier = verifier }))
+    local sent = sandbox:requests("/oauth2/token")
+    assert.equal(2, #sent) -- the body first (refused, the code untouched), then Basic
+    assert.matches("client_secret=", sent[1].body)
+    assert.is_nil(sent[1].headers.authorization)
+    assert.matches("^Basic ", sent[2].headers.authorization)
+    assert.not_matches("client_secret", sent[2].body)
+    -- a client that learnt it sends Basic straight away
+    local c = assert(oauthconnect.connect(props))
+    assert(c:token(true))
+    sent = sandbox:requests("/oauth2/token")
+    assert.equal(4, #sent) -- its first refresh tried the body once more, then Basic
+    assert(c:token(true))
+    sent = sandbox:requests("/oauth2/token")
+    assert.equal(5, #sent)
+    assert.matches("^Basic ", sent[5].headers.authorization)
+    c:close()
+    -- and the other way round: a profile saying Basic, a server taking only the body
+    sandbox:stop()
+    sandbox = H.sandbox("generic", { "--client-auth", "post" })
+    local profile = { name = "acme", token_url = sandbox.url .. "/oauth2/token",
+      authorize_url = sandbox.url .. "/oauth2/authorize", api_url = sandbox.url .. "/api",
+      code_auth = "basic", refresh_auth = "basic", pkce = false, refreshable = true }
+    props = { CallbackURL = "http://127.0.0.1:1/cb", OAuthClientId = "sandbox-client-id",
+      OAuthClientSecret = "sandbox-client-secret", Scope = "api" }
+    assert(oauthconnect.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL }), nil, profile))
+    sent = sandbox:requests("/oauth2/token")
+    assert.equal(2, #sent)
+    assert.matches("^Basic ", sent[1].headers.authorization)
+    assert.matches("client_secret=sandbox%-client%-secret", sent[2].body)
+    -- a wrong secret is still refused, once each way, and reported
+    props.OAuthClientSecret = "not-the-secret-x9"
+    local _, err = oauthconnect.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL }),
+      nil, profile)
+    assert.equal("invalid_client", err.oauth_error)
+    assert.equal(4, #sandbox:requests("/oauth2/token"))
+    assert.not_matches("not%-the%-secret", tostring(err))
+  end)
+
   it("logs in and refreshes as a public client: PKCE, no secret", function()
     sandbox:stop()
     sandbox = H.sandbox("generic", { "--public-client", "--access-ttl", "4" })

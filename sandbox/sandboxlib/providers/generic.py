@@ -111,8 +111,11 @@ class Generic(Provider):
         """client_secret_basic (form-urlencoded per RFC 6749 2.3.1, or raw) or
         client_secret_post; Basic wins when both are sent. Every refusal
         carries a Basic challenge, so a client knows what to retry with."""
+        only = getattr(self.options, "client_auth", "any")
         try:
-            return oauth.authenticate_client(self.clients, req, params, accept_raw_basic=True)
+            return oauth.authenticate_client(self.clients, req, params, accept_raw_basic=True,
+                                             allow_basic=only != "post",
+                                             allow_body=only != "basic")
         except OAuthError as exc:
             if exc.status == 401 and not any(
                     name.lower() == "www-authenticate" for name, _ in exc.headers):
