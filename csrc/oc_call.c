@@ -431,6 +431,18 @@ static void step_lock(oc_call *call)
         refresh_failed(call);
         return;
     }
+    /* A refresh token the server called invalid is not sent again: it will
+       not become valid, and servers count (and may lock out) replays. A
+       newer one another process stored has been read above. */
+    if (c->scheme == OC_SCHEME_OAUTH && c->spent_refresh[0]) {
+        char hex[65];
+        oc_sha256_hex(call->base.refresh_token, strlen(call->base.refresh_token), hex);
+        if (strcmp(hex, c->spent_refresh) == 0) {
+            call->err = c->spent_err;
+            refresh_failed(call);
+            return;
+        }
+    }
     oc_token_request_free(&call->tr);
     oc_url_shown(shown, sizeof shown, c->flow.token_url);
     if (c->scheme == OC_SCHEME_OAUTH_CLIENT) {
@@ -525,6 +537,13 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
         c->flow.code_auth = c->flow.refresh_auth = call->tr.auth;
     if (rc != OC_OK) {
         oc_logf(c->log, 1, "%s", call->err.message);
+        if (call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH && call->base.refresh_token &&
+            strcmp(call->err.oauth_error, "invalid_grant") == 0) {
+            oc_sha256_hex(call->base.refresh_token, strlen(call->base.refresh_token),
+                          c->spent_refresh);
+            c->spent_err = call->err;
+            oc_error_prefix(&c->spent_err, "the refresh token was refused before and is not sent again");
+        }
         if (call->kind == KIND_EXCHANGE)
             finish(call, rc);
         else

@@ -43,6 +43,8 @@ struct oc_client {
     int unsaved;                    /* token is newer than the store (a save failed) */
     unsigned generation;
     int64_t not_before_ms;          /* a spent rate-limit quota: send nothing before */
+    char spent_refresh[65];         /* SHA-256 of the refresh token refused with invalid_grant, or "" */
+    oc_error spent_err;             /* ... and the server's answer, reported again without resending */
     struct oc_call *refreshing;     /* the call renewing the token, if any (single flight in-process) */
     struct curl_slist *auth_headers;/* Accept, the credentials header, Expect: */
     oc_response scratch;            /* token endpoint answers */

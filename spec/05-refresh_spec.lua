@@ -117,6 +117,13 @@ describe("token refresh", function()
     assert.equal("invalid_grant", err.oauth_error)
     assert.matches("was rejected with HTTP 401 and: the token refresh was refused by", err.message)
     assert.equal(before, H.read_file(props.OAuthSettingsLocation))
+    -- the refused refresh token is not sent again: the same answer, no request
+    local refreshes = #sandbox:requests("/oauth/token")
+    body, err = client:get("/store/info.json")
+    assert.is_nil(body)
+    assert.equal("invalid_grant", err.oauth_error)
+    assert.matches("the refresh token was refused before and is not sent again", err.message, 1, true)
+    assert.equal(refreshes, #sandbox:requests("/oauth/token"))
     client:close()
   end)
 
