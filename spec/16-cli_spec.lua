@@ -164,6 +164,13 @@ describe("the oauthconnect command", function()
       assert.is_true(H.now() - t0 < 4, cmd)
     end
     assert.equal(logins, sandbox:stats().authorize)
+    -- a value of the wrong type is a usage error too
+    H.write_file(file, json.encode({ nobody = { provider = "jumpseller",
+      connection = { OAuthClientId = true, OAuthAccessToken = "x" } } }), "600")
+    _, err, code = run("get nobody /store/info.json")
+    assert.equal(2, code, err)
+    assert.matches("option 'OAuthClientId' must be a string or number, not a boolean", err, 1, true)
+    H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }), "600")
     -- the same property twice, in two spellings, is refused by name
     props.InitiateOAuth = "GET"
     H.write_file(file, json.encode({ nobody = { provider = "jumpseller", connection = props } }), "600")

@@ -139,12 +139,20 @@ local function to_json(value, pretty)
   return text
 end
 
+-- fn(props) (mod.connect, mod.login), with what it raises (an option of
+-- the wrong type in the connection object) turned into a usage error.
+local function try(fn, props)
+  local ok, value, err = pcall(fn, props)
+  if not ok then fail(EXIT_USAGE, (tostring(value):gsub("^[^:]*:%d+: ", ""))) end
+  return value, err
+end
+
 -- Connects without ever starting the browser login (InitiateOAuth
 -- GETANDREFRESH held back to REFRESH, which still refreshes and persists).
 local function connect_without_login(args, mod, props)
   local hold = props.InitiateOAuth
   if type(hold) == "string" and hold:upper():find("^%s*GET") then props.InitiateOAuth = "REFRESH" end
-  local client, err = mod.connect(props)
+  local client, err = try(mod.connect, props)
   props.InitiateOAuth = hold
   if not client and type(err) == "table" and err.code == "no_token" and props.OAuthRefreshToken == nil then
     fail(EXIT_AUTH, ("not logged in to %s: nothing is stored for this connection; run "
@@ -159,7 +167,7 @@ end
 local function connect(args, mod, props)
   local client, err
   if term.isatty(io.stderr) then
-    client, err = mod.connect(props)
+    client, err = try(mod.connect, props)
   else
     client, err = connect_without_login(args, mod, props)
   end
@@ -198,7 +206,7 @@ end
 local commands = {}
 
 function commands.login(args, mod, props)
-  local token, err = mod.login(props)
+  local token, err = try(mod.login, props)
   if not token then error(err, 0) end
   local when = token.expires_at and os.date("!%Y-%m-%dT%H:%M:%SZ", token.expires_at) or "never"
   io.stderr:write(("Logged in to %s; the access token expires %s.\n"):format(mod.profile.title, when))
