@@ -73,11 +73,11 @@ describe("hostile token endpoint answers", function()
     H.cleanup()
   end)
 
-  local function refresh_with(fault, code, pattern)
+  local function refresh_with(fault, code, pattern, by)
     before = H.read_file(props.OAuthSettingsLocation)
     fault.path = "/oauth/token"
     sandbox:inject(fault)
-    local token, err = client:token(true)
+    local token, err = (by or client):token(true)
     assert.is_nil(token)
     assert.equal(code, err.code)
     if pattern then assert.matches(pattern, err.message) end
@@ -141,8 +141,11 @@ describe("hostile token endpoint answers", function()
       "server_error", "HTTP 500 with a body that is not JSON")
   end)
   it("an OAuth error", function()
+    -- a client of its own: one told invalid_grant never sends that refresh token again
+    local other = assert(jumpseller.connect(props))
     refresh_with({ status = 400, body = '{"error":"invalid_grant","error_description":"revoked"}',
-      headers = { ["Content-Type"] = "application/json" } }, "oauth_error", "invalid_grant: revoked")
+      headers = { ["Content-Type"] = "application/json" } }, "oauth_error", "invalid_grant: revoked", other)
+    other:close()
   end)
   it("an answer cut short", function()
     refresh_with({ action = "truncate", status = 200, body = '{"access_token":' }, "network_error")
