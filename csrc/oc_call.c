@@ -563,16 +563,36 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
             oc_error_prefix(&call->err, "%s", call->kind == KIND_EXCHANGE
                                                   ? "the code was exchanged but the tokens could not be saved, so they are not used"
                                                   : "the token was renewed but could not be saved, so it is not used");
-        } else {
-            /* The grant is spent: keep the tokens for this client at least. */
-            oc_error_prefix(&call->err, "%s", call->kind == KIND_EXCHANGE
-                                                  ? "the code was exchanged but the tokens could not be saved (they are kept in memory for this client)"
-                                                  : "the token was renewed but could not be saved (it is kept in memory for this client)");
-            c->unsaved = 1;
-            if (oc_client_adopt(c, &call->fresh, 1, NULL) != OC_OK)
-                c->unsaved = 0;
+            finish(call, rc);
+            return;
         }
-        finish(call, rc);
+        if (rc == OC_E_CONFLICT) {
+            /* Another client of the process stored a newer set meanwhile:
+               this one serves this client, the store keeps the newer. */
+            oc_client_adopt(c, &call->fresh, 1, NULL);
+            finish(call, rc);
+            return;
+        }
+        /* A file that cannot be written (a full disk, a read-only
+           directory): the grant is spent and the new set exists only here.
+           Failing would drop it and break the connection for good; it is
+           used, said loudly, and saved before each later request until the
+           store takes it. */
+        oc_error_prefix(&call->err, "%s", call->kind == KIND_EXCHANGE
+                                              ? "the code was exchanged but the tokens could not be saved"
+                                              : "the token was renewed but could not be saved");
+        if (oc_client_adopt(c, &call->fresh, 1, NULL) != OC_OK) {
+            finish(call, rc);
+            return;
+        }
+        c->unsaved = 1;
+        oc_client_warn(c, "%s; it is kept in memory and saving is retried before each request",
+                       call->err.message);
+        oc_error_clear(&call->err);
+        if (call->kind == KIND_EXCHANGE)
+            finish(call, OC_OK);
+        else
+            refresh_done(call);
         return;
     }
     if (call->kind == KIND_EXCHANGE)
@@ -591,10 +611,23 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
 
 /* ---- the request --------------------------------------------------------------------- */
 
+/* A renewed set the store refused earlier: saved now if it can be. */
+static void save_unsaved(oc_client *c)
+{
+    oc_error e;
+    oc_error_clear(&e);
+    if (oc_client_save(c, &c->token, NULL, &e) == OC_OK) {
+        c->unsaved = 0;
+        oc_logf(c->log, 1, "the renewed token is saved now in %s", oc_store_where(c->store));
+    }
+}
+
 static void step_start(oc_call *call)
 {
     oc_client *c = call->c;
     oc_code rc;
+    if (c->unsaved && c->store)
+        save_unsaved(c);
     if (!c->loaded && (rc = oc_client_load(c, 0, &call->err)) != OC_OK) {
         finish(call, rc);
         return;

@@ -5,6 +5,7 @@
 #include "oc_client_internal.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,19 @@ oc_code oc_client_endpoint(const oc_client *c, oc_prop p, const char *fallback, 
                                 "%s is required: the %s profile has no default for it",
                                 oc_prop_name(p), oc_client_title(c));
     return oc_url_check_secure(v, oc_prop_name(p), err);
+}
+
+void oc_client_warn(const oc_client *c, const char *fmt, ...)
+{
+    char line[OC_MESSAGE_MAX + 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (c->log)
+        oc_logf(c->log, 1, "warning: %s", line);
+    else
+        fprintf(stderr, "oauthconnect: warning: %s\n", line);
 }
 
 void oc_client_free_auth_headers(oc_client *c)

@@ -51,6 +51,13 @@ struct oc_client {
 };
 
 const char *oc_client_title(const oc_client *c);
+/* A warning the user must see: to Logfile when there is one, else one line
+   on stderr (no secret is ever formatted into it). */
+void oc_client_warn(const oc_client *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* Whether the scheme works with OAuth tokens (OAUTH, OAUTH_CLIENT). */
 int oc_client_uses_tokens(const oc_client *c);
 /* The endpoint from property p or the profile's fallback, checked secure. */

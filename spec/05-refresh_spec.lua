@@ -106,6 +106,39 @@ describe("token refresh", function()
     b:close()
   end)
 
+  it("keeps a renewed token it cannot save, says so, and saves it once it can", function()
+    seed_tokens()
+    local before = H.settings(props.OAuthSettingsLocation)
+    H.sleep(3.2) -- due
+    -- the child cannot write files (RLIMIT_FSIZE 0, as a full disk) until it
+    -- lifts the limit itself with prlimit
+    local dir2 = H.tmpdir()
+    H.write_file(dir2 .. "/s.lua", [[
+      local c = assert(require("jumpseller").connect(os.getenv("CONN")))
+      assert(c:get("/store/info.json"))
+      io.stdout:write("used\n"); io.stdout:flush()
+      local pid = io.popen("echo $PPID"):read("l")
+      assert(os.execute("prlimit --pid " .. pid .. " --fsize=unlimited"))
+      assert(c:get("/store/info.json"))
+      print("saved")
+      c:close()
+    ]])
+    local out, code = H.capture("trap '' XFSZ; ulimit -S -f 0; " .. H.LUA_ENV .. " CONN=" .. H.q(H.connstr(props))
+      .. " " .. H.LUA .. " " .. H.q(dir2 .. "/s.lua") .. " 2>&1") -- a pipe: files cannot grow
+    assert.equal(0, code, out)
+    assert.matches("oauthconnect: warning: the token was renewed but could not be saved", out, 1, true)
+    assert.matches("saving is retried before each request", out, 1, true)
+    assert.matches("used\n.*saved\n$", out)
+    assert.equal(1, sandbox:stats().refreshes)
+    local after = H.settings(props.OAuthSettingsLocation)
+    assert.not_equal(before.refresh_token, after.refresh_token)
+    -- a new process carries on from the saved set
+    local c = assert(jumpseller.connect(props))
+    assert(c:get("/store/info.json"))
+    c:close()
+    assert.equal(0, sandbox:stats().invalid_grant)
+  end)
+
   it("leaves the store untouched when the refresh is refused", function()
     seed_tokens()
     local before = H.read_file(props.OAuthSettingsLocation)
