@@ -29,6 +29,7 @@ struct oc_listener {
     oc_code verdict;
     int answered;        /* that request's answer has been sent */
     unsigned refused;    /* callbacks without this login's state, ignored */
+    const volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop waiting */
 };
 
 int oc_is_loopback_callback(const char *url)
@@ -232,6 +233,10 @@ oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, 
     l->refused = 0;
     while (!l->done) {
         int64_t left = deadline - oc_monotonic_ms();
+        if (l->cancel && *l->cancel) {
+            l->params = NULL;
+            return oc_fail(err, OC_E_LOGIN, "the login was interrupted");
+        }
         if (left <= 0) {
             l->params = NULL;
             if (l->refused)
@@ -253,6 +258,11 @@ oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, 
         MHD_run_wait(l->daemon, 50);
     l->params = NULL;
     return l->verdict;
+}
+
+void oc_listener_set_cancel(oc_listener *l, const volatile sig_atomic_t *flag)
+{
+    l->cancel = flag;
 }
 
 void oc_listener_stop(oc_listener *l)

@@ -11,6 +11,7 @@
 #ifndef OC_LISTENER_H
 #define OC_LISTENER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "oc_error.h"
@@ -41,6 +42,9 @@ unsigned oc_listener_port(const oc_listener *l);
  */
 oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, int64_t timeout_ms,
                          oc_kv *params, oc_error *err);
+/* A flag that, once set (by a signal handler: Ctrl-C), ends the wait with
+   "the login was interrupted" within half a second. */
+void oc_listener_set_cancel(oc_listener *l, const volatile sig_atomic_t *flag);
 void oc_listener_stop(oc_listener *l);
 
 /* Whether url is a loopback http URL the listener can serve. */

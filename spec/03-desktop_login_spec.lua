@@ -116,6 +116,25 @@ describe("the desktop login", function()
     assert.matches("paste the code", H.read_file(dir .. "/err"))
   end)
 
+  it("ends at once on Ctrl-C while waiting for the browser", function()
+    props.LoginTimeout = 60
+    local d = H.tmpdir()
+    H.write_file(d .. "/s.lua", SCRIPT)
+    local pid = H.capture(H.LUA_ENV .. " CONN=" .. H.q(H.connstr(props)) .. " BROWSER=/bin/true "
+      .. H.LUA .. " " .. H.q(d .. "/s.lua") .. " >/dev/null 2>" .. H.q(d .. "/err") .. " & echo $!")
+    pid = pid:match("%d+")
+    for _ = 1, 100 do -- until the listener waits
+      if (H.read_file(d .. "/err") or ""):find("Waiting for the browser", 1, true) then break end
+      H.sleep(0.05)
+    end
+    local t0 = H.now()
+    os.execute("kill -INT " .. pid)
+    while os.execute("kill -0 " .. pid .. " 2>/dev/null") and H.now() - t0 < 10 do H.sleep(0.05) end
+    assert.is_true(H.now() - t0 < 3, "still waiting after Ctrl-C")
+    assert.matches("interrupted", H.read_file(d .. "/err"))
+    assert.is_nil(io.open(props.OAuthSettingsLocation))
+  end)
+
   it("exchanges OAuthVerifier headlessly and stores the tokens", function()
     local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
     props.OAuthVerifier = code
