@@ -345,17 +345,22 @@ oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage
         goto out;
     if (!same(stored.provider, c->meta.provider) || !same(stored.api_url, c->meta.api_url) ||
         (stored.token_url && c->meta.token_url && !same(stored.token_url, c->meta.token_url))) {
+        /* Named by what differs: the API, or only the token endpoint. */
+        int api_same = same(stored.provider, c->meta.provider) && same(stored.api_url, c->meta.api_url);
+        const char *theirs_url = api_same ? stored.token_url : stored.api_url;
+        const char *ours_url = api_same ? c->meta.token_url : c->meta.api_url;
         char api[200], ours[200];
-        oc_url_shown(api, sizeof api, stored.api_url ? stored.api_url : "(unknown)");
-        oc_url_shown(ours, sizeof ours, c->meta.api_url ? c->meta.api_url : "(unknown)");
+        oc_url_shown(api, sizeof api, theirs_url ? theirs_url : "(unknown)");
+        oc_url_shown(ours, sizeof ours, ours_url ? ours_url : "(unknown)");
         *found = 0;
         oc_token_clear(t);
         rc = oc_fail_property(err, OC_E_SETTINGS, "OAuthSettingsLocation",
-                              "%s holds tokens for %s at %s, not for %s at %s; they are not sent "
+                              "%s holds tokens for %s %s %s, not for %s %s %s; they are not sent "
                               "elsewhere. Use another OAuthSettingsLocation, or remove the file to "
                               "log in again",
                               oc_store_where(c->store), stored.provider ? stored.provider : "(unknown)",
-                              api, c->meta.provider, ours);
+                              api_same ? "from the token endpoint" : "at", api, c->meta.provider,
+                              api_same ? "from the token endpoint" : "at", ours);
         goto out;
     }
     /* A refresh token is bound to the client it was issued to (RFC 6749

@@ -125,8 +125,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     l->done = 1;
     if (l->verdict == OC_OK)
-        return answer(conn, MHD_HTTP_OK, "Login complete",
-                      "You can close this window and return to the application.");
+        return answer(conn, MHD_HTTP_OK, "Authorization received",
+                      "The application is finishing the sign-in; you can close this window.");
     return answer(conn, MHD_HTTP_BAD_REQUEST, "Login failed", l->err ? l->err->message : "");
 }
 

@@ -22,8 +22,8 @@ typedef struct oc_listener oc_listener;
 
 /* Explicit limits. */
 enum {
-    OC_LISTENER_CONNECTIONS = 32,           /* at once; more are refused */
-    OC_LISTENER_CONNECTION_TIMEOUT_S = 10,  /* a client that sends nothing is dropped */
+    OC_LISTENER_CONNECTIONS = 256,          /* at once; more are refused */
+    OC_LISTENER_CONNECTION_TIMEOUT_S = 5,   /* a client that sends nothing is dropped */
     OC_LISTENER_REQUEST_MEMORY = 32 * 1024  /* request line + headers; larger gets 414/431 */
 };
 

@@ -301,6 +301,19 @@ oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state,
                                 oc_error *err)
 {
     const char *state, *error, *code;
+    static const char *const once[] = { "code", "state", "error" };
+    size_t i, k, seen;
+    /* RFC 6749 3.1: a parameter never appears twice. A second code or
+       state is someone else's addition, not the server's answer. */
+    for (k = 0; k < sizeof once / sizeof once[0]; k++) {
+        for (i = 0, seen = 0; i < params->n; i++)
+            seen += strcmp(params->name[i], once[k]) == 0;
+        if (seen > 1)
+            return oc_fail(err, OC_E_STATE_MISMATCH,
+                           "the login callback repeats its %s parameter; it is not the "
+                           "authorization server's answer",
+                           once[k]);
+    }
     state = oc_kv_get(params, "state");
     error = oc_kv_get(params, "error");
     if (!state && rule == OC_STATE_REQUIRED)

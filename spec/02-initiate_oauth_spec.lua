@@ -176,6 +176,18 @@ describe("InitiateOAuth", function()
       other:stop()
     end)
 
+    it("names the token endpoint when only it differs from the stored set's", function()
+      local path = dir .. "/one-endpoint.json"
+      local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = path,
+        CallbackURL = "http://127.0.0.1:1/callback" })
+      assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+      props.OAuthAccessTokenURL = sandbox.url .. "/other/token"
+      local _, err = jumpseller.connect(props)
+      assert.equal("settings_error", err.code)
+      assert.matches("holds tokens for jumpseller from the token endpoint " .. sandbox.url .. "/oauth/token, "
+        .. "not for jumpseller from the token endpoint " .. sandbox.url .. "/other/token", err.message, 1, true)
+    end)
+
     it("never hands one app's tokens to another app on the same server", function()
       local path = dir .. "/one-app.json"
       local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = path,

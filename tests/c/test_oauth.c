@@ -157,6 +157,14 @@ OC_TEST(callback_checks_state_then_error_then_code)
     oc_kv_free(&p);
     CHECK_INT(oc_oauth_callback("state=S1", 8, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_LOGIN);
     oc_kv_free(&p);
+    /* RFC 6749 3.1: a repeated code or state is not the server's answer */
+    CHECK_INT(oc_oauth_callback("code=REAL&state=S1&code=EVIL", 28, "S1", OC_STATE_REQUIRED, &p, &err),
+              OC_E_STATE_MISMATCH);
+    CHECK_CONTAINS(err.message, "repeats its code parameter");
+    oc_kv_free(&p);
+    CHECK_INT(oc_oauth_callback("code=C&state=S1&state=S1", 24, "S1", OC_STATE_REQUIRED, &p, &err),
+              OC_E_STATE_MISMATCH);
+    oc_kv_free(&p);
 }
 
 OC_TEST(callback_state_rules_for_stateless_servers_and_foreign_logins)
