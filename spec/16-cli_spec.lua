@@ -101,6 +101,14 @@ describe("the oauthconnect command", function()
     for line in csv:gmatch("([^\r\n]*)\r\n") do lines[#lines + 1] = line end
     assert.equal(76, #lines) -- header and 75 paid orders
     assert.matches("^[^\n]*id[,\r]", lines[1] .. "\r")
+    -- an export that fails leaves the file as it was, and no part file
+    sandbox:inject({ path = "/v1/orders.json", status = 500, body = '{"message":"down"}', count = 10 })
+    _, err, code = run("export jumpseller /orders.json --format json -o " .. H.q(dir .. "/o.csv")
+      .. " -c " .. H.q(conn))
+    assert.equal(1, code, err)
+    assert.equal(csv, H.read_file(dir .. "/o.csv"))
+    assert.is_nil(H.read_file(dir .. "/o.csv.part"))
+    sandbox:reset()
   end)
 
   it("shows progress on a terminal, and none without one", function()

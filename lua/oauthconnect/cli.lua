@@ -287,9 +287,20 @@ end
 function commands.export(args, mod, props)
   local client = connect(args, mod, props)
   local out = io.stdout
-  if args.output then
-    out = io.open(args.output, "w")
-    if not out then fail(EXIT_USAGE, "--output: cannot write " .. args.output) end
+  -- --output is written beside the file and renamed over it at the end:
+  -- an export that fails half-way leaves yesterday's file as it was.
+  -- (A device or a pipe, /dev/null say, is written as it is.)
+  local temp
+  if args.output and args.output ~= "-" then
+    local q = "'" .. args.output:gsub("'", "'\\''") .. "'"
+    local r = os.execute("test -e " .. q .. " && test ! -f " .. q)
+    if r == true or r == 0 then -- (0: LuaJIT's os.execute)
+      out = io.open(args.output, "w")
+    else
+      temp = args.output .. ".part"
+      out = io.open(temp, "w")
+    end
+    if not out then fail(EXIT_USAGE, "--output: cannot write " .. (temp or args.output)) end
   end
   local meter = progress_meter()
   local format = args.format
@@ -312,6 +323,7 @@ function commands.export(args, mod, props)
   if meter then meter.done() end
   if not ok then
     if out ~= io.stdout then out:close() end
+    if temp then os.remove(temp) end
     client:close()
     error(err, 0)
   end
@@ -333,7 +345,16 @@ function commands.export(args, mod, props)
       out:write(table.concat(cells, ","), "\r\n")
     end
   end
-  if out ~= io.stdout then out:close() end
+  if out ~= io.stdout and not temp then out:close() end
+  if temp then
+    local closed, cerr = out:close()
+    local renamed, rerr = closed and os.rename(temp, args.output)
+    if not renamed then
+      os.remove(temp)
+      client:close()
+      fail(EXIT_API, "--output: cannot write " .. args.output .. ": " .. tostring(cerr or rerr))
+    end
+  end
   client:close()
 end
 
