@@ -73,6 +73,14 @@ describe("the oauthconnect command", function()
     assert.equal("CLI 2", json.decode(out).product.name)
     out, err, code = run(("delete jumpseller /products/%d.json -c %s"):format(id, H.q(conn)))
     assert.equal(0, code, err)
+    -- an empty object stays an object, an empty array an array
+    sandbox:inject({ path = "/v1/store/info.json", status = 200, body = '{"empty":{},"list":[],"n":null}',
+      headers = { ["Content-Type"] = "application/json" } })
+    out, err, code = run("get jumpseller /store/info.json -c " .. H.q(conn))
+    assert.equal(0, code, err)
+    assert.matches('"empty":{}', out, 1, true)
+    assert.matches('"list":[]', out, 1, true)
+    assert.matches('"n":null', out, 1, true)
   end)
 
   it("pretty-prints on a terminal", function()

@@ -224,16 +224,18 @@ local function call(args, mod, props, method)
   local client = connect(args, mod, props)
   local query = parse_query(args.query)
   local data = read_data(args.data)
-  local value, err
-  if method == "GET" then value, err = client:get(args.path, query)
-  elseif method == "DELETE" then value, err = client:delete(args.path, query)
-  elseif method == "POST" then value, err = client:post(args.path, data or "", query)
-  else value, err = client:put(args.path, data or "", query) end
+  local value, res
+  if method == "GET" then value, res = client:get(args.path, query)
+  elseif method == "DELETE" then value, res = client:delete(args.path, query)
+  elseif method == "POST" then value, res = client:post(args.path, data or "", query)
+  else value, res = client:put(args.path, data or "", query) end
   client:close()
-  if value == nil then error(err, 0) end
-  if value ~= true then
-    io.stdout:write(to_json(value, term.isatty(io.stdout)), "\n")
-  end
+  if value == nil then error(res, 0) end
+  if value == true then return end -- no body
+  -- dkjson marks what it decodes as object or array, so an empty {} is
+  -- written back as {} (lua-cjson's tables cannot tell {} from [])
+  local marked = dkjson.decode(res.body, 1, dkjson.null)
+  io.stdout:write(to_json(marked ~= nil and marked or value, term.isatty(io.stdout)), "\n")
 end
 
 function commands.get(args, mod, props) call(args, mod, props, "GET") end
