@@ -133,6 +133,10 @@ describe("the Jumpseller client", function()
       "client:request: query must be a table")
     assert.has_error(function() client:request { path = "/x", body = {} } end,
       "client:request: body must be a string (or use json)")
+    assert.has_error(function() client:request { path = "/x", body = "{}", json = {} } end,
+      "client:request takes body or json, not both")
+    assert.has_error(function() client:each("/orders.json", nil, { page_size = 10 }) end,
+      "each: unknown option 'page_size' (in_flight, on_page; page size goes in the query)")
   end)
 
   it("reports a 200 whose body is not JSON", function()

@@ -368,7 +368,8 @@ function commands.logout(args, mod, props)
   local ok, ferr = handle:forget()
   handle:close()
   if not ok then error(ferr, 0) end
-  io.stderr:write(("Logged out of %s: the stored tokens are removed.\n"):format(mod.profile.title))
+  io.stderr:write(("Logged out of %s: no tokens are stored for this connection now.\n"):format(
+    mod.profile.title))
 end
 
 local function dig(t, dotted)

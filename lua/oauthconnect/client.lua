@@ -101,6 +101,7 @@ function _M:request(req)
   local path = req.path or req.url
   if type(path) ~= "string" then error("client:request needs path (a string)", 2) end
   local headers, body = req.headers, req.body
+  if req.json ~= nil and body ~= nil then error("client:request takes body or json, not both", 2) end
   if req.json ~= nil then
     body = encode(req.json)
     if headers then
@@ -185,6 +186,12 @@ function _M:delete(path, query) return call(self, "DELETE", path, query) end
 function _M:each(path, query, opts)
   local style = pagination[self.profile.pagination or "page"]
   if not style then error("unknown pagination style " .. tostring(self.profile.pagination), 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("each: options must be a table", 2) end
+  for k in pairs(opts or {}) do
+    if k ~= "in_flight" and k ~= "on_page" then
+      error("each: unknown option '" .. tostring(k) .. "' (in_flight, on_page; page size goes in the query)", 2)
+    end
+  end
   local in_flight = opts and opts.in_flight or 1
   if type(in_flight) ~= "number" or in_flight < 1 or in_flight > 32 or in_flight % 1 ~= 0 then
     error("in_flight must be a whole number from 1 to 32", 2)
