@@ -120,18 +120,29 @@ describe("the desktop login", function()
     props.LoginTimeout = 60
     local d = H.tmpdir()
     H.write_file(d .. "/s.lua", SCRIPT)
-    local pid = H.capture(H.LUA_ENV .. " CONN=" .. H.q(H.connstr(props)) .. " BROWSER=/bin/true "
-      .. H.LUA .. " " .. H.q(d .. "/s.lua") .. " >/dev/null 2>" .. H.q(d .. "/err") .. " & echo $!")
+    -- a background job of a shell without job control starts with SIGINT
+    -- ignored, which no Ctrl-C could reach: env puts the default back
+    local pid = H.capture("env --default-signal=INT " .. H.LUA_ENV .. " CONN=" .. H.q(H.connstr(props))
+      .. " BROWSER=/bin/true " .. H.LUA .. " " .. H.q(d .. "/s.lua") .. " >/dev/null 2>" .. H.q(d .. "/err") .. " & echo $!")
     pid = pid:match("%d+")
-    for _ = 1, 100 do -- until the listener waits
-      if (H.read_file(d .. "/err") or ""):find("Waiting for the browser", 1, true) then break end
+    local waiting = false
+    for _ = 1, 600 do -- until the listener waits (a loaded CI machine is slow)
+      waiting = (H.read_file(d .. "/err") or ""):find("Waiting for the browser", 1, true) ~= nil
+      if waiting then break end
       H.sleep(0.05)
     end
+    assert.is_true(waiting, H.read_file(d .. "/err"))
     local t0 = H.now()
     os.execute("kill -INT " .. pid)
-    while os.execute("kill -0 " .. pid .. " 2>/dev/null") and H.now() - t0 < 10 do H.sleep(0.05) end
-    assert.is_true(H.now() - t0 < 3, "still waiting after Ctrl-C")
-    assert.matches("interrupted", H.read_file(d .. "/err"))
+    local function alive()
+      local r = os.execute("kill -0 " .. pid .. " 2>/dev/null")
+      return r == true or r == 0
+    end
+    while alive() and H.now() - t0 < 10 do H.sleep(0.05) end
+    assert.is_true(H.now() - t0 < 5, "still waiting after Ctrl-C")
+    if not H.LUA:find("sanitized", 1, true) then -- lua5.4 and luajit turn it into an error
+      assert.matches("interrupted", H.read_file(d .. "/err"))
+    end
     assert.is_nil(io.open(props.OAuthSettingsLocation))
   end)
 
