@@ -326,6 +326,9 @@ oc_code oc_token_meta_copy(oc_token_meta *dst, const oc_token_meta *src, oc_erro
     return OC_OK;
 }
 
+/* The settings form this version writes and reads. */
+#define SETTINGS_FORMAT "oauthconnect-settings-1"
+
 /* Adds a member, or fails: a token set missing a member must never be
    written, or a refresh token could silently drop out of the file. */
 static int put(json_t *o, const char *key, json_t *v)
@@ -343,7 +346,7 @@ json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    if (put(o, "format", json_string("oauthconnect-settings-1")) ||
+    if (put(o, "format", json_string(SETTINGS_FORMAT)) ||
         put(o, "access_token", json_string(t->access_token ? t->access_token : "")) ||
         put(o, "refresh_token", string_or_null(t->refresh_token)) ||
         put(o, "token_type", string_or_null(t->token_type)) ||
@@ -400,6 +403,17 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta
     memset(&m, 0, sizeof m);
     if (!json_is_object(obj))
         return oc_fail(err, OC_E_SETTINGS, "%s does not hold a JSON object", where);
+    /* A set written by a later version may mean more than this one reads:
+       refused, never half-read and written back. (No format: hand-made.) */
+    if ((extra = json_object_get(obj, "format")) &&
+        (!json_is_string(extra) || strcmp(json_string_value(extra), SETTINGS_FORMAT) != 0)) {
+        char shown[48] = "?";
+        if (json_is_string(extra))
+            oc_copy_printable(shown, sizeof shown, json_string_value(extra), json_string_length(extra));
+        return oc_fail(err, OC_E_SETTINGS,
+                       "%s is in the format '%s', which this version (%s) does not know", where,
+                       shown, SETTINGS_FORMAT);
+    }
     oc_token_init(&t);
     if ((rc = read_string(obj, "access_token", 1, &t.access_token, where, err)) != OC_OK ||
         (rc = read_string(obj, "refresh_token", 1, &t.refresh_token, where, err)) != OC_OK ||

@@ -184,6 +184,15 @@ OC_TEST(settings_json_wrong_types)
     CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "holds no access_token");
     json_decref(j);
+    /* a later version's form is refused, not half-read */
+    j = json_loads("{\"format\":\"oauthconnect-settings-9\",\"access_token\":\"a\"}", 0, NULL);
+    CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_E_SETTINGS);
+    CHECK_CONTAINS(err.message, "file x is in the format 'oauthconnect-settings-9', which this version");
+    json_decref(j);
+    j = json_loads("{\"format\":\"oauthconnect-settings-1\",\"access_token\":\"a\"}", 0, NULL);
+    CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_OK);
+    oc_token_clear(&t);
+    json_decref(j);
 }
 
 OC_TEST(only_bearer_tokens_are_used)
