@@ -735,12 +735,8 @@ static void api_answer(oc_call *call, oc_code rc, int sent, const oc_error *terr
         fail_with(call, terr);
         return;
     }
-    if ((wait = oc_quota_wait_ms(resp, c->profile, oc_now_ms())) > 0) {
-        /* A spent quota holds the next request back a window; a wait the
-           server names (Retry-After, a reset time) is exact and wins. */
-        int64_t named = oc_retry_wait_ms(resp, c->profile, oc_now_ms());
-        c->not_before_ms = oc_now_ms() + (named >= 0 ? named : wait);
-    }
+    if ((wait = oc_quota_wait_ms(resp, c->profile, oc_now_ms())) > 0)
+        c->not_before_ms = oc_now_ms() + wait;
     if (call->attempt < max_attempts &&
         oc_retry_status(resp->status, call->http.method, c->profile, resp)) {
         wait = oc_retry_wait_ms(resp, c->profile, oc_now_ms());

@@ -175,6 +175,13 @@ int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_
         }
         list += n + (list[n] == ',');
     }
+    /* A spent quota holds the next request back a window; a wait the same
+       answer names (Retry-After, a reset time) is exact and wins. */
+    if (wait > 0) {
+        int64_t named = oc_retry_wait_ms(r, p, now_ms);
+        if (named >= 0)
+            return named;
+    }
     return clamp_wait(wait);
 }
 

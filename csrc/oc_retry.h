@@ -17,7 +17,8 @@
 int64_t oc_retry_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms);
 
 /* The wait before the next request when the answer says a quota is spent
-   (a quota_headers header is 0), else 0. */
+   (a quota_headers header is 0): the wait it names (oc_retry_wait_ms) when
+   it names one, else the quota's window; 0 when no quota is spent. */
 int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms);
 
 /* Whether status should be retried for method: 429 always (and 403 when the

@@ -99,7 +99,8 @@ static oc_code open_error(const char *label, const char *path, oc_error *err)
 }
 
 /* Reads an open private file whole into out (a secret buffer of limit max). */
-static oc_code read_all(int fd, const char *where, size_t max, oc_buf *out, oc_error *err)
+static oc_code read_all(int fd, const char *label, const char *path, size_t max, oc_buf *out,
+                        oc_error *err)
 {
     char chunk[8192];
     oc_code rc = OC_OK;
@@ -109,13 +110,14 @@ static oc_code read_all(int fd, const char *where, size_t max, oc_buf *out, oc_e
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = oc_fail(err, OC_E_SETTINGS, "cannot read %s: %s", where, strerror(errno));
+            rc = oc_fail(err, OC_E_SETTINGS, "cannot read the %s %s: %s", label, path, strerror(errno));
             break;
         }
         if (n == 0)
             break;
         if (oc_buf_append(out, chunk, (size_t)n) != 0) {
-            rc = out->overflow ? oc_fail(err, OC_E_SETTINGS, "%s is larger than %zu bytes", where, max)
+            rc = out->overflow ? oc_fail(err, OC_E_SETTINGS, "the %s %s is larger than %zu bytes",
+                                         label, path, max)
                                : oc_fail_nomem(err);
             break;
         }
@@ -136,7 +138,7 @@ oc_code oc_read_private_file(const char *path, const char *label, size_t max, oc
     if (fd < 0)
         return errno == ENOENT ? OC_OK : open_error(label, path, err);
     if ((rc = check_file(fd, label, path, err)) == OC_OK &&
-        (rc = read_all(fd, path, max, out, err)) == OC_OK)
+        (rc = read_all(fd, label, path, max, out, err)) == OC_OK)
         *found = 1;
     close(fd);
     return rc;
@@ -147,22 +149,16 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
     file_store *f = (file_store *)s;
     oc_buf buf;
     oc_code rc;
-    int fd;
+    int present;
 
     *found = 0;
-    fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return OC_OK;
-        return open_error(SETTINGS_LABEL, f->path, err);
-    }
-    if ((rc = check_file(fd, SETTINGS_LABEL, f->path, err)) != OC_OK ||
-        (rc = check_dir(f, 0, err)) != OC_OK ||
-        (rc = read_all(fd, f->base.where, SETTINGS_FILE_MAX, &buf, err)) != OC_OK) {
-        close(fd);
+    if ((rc = oc_read_private_file(f->path, SETTINGS_LABEL, SETTINGS_FILE_MAX, &buf, &present,
+                                   err)) != OC_OK || !present)
+        return rc;
+    if ((rc = check_dir(f, 0, err)) != OC_OK) {
+        oc_buf_free(&buf);
         return rc;
     }
-    close(fd);
     rc = oc_token_from_settings(buf.data ? buf.data : "", buf.len, f->base.where, out, meta, err);
     oc_buf_free(&buf);
     if (rc == OC_OK)

@@ -162,12 +162,18 @@ describe("InitiateOAuth", function()
       assert.is_string(H.settings(dir .. "/oauthconnect/" .. file).access_token)
     end)
 
-    it("never sends stored tokens to another server sharing the store", function()
-      local other = H.sandbox("jumpseller")
-      local path = dir .. "/shared.json"
+    -- Props for a GETANDREFRESH client on path, whose tokens are stored there.
+    local function logged_in(path)
       local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = path,
         CallbackURL = "http://127.0.0.1:1/callback" })
       assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+      return props
+    end
+
+    it("never sends stored tokens to another server sharing the store", function()
+      local other = H.sandbox("jumpseller")
+      local path = dir .. "/shared.json"
+      logged_in(path)
       local _, err = jumpseller.connect(other:jumpseller_props({ InitiateOAuth = "GETANDREFRESH",
         OAuthSettingsLocation = path, CallbackURL = "http://127.0.0.1:1/callback" }))
       assert.equal("settings_error", err.code)
@@ -178,9 +184,7 @@ describe("InitiateOAuth", function()
 
     it("names the token endpoint when only it differs from the stored set's", function()
       local path = dir .. "/one-endpoint.json"
-      local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = path,
-        CallbackURL = "http://127.0.0.1:1/callback" })
-      assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+      local props = logged_in(path)
       props.OAuthAccessTokenURL = sandbox.url .. "/other/token"
       local _, err = jumpseller.connect(props)
       assert.equal("settings_error", err.code)
@@ -190,9 +194,7 @@ describe("InitiateOAuth", function()
 
     it("never hands one app's tokens to another app on the same server", function()
       local path = dir .. "/one-app.json"
-      local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", OAuthSettingsLocation = path,
-        CallbackURL = "http://127.0.0.1:1/callback" })
-      assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+      local props = logged_in(path)
       assert.equal("sandbox-client-id", H.settings(path).client_id)
       local before = sandbox:stats().token or 0
       props.OAuthClientId = "another-app"
