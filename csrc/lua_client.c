@@ -370,6 +370,18 @@ static int client_api_url(lua_State *L)
     return 1;
 }
 
+/* client:describe(method, path) -> "GET https://.../v1/orders.json", as
+   the core's own errors name a request. */
+static int client_describe(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    char what[480];
+    oc_client_describe_request(lc->c, luaL_checkstring(L, 2), luaL_checkstring(L, 3), what,
+                               sizeof what);
+    lua_pushstring(L, what);
+    return 1;
+}
+
 static int client_tostring(lua_State *L)
 {
     lclient *lc = luaL_checkudata(L, 1, OC_LUA_CLIENT_MT);
@@ -397,6 +409,7 @@ static const luaL_Reg client_methods[] = {
     { "forget", client_forget },
     { "generation", client_generation },
     { "api_url", client_api_url },
+    { "describe", client_describe },
     { "close", client_close },
     { NULL, NULL }
 };

@@ -129,17 +129,7 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
     if (body)
         describe_body(body, &detail, 0);
     json_decref(body);
-    {
-        /* The URL the request went to, built as the request built it
-           ("/v2/..." under a ".../v3" base names the v2 URL). */
-        oc_buf url;
-        oc_buf_init(&url, 0);
-        if (oc_client_build_url(c, target, NULL, &url, NULL) == OC_OK && url.data)
-            oc_describe_request(what, sizeof what, method, url.data);
-        else
-            oc_describe_request(what, sizeof what, method, target);
-        oc_buf_free(&url);
-    }
+    oc_client_describe_request(c, method, target, what, sizeof what);
     if (status == 401) {
         if (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF)
             snprintf(hint, sizeof hint,

@@ -100,5 +100,9 @@ unsigned oc_client_generation(const oc_client *c);
 /* Removes the stored tokens (logout). */
 oc_code oc_client_forget(oc_client *c, oc_error *err);
 const char *oc_client_api_url(const oc_client *c);
+/* "METHOD URL" as errors name a request: the URL target resolves to under
+   the API base, with no query and no credentials. */
+void oc_client_describe_request(const oc_client *c, const char *method, const char *target,
+                                char *out, size_t max);
 
 #endif

@@ -92,6 +92,20 @@ oc_code oc_client_build_url(const oc_client *c, const char *target, const oc_kv 
     return OC_OK;
 }
 
+void oc_client_describe_request(const oc_client *c, const char *method, const char *target,
+                                char *out, size_t max)
+{
+    /* Built as the request built it ("/v2/..." under a ".../v3" base names
+       the v2 URL); a target it refuses is named as given. */
+    oc_buf url;
+    oc_buf_init(&url, 0);
+    if (oc_client_build_url(c, target, NULL, &url, NULL) == OC_OK && url.data)
+        oc_describe_request(out, max, method, url.data);
+    else
+        oc_describe_request(out, max, method, target);
+    oc_buf_free(&url);
+}
+
 /* Header name of a "Name: value" line equals name (case-insensitive). */
 static int header_is(const char *line, const char *name, size_t nlen)
 {

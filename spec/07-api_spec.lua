@@ -146,6 +146,8 @@ describe("the Jumpseller client", function()
     assert.is_nil(body)
     assert.equal("bad_response", err.code)
     assert.equal(200, err.status)
+    -- named by the URL it went to, as HTTP errors are, not by the bare path
+    assert.matches("GET " .. sandbox.url .. "/v1/store/info.json: HTTP 200", tostring(err), 1, true)
   end)
 
   it("never sends the token to another origin", function()

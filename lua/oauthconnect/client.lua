@@ -167,7 +167,7 @@ local function call(self, method, path, query, payload)
   local ok, value = pcall(decode, res_body)
   if not ok then
     return nil, core.error("bad_response",
-      ("%s %s: HTTP %d with a body that is not valid JSON"):format(method, path, status),
+      ("%s: HTTP %d with a body that is not valid JSON"):format(self.core:describe(method, path), status),
       { status = status, body = res_body, headers = res.headers })
   end
   return value, res

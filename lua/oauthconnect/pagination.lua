@@ -43,8 +43,8 @@ local function items_of(body, path)
   return found
 end
 
-local function bad(path, what)
-  return core.error("bad_response", ("GET %s: %s"):format(path, what))
+local function bad(client, path, what)
+  return core.error("bad_response", ("%s: %s"):format(client.core:describe("GET", path), what))
 end
 
 -- Fetches the pages for queries, at once when there are several. Returns
@@ -69,7 +69,7 @@ local function fetch(client, path, queries)
       pages[i] = false
     else
       local ok, value = pcall(decode, r.body)
-      pages[i] = ok and value or { err = bad(path, "a page that is not valid JSON") }
+      pages[i] = ok and value or { err = bad(client, path, "a page that is not valid JSON") }
     end
   end
   return pages
@@ -102,9 +102,9 @@ local function walk(client, path, style, in_flight, unwrap_items, on_page)
       if not body then -- 204 No Content, or an empty body: the end
         items, more, pending = nil, false, {}
       else
-        if type(body) ~= "table" then error(bad(path, "expected a JSON collection"), 0) end
+        if type(body) ~= "table" then error(bad(client, path, "expected a JSON collection"), 0) end
         local page_items, page_more = style.read(body)
-        if not page_items then error(bad(path, "no array of items in the answer"), 0) end
+        if not page_items then error(bad(client, path, "no array of items in the answer"), 0) end
         items, i = page_items, 0
         if on_page then on_page(#page_items) end
         if not page_more or #page_items == 0 then more, pending = false, {} end
