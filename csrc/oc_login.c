@@ -59,11 +59,12 @@ static void release_interrupt(interrupt_guard *g)
 }
 
 /* Reads one line from the controlling terminal, or stdin when there is none
-   (scripts and tests feed it there), within timeout_ms. */
-static oc_code read_pasted(char *line, size_t max, int64_t timeout_ms, oc_error *err)
+   (scripts and tests feed it there), before deadline (monotonic ms; the
+   login began timeout_ms before it). */
+static oc_code read_pasted(char *line, size_t max, int64_t deadline, int64_t timeout_ms,
+                           oc_error *err)
 {
     int fd = open("/dev/tty", O_RDONLY | O_CLOEXEC), own = fd >= 0;
-    int64_t deadline = oc_monotonic_ms() + timeout_ms;
     size_t n = 0;
     oc_code rc = OC_OK;
     if (!own)
@@ -185,12 +186,22 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
     catch_interrupt(&guard);
     if (oob) {
         char line[PASTE_MAX];
+        int64_t deadline = oc_monotonic_ms() + req->timeout_ms;
+        int blank;
         fprintf(stderr, "After you approve access, paste the code (or the address of the page "
                         "you land on) here: ");
         fflush(stderr);
         if (oc_browser_open(url) != 0)
             fprintf(stderr, "(no browser could be started; open the address by hand)\n");
-        rc = read_pasted(line, sizeof line, req->timeout_ms, err);
+        /* An Enter pressed too early is not an answer: ask again. */
+        do {
+            rc = read_pasted(line, sizeof line, deadline, req->timeout_ms, err);
+            blank = rc == OC_OK && line[strspn(line, " \t")] == '\0';
+            if (blank) {
+                fprintf(stderr, "Nothing was pasted. Paste the code or the address (Ctrl-C stops): ");
+                fflush(stderr);
+            }
+        } while (blank);
         if (rc == OC_OK)
             rc = oc_login_take_code(line, state, req->state_rule, params, err);
         oc_wipe(line, sizeof line);

@@ -106,7 +106,8 @@ describe("the desktop login", function()
       :match('<code id="code">([^<]+)</code>')
     assert.is_string(code)
     local codefile = dir .. "/code.txt"
-    H.write_file(codefile, code .. "\n")
+    -- an Enter pressed before the code is not taken as the answer
+    H.write_file(codefile, "\n  \n" .. code .. "\n")
     -- setsid: no controlling terminal, so the code is read from stdin
     local envs = H.LUA_ENV .. " CONN=" .. H.q(H.connstr(props)) .. " BROWSER=/bin/true"
     H.write_file(dir .. "/s.lua", SCRIPT)
@@ -114,6 +115,8 @@ describe("the desktop login", function()
       .. " 2>" .. H.q(dir .. "/err"))
     assert.equal("Sandbox Store\n", out, H.read_file(dir .. "/err"))
     assert.matches("paste the code", H.read_file(dir .. "/err"))
+    local _, asked = H.read_file(dir .. "/err"):gsub("Nothing was pasted", "")
+    assert.equal(2, asked)
   end)
 
   it("ends at once on Ctrl-C while waiting for the browser", function()
