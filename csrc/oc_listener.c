@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,10 @@
 #include "oc_url.h"
 
 struct oc_listener {
-    struct MHD_Daemon *daemon;
+    /* One per address: "localhost" listens on 127.0.0.1 and ::1 alike, for
+       a browser (or a client without fallback) may try either first. */
+    struct MHD_Daemon *daemon[2];
+    unsigned ndaemons;
     char *path;          /* the callback path, e.g. "/callback" */
     unsigned port;
     /* Filled by the request handler during oc_listener_wait. */
@@ -140,14 +144,73 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         l->answered = 1;
 }
 
+/* A daemon on one loopback address, polled from oc_listener_wait through
+   its epoll descriptor; NULL with errno set when it cannot listen. */
+static struct MHD_Daemon *listen_on(oc_listener *l, const struct sockaddr *addr, uint16_t port)
+{
+    unsigned flags = MHD_USE_EPOLL | (addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    errno = 0;
+    return MHD_start_daemon(flags, port, NULL, NULL, on_request, l,
+                            MHD_OPTION_SOCK_ADDR, addr,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)OC_LISTENER_CONNECTIONS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)OC_LISTENER_CONNECTION_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OC_LISTENER_REQUEST_MEMORY,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+                            MHD_OPTION_END);
+}
+
+static unsigned bound_port(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+static void stop_daemons(oc_listener *l)
+{
+    while (l->ndaemons)
+        MHD_stop_daemon(l->daemon[--l->ndaemons]);
+}
+
+/* "localhost": 127.0.0.1 and ::1 on one port. A port the system picks is
+   picked again when ::1 has it taken; a machine without IPv6 gets 127.0.0.1
+   alone. Returns 0, or an errno. */
+static int listen_on_localhost(oc_listener *l, unsigned port)
+{
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+    int attempt, e;
+    memset(&v4, 0, sizeof v4);
+    memset(&v6, 0, sizeof v6);
+    v4.sin_family = AF_INET;
+    v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v6.sin6_family = AF_INET6;
+    v6.sin6_addr = in6addr_loopback;
+    for (attempt = 0; attempt < 8; attempt++) {
+        v4.sin_port = htons((uint16_t)port);
+        if (!(l->daemon[0] = listen_on(l, (struct sockaddr *)&v4, (uint16_t)port)))
+            return errno ? errno : EADDRNOTAVAIL;
+        l->ndaemons = 1;
+        l->port = bound_port(l->daemon[0]);
+        v6.sin6_port = htons((uint16_t)l->port);
+        if ((l->daemon[1] = listen_on(l, (struct sockaddr *)&v6, (uint16_t)l->port))) {
+            l->ndaemons = 2;
+            return 0;
+        }
+        e = errno;
+        if (e != EADDRINUSE)
+            return 0; /* no IPv6 loopback here: browsers then use 127.0.0.1 */
+        stop_daemons(l);
+        if (port != 0)
+            return e; /* another program holds [::1]:port and would get the code */
+    }
+    return EADDRINUSE;
+}
+
 oc_code oc_listener_start(const char *callback_url, oc_listener **out, oc_error *err)
 {
     oc_listener *l;
     oc_url u;
-    struct sockaddr_in v4;
-    struct sockaddr_in6 v6;
-    struct sockaddr *addr;
-    unsigned flags = MHD_NO_FLAG; /* external polling, on the caller's thread */
+    int e = 0;
     oc_code rc;
 
     *out = NULL;
@@ -169,47 +232,39 @@ oc_code oc_listener_start(const char *callback_url, oc_listener **out, oc_error 
         oc_url_free(&u);
         return oc_fail_nomem(err);
     }
-    memset(&v4, 0, sizeof v4);
-    memset(&v6, 0, sizeof v6);
     if (strcmp(u.host, "[::1]") == 0) {
+        struct sockaddr_in6 v6;
+        memset(&v6, 0, sizeof v6);
         v6.sin6_family = AF_INET6;
         v6.sin6_port = htons((uint16_t)u.port);
         v6.sin6_addr = in6addr_loopback;
-        addr = (struct sockaddr *)&v6;
-        flags |= MHD_USE_IPv6;
-    } else {
-        /* "localhost" too: RFC 8252 8.3 prefers the IP literal, and browsers
-           fall back to 127.0.0.1 when ::1 refuses. */
+        if ((l->daemon[0] = listen_on(l, (struct sockaddr *)&v6, (uint16_t)u.port)))
+            l->ndaemons = 1;
+        else
+            e = errno ? errno : EADDRNOTAVAIL;
+    } else if (strncmp(u.host, "127.", 4) == 0) {
+        struct sockaddr_in v4;
+        memset(&v4, 0, sizeof v4);
         v4.sin_family = AF_INET;
         v4.sin_port = htons((uint16_t)u.port);
-        v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (strncmp(u.host, "127.", 4) == 0)
-            inet_pton(AF_INET, u.host, &v4.sin_addr);
-        addr = (struct sockaddr *)&v4;
+        if (inet_pton(AF_INET, u.host, &v4.sin_addr) != 1)
+            v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if ((l->daemon[0] = listen_on(l, (struct sockaddr *)&v4, (uint16_t)u.port)))
+            l->ndaemons = 1;
+        else
+            e = errno ? errno : EADDRNOTAVAIL;
+    } else {
+        e = listen_on_localhost(l, u.port);
     }
-    l->port = u.port;
-    errno = 0;
-    l->daemon = MHD_start_daemon(flags, (uint16_t)u.port, NULL, NULL, on_request, l,
-                                 MHD_OPTION_SOCK_ADDR, addr,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)OC_LISTENER_CONNECTIONS,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)OC_LISTENER_CONNECTION_TIMEOUT_S,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)OC_LISTENER_REQUEST_MEMORY,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-                                 MHD_OPTION_END);
-    if (!l->daemon) {
-        int e = errno;
+    if (e) {
         rc = oc_fail_property(err, OC_E_LOGIN, "CallbackURL",
-                              "cannot listen on %s port %u for the login callback%s%s", u.host,
-                              u.port, e ? ": " : "", e ? strerror(e) : "");
+                              "cannot listen on %s port %u for the login callback: %s", u.host,
+                              u.port, strerror(e));
         oc_url_free(&u);
         oc_listener_stop(l);
         return rc;
     }
-    if (u.port == 0) {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
-        if (info)
-            l->port = info->port;
-    }
+    l->port = bound_port(l->daemon[0]);
     oc_url_free(&u);
     *out = l;
     return OC_OK;
@@ -218,6 +273,28 @@ oc_code oc_listener_start(const char *callback_url, oc_listener **out, oc_error 
 unsigned oc_listener_port(const oc_listener *l)
 {
     return l->port;
+}
+
+/* Waits up to wait_ms for any daemon's sockets, then lets each do its work
+   (MHD_run does not block in this mode). */
+static void run_daemons(oc_listener *l, int64_t wait_ms)
+{
+    struct pollfd pfd[2];
+    MHD_UNSIGNED_LONG_LONG due;
+    unsigned i;
+    for (i = 0; i < l->ndaemons; i++) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->daemon[i], MHD_DAEMON_INFO_EPOLL_FD);
+        pfd[i].fd = info ? info->epoll_fd : -1;
+        pfd[i].events = POLLIN;
+        pfd[i].revents = 0;
+        /* work already buffered (or a connection timing out) is due sooner */
+        if (MHD_get_timeout(l->daemon[i], &due) == MHD_YES && (int64_t)due < wait_ms)
+            wait_ms = (int64_t)due;
+    }
+    if (wait_ms > 0)
+        poll(pfd, l->ndaemons, (int)wait_ms);
+    for (i = 0; i < l->ndaemons; i++)
+        MHD_run(l->daemon[i]);
 }
 
 oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, int64_t timeout_ms,
@@ -250,12 +327,12 @@ oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, 
                            "the login timed out (LoginTimeout)",
                            (long long)(timeout_ms / 1000));
         }
-        MHD_run_wait(l->daemon, (int32_t)(left < 500 ? left : 500));
+        run_daemons(l, left < 500 ? left : 500);
     }
     /* Give the browser its page before the listener goes away. */
     linger = oc_monotonic_ms() + 2000;
     while (!l->answered && oc_monotonic_ms() < linger)
-        MHD_run_wait(l->daemon, 50);
+        run_daemons(l, 50);
     l->params = NULL;
     return l->verdict;
 }
@@ -269,8 +346,7 @@ void oc_listener_stop(oc_listener *l)
 {
     if (!l)
         return;
-    if (l->daemon)
-        MHD_stop_daemon(l->daemon);
+    stop_daemons(l);
     free(l->path);
     free(l);
 }

@@ -18,12 +18,12 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
     return s * n;
 }
 
-static long get(unsigned port, const char *path_and_query)
+static long get_from(const char *host, unsigned port, const char *path_and_query)
 {
     char url[512];
     long status = 0;
     CURL *c = curl_easy_init();
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path_and_query);
+    snprintf(url, sizeof url, "http://%s:%u%s", host, port, path_and_query);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
@@ -31,6 +31,11 @@ static long get(unsigned port, const char *path_and_query)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
     return status;
+}
+
+static long get(unsigned port, const char *path_and_query)
+{
+    return get_from("127.0.0.1", port, path_and_query);
 }
 
 /* Forks a "browser" that sends each request in turn; returns its pid. */
@@ -159,4 +164,94 @@ OC_TEST(port_in_use_is_a_clear_error)
     CHECK_INT(oc_listener_start(url, &b, &err), OC_E_LOGIN);
     CHECK_CONTAINS(err.message, "cannot listen on 127.0.0.1 port");
     oc_listener_stop(a);
+}
+
+/* Whether this machine has an IPv6 loopback to listen on. */
+static int have_ipv6_loopback(void)
+{
+    struct sockaddr_in6 a;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0), ok;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* The callback to "localhost" through one address, the one a browser tried. */
+static void localhost_callback_via(const char *host)
+{
+    oc_listener *l;
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    pid_t pid;
+    CHECK_INT(oc_listener_start("http://localhost:0/cb", &l, &err), OC_OK);
+    CHECK(oc_listener_port(l) > 0);
+    pid = fork();
+    if (pid == 0)
+        _exit(get_from(host, oc_listener_port(l), "/cb?code=VIA&state=STATE") == 200 ? 0 : 1);
+    CHECK_INT(oc_listener_wait(l, "STATE", OC_STATE_REQUIRED, 5000, &p, &err), OC_OK);
+    CHECK_STR(oc_kv_get(&p, "code"), "VIA");
+    oc_listener_stop(l);
+    waitpid(pid, NULL, 0);
+    oc_kv_free(&p);
+}
+
+OC_TEST(localhost_listens_on_both_loopback_addresses)
+{
+    localhost_callback_via("127.0.0.1");
+    if (have_ipv6_loopback())
+        localhost_callback_via("[::1]");
+    else
+        fprintf(stderr, "note: no IPv6 loopback on this machine; [::1] not tried\n");
+}
+
+OC_TEST(ipv6_literal_callback)
+{
+    oc_listener *l;
+    oc_kv p = OC_KV_INIT;
+    oc_error err;
+    pid_t pid;
+    if (!have_ipv6_loopback()) {
+        fprintf(stderr, "note: no IPv6 loopback on this machine; skipped\n");
+        return;
+    }
+    CHECK_INT(oc_listener_start("http://[::1]:0/cb", &l, &err), OC_OK);
+    pid = fork();
+    if (pid == 0)
+        _exit(get_from("[::1]", oc_listener_port(l), "/cb?code=V6&state=STATE") == 200 ? 0 : 1);
+    CHECK_INT(oc_listener_wait(l, "STATE", OC_STATE_REQUIRED, 5000, &p, &err), OC_OK);
+    CHECK_STR(oc_kv_get(&p, "code"), "V6");
+    oc_listener_stop(l);
+    waitpid(pid, NULL, 0);
+    oc_kv_free(&p);
+}
+
+OC_TEST(localhost_refuses_a_port_another_program_holds_on_ipv6)
+{
+    struct sockaddr_in6 a;
+    socklen_t len = sizeof a;
+    oc_listener *l;
+    oc_error err;
+    char url[100];
+    int fd;
+    if (!have_ipv6_loopback()) {
+        fprintf(stderr, "note: no IPv6 loopback on this machine; skipped\n");
+        return;
+    }
+    fd = socket(AF_INET6, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    CHECK_INT(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    CHECK_INT(listen(fd, 1), 0);
+    CHECK_INT(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    /* the code would reach that program whenever the browser tried ::1 */
+    snprintf(url, sizeof url, "http://localhost:%u/cb", (unsigned)ntohs(a.sin6_port));
+    CHECK_INT(oc_listener_start(url, &l, &err), OC_E_LOGIN);
+    CHECK_CONTAINS(err.message, "cannot listen on localhost port");
+    CHECK_STR(err.property, "CallbackURL");
+    close(fd);
 }
