@@ -689,7 +689,8 @@ static int step_send(oc_call *call, oc_step *step)
     call->paced = 0;
     free_merged(call);
     if (call->api->headers &&
-        (rc = oc_client_merge_headers(c, call->api->headers, &call->merged, &call->err)) != OC_OK) {
+        (rc = oc_client_merge_headers(c, call->api->body != NULL, call->api->headers, &call->merged,
+                                      &call->err)) != OC_OK) {
         finish(call, rc);
         return 0;
     }
@@ -699,7 +700,8 @@ static int step_send(oc_call *call, oc_step *step)
         call->http.body_len = call->api->body_len;
     }
     call->http.url = call->next_url ? call->next_url : call->url.data;
-    call->http.headers = call->merged ? call->merged : c->auth_headers;
+    call->http.headers = call->merged ? call->merged
+                                      : oc_client_base_headers(c, call->api->body != NULL);
     /* Which token this request carries: another call of the client may
        renew it before the answer comes (see the 401 in api_answer). */
     call->sent_generation = c->generation;

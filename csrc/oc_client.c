@@ -70,22 +70,42 @@ void oc_client_warn(const oc_client *c, const char *fmt, ...)
 void oc_client_free_auth_headers(oc_client *c)
 {
     oc_http_free_headers(c->auth_headers);
-    c->auth_headers = NULL;
+    oc_http_free_headers(c->body_headers);
+    c->auth_headers = c->body_headers = NULL;
 }
 
-oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_error *err)
+/* The common lines, then "Expect:" when with_expect: a body is sent at once,
+   without waiting on "100 Continue" (which some API gateways never send). */
+static struct curl_slist *header_list(const char *credentials, int with_expect)
 {
     struct curl_slist *list = NULL, *n;
     if (!(n = curl_slist_append(list, "Accept: application/json")) || !(list = n) ||
         !(n = curl_slist_append(list, OC_USER_AGENT_HEADER)) || !(list = n) ||
         (credentials && (!(n = curl_slist_append(list, credentials)) || !(list = n))) ||
-        !(n = curl_slist_append(list, "Expect:")) || !(list = n)) {
+        (with_expect && (!(n = curl_slist_append(list, "Expect:")) || !(list = n)))) {
         oc_http_free_headers(list);
+        return NULL;
+    }
+    return list;
+}
+
+oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_error *err)
+{
+    struct curl_slist *plain = header_list(credentials, 0), *body = header_list(credentials, 1);
+    if (!plain || !body) {
+        oc_http_free_headers(plain);
+        oc_http_free_headers(body);
         return oc_fail_nomem(err);
     }
     oc_client_free_auth_headers(c);
-    c->auth_headers = list;
+    c->auth_headers = plain;
+    c->body_headers = body;
     return OC_OK;
+}
+
+const struct curl_slist *oc_client_base_headers(const oc_client *c, int has_body)
+{
+    return has_body ? c->body_headers : c->auth_headers;
 }
 
 /* The store the URL names: StoreId, or the token member the profile names

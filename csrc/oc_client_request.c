@@ -112,7 +112,7 @@ static int header_is(const char *line, const char *name, size_t nlen)
     return strncasecmp(line, name, nlen) == 0 && line[nlen] == ':';
 }
 
-oc_code oc_client_merge_headers(const oc_client *c, const struct curl_slist *extra,
+oc_code oc_client_merge_headers(const oc_client *c, int has_body, const struct curl_slist *extra,
                                 struct curl_slist **out, oc_error *err)
 {
     struct curl_slist *list = NULL, *n;
@@ -122,7 +122,7 @@ oc_code oc_client_merge_headers(const oc_client *c, const struct curl_slist *ext
             return oc_fail(err, OC_E_INVALID_ARGUMENT,
                            "a request header must be one 'Name: value' line");
     }
-    for (h = c->auth_headers; h; h = h->next) {
+    for (h = oc_client_base_headers(c, has_body); h; h = h->next) {
         size_t nlen = strcspn(h->data, ":");
         int overridden = 0;
         for (e = extra; e && !overridden; e = e->next)
@@ -198,11 +198,12 @@ oc_code oc_client_request_many(oc_client *c, const oc_api_request *reqs, size_t 
     for (i = 0; i < n; i++) {
         oc_buf_init(&urls[i], 0);
         if ((rc = oc_client_build_url(c, reqs[i].target, reqs[i].query, &urls[i], err)) != OC_OK ||
-            (reqs[i].headers && (rc = oc_client_merge_headers(c, reqs[i].headers, &merged[i], err)) != OC_OK))
+            (reqs[i].headers &&
+             (rc = oc_client_merge_headers(c, reqs[i].body != NULL, reqs[i].headers, &merged[i], err)) != OC_OK))
             goto out;
         rs[i].method = reqs[i].method;
         rs[i].url = urls[i].data;
-        rs[i].headers = merged[i] ? merged[i] : c->auth_headers;
+        rs[i].headers = merged[i] ? merged[i] : oc_client_base_headers(c, reqs[i].body != NULL);
         rs[i].body = reqs[i].body;
         rs[i].body_len = reqs[i].body_len;
         rs[i].max_body = reqs[i].max_body ? reqs[i].max_body : OC_API_RESPONSE_MAX;
