@@ -42,8 +42,9 @@ local function fields(text)
   return t
 end
 
-local LUA_ENV = "env LUA_PATH=" .. q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. ROOT .. "/spec/?.lua;;")
-  .. " LUA_CPATH=" .. q(BUILD .. "/lua/?.so;;")
+local LUA_PATH_ENV = "env LUA_PATH=" .. q(ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. ROOT .. "/spec/?.lua;;")
+local LUA_ENV = LUA_PATH_ENV .. " LUA_CPATH=" .. q(BUILD .. "/lua/?.so;;")
+local LUAJIT_ENV = LUA_PATH_ENV .. " LUA_CPATH=" .. q(ROOT .. "/build-luajit/lua/?.so;;")
 
 -- ---- the server ----------------------------------------------------------------
 
@@ -180,10 +181,13 @@ local function callgrind_objects(file)
   return totals
 end
 
-local function classify(totals)
+-- LuaJIT runs the Lua layer as machine code it wrote into anonymous
+-- memory, which callgrind names "???": that is the library's own too.
+local function classify(totals, jit)
   local c = { own = 0, curl = 0, other = 0 }
   for obj, ir in pairs(totals) do
-    if obj:match("oauthconnect/core%.so$") or obj:match("/lua5%.4$") or obj:match("cjson%.so$") then
+    if obj:match("oauthconnect/core%.so$") or obj:match("/lua5%.4$") or obj:match("cjson%.so")
+      or (jit and (obj:match("/luajit[^/]*$") or obj == "???")) then
       c.own = c.own + ir
     elseif obj:match("libcurl") or obj:match("libnghttp2") then
       c.curl = c.curl + ir
@@ -196,19 +200,27 @@ end
 
 start_nginx("0")
 local cg = {}
-for _, mode in ipairs({ "core", "request", "get" }) do
+local cg_runs = {
+  { key = "core", lua = "lua5.4", env = LUA_ENV },
+  { key = "table", lua = "lua5.4", env = LUA_ENV },
+  { key = "request", lua = "lua5.4", env = LUA_ENV },
+  { key = "get", lua = "lua5.4", env = LUA_ENV },
+  { key = "request_luajit", mode = "request", lua = "luajit", env = LUAJIT_ENV, jit = true },
+}
+for _, run in ipairs(cg_runs) do
   local counts = {}
   for _, n in ipairs({ CG_SMALL, CG_LARGE }) do
-    local out = prefix .. "/cg." .. mode .. "." .. n
-    sh(LUA_ENV .. " valgrind --tool=callgrind --callgrind-out-file=" .. q(out) .. " lua5.4 "
-      .. q(ROOT .. "/bench/seq.lua") .. " " .. q(BASE) .. " " .. q(TOKEN) .. " " .. n .. " " .. mode)
-    counts[n] = classify(callgrind_objects(out))
+    local out = prefix .. "/cg." .. run.key .. "." .. n
+    sh(run.env .. " valgrind --tool=callgrind --callgrind-out-file=" .. q(out) .. " " .. run.lua .. " "
+      .. q(ROOT .. "/bench/seq.lua") .. " " .. q(BASE) .. " " .. q(TOKEN) .. " " .. n .. " "
+      .. (run.mode or run.key))
+    counts[n] = classify(callgrind_objects(out), run.jit)
   end
   local per = {}
   for _, k in ipairs({ "own", "curl", "other" }) do
     per[k] = (counts[CG_LARGE][k] - counts[CG_SMALL][k]) / (CG_LARGE - CG_SMALL)
   end
-  cg[mode] = per
+  cg[run.key] = per
 end
 do -- the floor, for reference: libcurl's count per request with nothing around it
   local counts = {}
@@ -270,6 +282,12 @@ local startup = { bare = hj.results[1].median * 1000, core = hj.results[2].media
   libcurl = hj.results[3].median * 1000, modules = hj.results[4].median * 1000,
   connect = hj.results[5].median * 1000 }
 local libs = tonumber((sh("ldd " .. q(BUILD .. "/lua/oauthconnect/core.so") .. " | wc -l")))
+-- Symbol relocations the dynamic loader processes (glibc's own count).
+local function relocations(cmd)
+  return tonumber(sh("LD_DEBUG=statistics " .. cmd):match("final number of relocations: (%d+)"))
+end
+local relocs = { bare = relocations("lua5.4 -e ''"),
+  core = relocations(LUA_ENV .. " lua5.4 -e 'require\"oauthconnect.core\"'") }
 local curl_libs = tonumber((sh("ldd \"$(ldd " .. q(BUILD .. "/lua/oauthconnect/core.so")
   .. " | awk '/libcurl/ {print $3}')\" | wc -l")))
 
@@ -312,8 +330,13 @@ add(("| instructions per request, library's own / libcurl's (`request`) | %s (%d
   f2(cg.request.own / cg.request.curl), math.floor(cg.request.own), math.floor(cg.request.curl)))
 add(("| instructions per request, library's own / libcurl's (`get`) | %s (%d vs %d) | |"):format(
   f2(cg.get.own / cg.get.curl), math.floor(cg.get.own), math.floor(cg.get.curl)))
+add(("| instructions per request, library's own / libcurl's (`request` under LuaJIT 2.1, OpenResty's runtime) | %s (%d vs %d) | <= 0.10 |"):format(
+  f2(cg.request_luajit.own / cg.request_luajit.curl), math.floor(cg.request_luajit.own),
+  math.floor(cg.request_luajit.curl)))
 add(("| instructions per request, library's own / libcurl's (the C path: `client.core:request`) | %s (%d vs %d) | |"):format(
   f2(cg.core.own / cg.core.curl), math.floor(cg.core.own), math.floor(cg.core.curl)))
+add(("| instructions per request, the C path and one result table (the least a Lua 5.4 API returning a table costs) / libcurl's | %s (%d vs %d) | |"):format(
+  f2(cg.table.own / cg.table.curl), math.floor(cg.table.own), math.floor(cg.table.curl)))
 add(("| libcurl instructions per request inside oauthconnect / in the floor | %s (%d vs %d) | |"):format(
   f2(cg.request.curl / cg.floor.curl), math.floor(cg.request.curl), math.floor(cg.floor.curl)))
 add(("| libcurl instructions per request in the floor with oauthconnect's transport options / in the floor | %s (%d) | |"):format(
@@ -327,6 +350,8 @@ add(("| start-up: load + connect with a stored token, over bare lua5.4 | %s ms (
   f2(startup.connect - startup.bare), f2(startup.connect), f2(startup.bare)))
 add(("| start-up, of which: loading core.so and the %d libraries it pulls in | %s ms | |"):format(
   libs, f2(startup.core - startup.bare)))
+add(("| start-up: symbol relocations at load, bare lua5.4 / with core.so | %d / %d | |"):format(
+  relocs.bare, relocs.core))
 add(("| start-up, of which: libcurl.so.4 alone (Debian's: %d libraries with its dependencies) | %s ms | |"):format(
   curl_libs, f2(startup.libcurl - startup.bare)))
 add(("| start-up, of which: the Lua modules, and connecting with the stored token | %s ms + %s ms | |"):format(
@@ -366,23 +391,36 @@ or the Lua-side savings below.]]):format(f2(worst_rps), f2(worst_cpu),
       math.floor(cg.request.own))
   end
   if cg.request.own / cg.request.curl > 0.10 then
-    parts[#parts + 1] = ([[**Instructions per request (`client:request`: %s of libcurl's, target 0.10).**
-The C path (binding, request state machine, header and body capture) costs
-%d instructions a request, %s of libcurl's %d, within the target. The rest,
-%d, is the Lua client around it: Lua 5.4 running `client:request` (argument
-checks, the result table, the call into C) and the garbage those tables
-leave. Headers are already handed to Lua as one string and made into a
-table only when `res.headers` is read; a table per response cost more than
-everything else the client does. What would close the gap: moving
-`client:request`'s argument handling and result table into C, or a
-lower-level `client:raw_request` returning status and body without a
-table.]]):format(f2(cg.request.own / cg.request.curl), math.floor(cg.core.own),
-      f2(cg.core.own / cg.core.curl), math.floor(cg.core.curl), math.floor(cg.request.own - cg.core.own))
+    parts[#parts + 1] = ([[**Instructions per request (`client:request` under Lua 5.4: %s of libcurl's,
+target 0.10; under LuaJIT: %s).** The C path (binding, request state
+machine, header and body capture) costs %d instructions a request, %s of
+libcurl's %d. Handing the answer to Lua 5.4 as a table at all, the least
+`client:request` can do, costs more: the C path and one bare result table
+(mode `table` of bench/seq.lua, no checks, no client) come to %d, %s of
+libcurl's, so no Lua 5.4 function returning a table per response meets the
+target, in C or in Lua; the interpreter's table allocation and its garbage
+collection are that cost. The rest, %d, is Lua 5.4 interpreting
+`client:request` itself (argument checks, the call into C). Under LuaJIT 2.1,
+the runtime OpenResty handlers use, the same `client:request` costs %d, %s
+of libcurl's: within the target. What would close it under Lua 5.4: an API
+without a table per response (status and body as return values), which
+would break `res.status`/`res.headers` for every caller, so it is not done.]]):format(
+      f2(cg.request.own / cg.request.curl), f2(cg.request_luajit.own / cg.request_luajit.curl),
+      math.floor(cg.core.own), f2(cg.core.own / cg.core.curl), math.floor(cg.core.curl),
+      math.floor(cg.table.own), f2(cg.table.own / cg.table.curl),
+      math.floor(cg.request.own - cg.table.own), math.floor(cg.request_luajit.own),
+      f2(cg.request_luajit.own / cg.request_luajit.curl))
   end
   if startup.connect - startup.bare > 5 then
     parts[#parts + 1] = ([[**Start-up (%s ms over bare lua5.4, target 5 ms).** Loading core.so costs
 %s ms, and that is the dynamic loader mapping, relocating and initialising
-the %d libraries it pulls in. Debian's libcurl alone, loaded by itself
+the %d libraries it pulls in: glibc counts %d symbol relocations for it,
+against %d for bare lua5.4. Lua opens C modules with RTLD_NOW and Debian
+links libcurl with BIND_NOW, and a dlopen of libcurl with RTLD_LAZY took
+as long (5-6 ms, 2026-12-02), so lazy binding spares nothing. A `perf
+record` of 30 such loads (2026-12-02) put 47%% of the time in the kernel
+(page faults, mappings), 40%% in the dynamic loader (15.6%% in its symbol
+lookup alone) and 1%% in Lua. Debian's libcurl alone, loaded by itself
 with nothing of oauthconnect's, costs %s ms: it brings %d libraries
 (GnuTLS through librtmp, whose constructor initialises it, Kerberos, LDAP,
 libssh2, nghttp2, libpsl and more). oauthconnect's own share is %s ms (its
@@ -391,7 +429,7 @@ Loading libcurl lazily would not help: connecting already needs it, for
 libcurl's URL parser checks every URL property and the hosts tokens may go
 to. What would close it is a libcurl built without the protocols an API
 client never uses, which Debian does not ship.]]):format(f2(startup.connect - startup.bare),
-      f2(startup.core - startup.bare), libs, f2(startup.libcurl - startup.bare), curl_libs,
+      f2(startup.core - startup.bare), libs, relocs.core, relocs.bare, f2(startup.libcurl - startup.bare), curl_libs,
       f2(startup.modules - startup.core), f2(startup.connect - startup.modules))
   end
   if #parts == 0 then return "None: every target above is met." end
