@@ -494,6 +494,36 @@ static int switch_client_auth(oc_call *call)
     return 1;
 }
 
+/* A refresh answer refused for its shape (a scope of another type, a token
+   type this client cannot use...) after the server rotated the refresh
+   token: the old one is spent, so the new one is stored beside the current
+   access token rather than lost with the answer. The call still fails. */
+static void keep_rotated_refresh_token(oc_call *call, const oc_response *r)
+{
+    oc_client *c = call->c;
+    oc_token kept;
+    oc_code rc;
+    size_t len;
+    oc_token_init(&kept);
+    if (oc_token_salvage_refresh(r->body.data ? r->body.data : "", r->body.len, &call->base, &kept) != OC_OK)
+        return;
+    oc_log_secret(c->log, kept.refresh_token);
+    rc = oc_client_save(c, &kept, call->found ? call->base.refresh_token : NULL, NULL);
+    /* as for any renewed set: a newer stored one wins, a shared store that
+       cannot take it must not fork, a local file is retried later */
+    if (rc == OC_E_CONFLICT || (rc != OC_OK && c->store && c->store->strict) ||
+        oc_client_adopt(c, &kept, 1, NULL) != OC_OK) {
+        oc_token_clear(&kept);
+        return;
+    }
+    if (rc != OC_OK)
+        c->unsaved = 1;
+    len = strlen(call->err.message);
+    snprintf(call->err.message + len, sizeof call->err.message - len, "%s",
+             "; the new refresh token in that answer was kept");
+    oc_token_clear(&kept);
+}
+
 /* The token endpoint's answer: retried only when the server cannot have
    acted on the request (never sent, or a 429); then parsed, persisted
    first (the old refresh token is spent), adopted. */
@@ -527,6 +557,8 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
         rc = oc_oauth_token_result(call->token_what, call->tr.url, r->status,
                                    oc_response_header(r, "content-type"), r->body.data ? r->body.data : "",
                                    r->body.len, oc_now_ms(), previous, &call->fresh, &call->err);
+        if (rc != OC_OK && previous && r->status >= 200 && r->status < 300)
+            keep_rotated_refresh_token(call, r);
     }
     /* The answer held tokens: do not keep them in the reused buffer. */
     oc_wipe(r->body.data, r->body.len);

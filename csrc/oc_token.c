@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "oc_buf.h"
 #include "oc_crypto.h"
 
 /* Members of a token response the token itself models; the rest go to extra. */
@@ -137,6 +138,39 @@ static oc_code take_plain_string(json_t *obj, const char *name, const char *endp
     return *out ? OC_OK : oc_fail_nomem(err);
 }
 
+/* scope: RFC 6749 3.3 says one space-separated string; some servers send a
+   JSON array of strings, which means the same. */
+static oc_code take_scope(json_t *obj, const char *endpoint, char **out, oc_error *err)
+{
+    json_t *v = json_object_get(obj, "scope"), *item;
+    oc_buf joined;
+    size_t i;
+    if (!json_is_array(v))
+        return take_plain_string(obj, "scope", endpoint, out, err);
+    *out = NULL;
+    oc_buf_init(&joined, OC_TOKEN_STRING_MAX);
+    json_array_foreach(v, i, item) {
+        if (!json_is_string(item)) {
+            oc_buf_free(&joined);
+            return oc_fail(err, OC_E_BAD_RESPONSE,
+                           "the token endpoint %s sent a scope list holding something other than "
+                           "strings",
+                           endpoint);
+        }
+        if ((i && oc_buf_puts(&joined, " ")) ||
+            oc_buf_append(&joined, json_string_value(item), json_string_length(item))) {
+            int over = joined.overflow;
+            oc_buf_free(&joined);
+            return over ? oc_fail(err, OC_E_BAD_RESPONSE, "the token endpoint %s sent a scope over %d bytes",
+                                  endpoint, OC_TOKEN_STRING_MAX)
+                        : oc_fail_nomem(err);
+        }
+    }
+    *out = oc_strdup(joined.data ? joined.data : "");
+    oc_buf_free(&joined);
+    return *out ? OC_OK : oc_fail_nomem(err);
+}
+
 /* expires_in: RFC 6749 says a number, but servers also send numeric strings.
    Returns -1 through out when absent or 0 (servers use 0 for "no expiry"). */
 static oc_code take_expires_in(json_t *obj, const char *endpoint, int64_t *out, oc_error *err)
@@ -178,6 +212,28 @@ static oc_code take_expires_in(json_t *obj, const char *endpoint, int64_t *out, 
     return OC_OK;
 }
 
+oc_code oc_token_salvage_refresh(const char *body, size_t len, const oc_token *previous,
+                                 oc_token *out)
+{
+    json_t *root;
+    char *fresh = NULL;
+    oc_code rc = OC_E_NOT_FOUND;
+    if (!previous || !previous->refresh_token || len > OC_TOKEN_RESPONSE_MAX ||
+        !(root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)))
+        return OC_E_NOT_FOUND;
+    if (json_is_object(root) &&
+        take_token_string(root, "refresh_token", 1, "", &fresh, NULL) == OC_OK &&
+        strcmp(fresh, previous->refresh_token) != 0 && oc_token_copy(out, previous, NULL) == OC_OK) {
+        oc_free_secret(out->refresh_token);
+        out->refresh_token = fresh;
+        fresh = NULL;
+        rc = OC_OK;
+    }
+    oc_free_secret(fresh);
+    json_decref(root);
+    return rc;
+}
+
 static int is_known_member(const char *key)
 {
     int i;
@@ -214,7 +270,7 @@ oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoi
     if ((rc = take_token_string(root, "access_token", 1, endpoint, &t.access_token, err)) != OC_OK ||
         (rc = take_token_string(root, "refresh_token", 0, endpoint, &t.refresh_token, err)) != OC_OK ||
         (rc = take_plain_string(root, "token_type", endpoint, &t.token_type, err)) != OC_OK ||
-        (rc = take_plain_string(root, "scope", endpoint, &t.scope, err)) != OC_OK ||
+        (rc = take_scope(root, endpoint, &t.scope, err)) != OC_OK ||
         (rc = take_expires_in(root, endpoint, &t.expires_in, err)) != OC_OK)
         goto fail;
     /* RFC 6749 7.1: a token of a type the client does not understand must

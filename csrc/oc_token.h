@@ -52,6 +52,13 @@ oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoi
                                 int64_t now_ms, const oc_token *previous, oc_token *out,
                                 oc_error *err);
 
+/* A refresh answer refused by oc_token_parse_response may still carry a
+   valid new refresh_token, and the server has spent the old one: out is
+   previous with that token (OC_OK), so it can be stored rather than lost.
+   OC_E_NOT_FOUND when the body holds no new one. */
+oc_code oc_token_salvage_refresh(const char *body, size_t len, const oc_token *previous,
+                                 oc_token *out);
+
 /*
  * The token endpoint's error answer (RFC 6749 5.2) as an oc_error: fills
  * err->oauth_error and a message with error_description. Used for any

@@ -4,6 +4,7 @@ local H = require "helpers"
 local core = require "oauthconnect.core"
 local jumpseller = require "jumpseller"
 local oauthconnect = require "oauthconnect"
+local json = require "oauthconnect.json"
 
 describe("hostile connection strings", function()
   local cases = {
@@ -149,6 +150,37 @@ describe("hostile token endpoint answers", function()
   end)
   it("an answer cut short", function()
     refresh_with({ action = "truncate", status = 200, body = '{"access_token":' }, "network_error")
+  end)
+  it("keeps a rotated refresh token from an answer it refuses", function()
+    -- the server spent the old refresh token when it sent this answer: losing
+    -- the new one with the rest would end the connection
+    local stored = json.decode(H.read_file(props.OAuthSettingsLocation))
+    sandbox:inject({ path = "/oauth/token", status = 200, headers = { ["Content-Type"] = "application/json" },
+      body = '{"access_token":"a-mac","refresh_token":"rt-rotated-1","token_type":"mac"}' })
+    local token, err = client:token(true)
+    assert.is_nil(token)
+    assert.equal("bad_response", err.code)
+    assert.matches("only Bearer tokens are supported; the new refresh token in that answer was kept",
+      err.message, 1, true)
+    assert.not_matches("rt%-rotated", tostring(err))
+    local now = json.decode(H.read_file(props.OAuthSettingsLocation))
+    assert.equal("rt-rotated-1", now.refresh_token)
+    assert.equal(stored.access_token, now.access_token) -- still the one in use
+    -- the next refresh sends it
+    sandbox:inject({ path = "/oauth/token", status = 200, headers = { ["Content-Type"] = "application/json" },
+      body = '{"access_token":"a-next","refresh_token":"rt-rotated-2","token_type":"bearer"}' })
+    assert.equal("a-next", assert(client:token(true)).access_token)
+    local reqs = sandbox:requests("/oauth/token")
+    assert.matches("refresh_token=rt%-rotated%-1", reqs[#reqs].body)
+  end)
+  it("takes a scope sent as a JSON array", function()
+    sandbox:inject({ path = "/oauth/token", status = 200, headers = { ["Content-Type"] = "application/json" },
+      body = '{"access_token":"a-list","refresh_token":"r-list","scope":["read_orders","write_products"]}' })
+    local token = assert(client:token(true))
+    assert.equal("read_orders write_products", token.scope)
+  end)
+  it("a scope list holding a number", function()
+    refresh_with(json200('{"access_token": "a1", "scope": ["a", 5]}'), "bad_response", "scope list")
   end)
   it("accepts valid JSON under a text/plain content type", function()
     sandbox:inject({ path = "/oauth/token", status = 200, body = '{"access_token":"plain-ok","refresh_token":"r-plain"}',

@@ -52,6 +52,49 @@ OC_TEST(refresh_answer_without_refresh_token_or_scope_keeps_old_ones)
     oc_token_clear(&prev);
 }
 
+static oc_code salvage(const char *body, const oc_token *prev, oc_token *out)
+{
+    oc_token_init(out);
+    return oc_token_salvage_refresh(body, strlen(body), prev, out);
+}
+
+OC_TEST(rotated_refresh_token_is_salvaged_from_a_refused_answer)
+{
+    oc_token prev, t;
+    oc_token_init(&prev);
+    prev.access_token = strdup("AT-IN-USE");
+    prev.refresh_token = strdup("SPENT");
+    prev.expires_at_ms = NOW + 1000;
+    CHECK_INT(salvage("{\"access_token\":\"x\",\"refresh_token\":\"ROTATED\",\"token_type\":\"mac\"}",
+                      &prev, &t), OC_OK);
+    CHECK_STR(t.refresh_token, "ROTATED");
+    CHECK_STR(t.access_token, "AT-IN-USE"); /* the refused one is never used */
+    CHECK_INT(t.expires_at_ms, NOW + 1000);
+    oc_token_clear(&t);
+    /* nothing new to keep */
+    CHECK_INT(salvage("{\"refresh_token\":\"SPENT\"}", &prev, &t), OC_E_NOT_FOUND);
+    CHECK_INT(salvage("{\"access_token\":\"x\"}", &prev, &t), OC_E_NOT_FOUND);
+    CHECK_INT(salvage("{\"refresh_token\":\"a\\r\\nb\"}", &prev, &t), OC_E_NOT_FOUND);
+    CHECK_INT(salvage("{\"refresh_token\":5}", &prev, &t), OC_E_NOT_FOUND);
+    CHECK_INT(salvage("not json", &prev, &t), OC_E_NOT_FOUND);
+    CHECK_INT(salvage("{\"refresh_token\":\"R\"}", NULL, &t), OC_E_NOT_FOUND);
+    oc_token_clear(&prev);
+}
+
+OC_TEST(scope_as_a_list)
+{
+    oc_token t;
+    oc_error err;
+    CHECK_INT(parse("{\"access_token\":\"AT\",\"scope\":[\"a\",\"b c\"]}", NULL, &t, &err), OC_OK);
+    CHECK_STR(t.scope, "a b c");
+    oc_token_clear(&t);
+    CHECK_INT(parse("{\"access_token\":\"AT\",\"scope\":[]}", NULL, &t, &err), OC_OK);
+    CHECK_STR(t.scope, "");
+    oc_token_clear(&t);
+    CHECK_INT(parse("{\"access_token\":\"AT\",\"scope\":[{}]}", NULL, &t, &err), OC_E_BAD_RESPONSE);
+    CHECK_CONTAINS(err.message, "scope list");
+}
+
 OC_TEST(extra_members_are_kept)
 {
     oc_token t;
