@@ -156,7 +156,14 @@ int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, co
     oc_error_clear(&err);
     oc_client_http_error(c, method, target, resp, &err);
     oc_lua_fail(L, &err);
-    lua_pushlstring(L, resp->body.data ? resp->body.data : "", resp->body.len);
+    {
+        /* the error's copy of the answer, redacted as its message is */
+        oc_buf body;
+        oc_buf_init(&body, 0);
+        oc_client_redact(c, resp->body.data ? resp->body.data : "", resp->body.len, &body);
+        lua_pushlstring(L, body.data ? body.data : "", body.len);
+        oc_buf_free(&body);
+    }
     lua_setfield(L, -2, "body");
     oc_lua_push_headers(L, resp);
     lua_setfield(L, -2, "headers");

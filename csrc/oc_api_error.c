@@ -166,5 +166,6 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
                  reason_phrase(status)[0] ? " " : "", reason_phrase(status),
                  detail.len ? ": " : "", detail.len ? detail.data : "", hint[0] ? "; " : "", hint);
     oc_buf_free(&detail);
+    oc_client_scrub_error(c, NULL, err); /* the server's words may quote a credential */
     return rc;
 }

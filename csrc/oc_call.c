@@ -117,6 +117,8 @@ void oc_call_free(oc_call *call)
 static void finish(oc_call *call, oc_code rc)
 {
     unlock(call);
+    if (rc != OC_OK) /* a server may have quoted what it was sent */
+        oc_client_scrub_error(call->c, &call->base, &call->err);
     call->result = rc;
     call->state = ST_DONE;
 }

@@ -467,11 +467,8 @@ static long proxy_auth_bits(const oc_config *cfg)
 /* The log, told every secret this client knows of from its properties. */
 static oc_code open_log(oc_client *c, oc_error *err)
 {
-    static const oc_prop secret_props[] = {
-        OC_P_OAUTH_CLIENT_SECRET, OC_P_OAUTH_ACCESS_TOKEN, OC_P_OAUTH_REFRESH_TOKEN,
-        OC_P_OAUTH_VERIFIER, OC_P_PKCE_VERIFIER, OC_P_API_KEY, OC_P_PASSWORD, OC_P_PROXY_PASSWORD
-    };
     const char *path = oc_config_get(c->cfg, OC_P_LOGFILE);
+    oc_secrets known;
     oc_code rc;
     size_t i;
     if (!path || !*path)
@@ -479,9 +476,31 @@ static oc_code open_log(oc_client *c, oc_error *err)
     if ((rc = oc_log_open(path, (int)(oc_config_get(c->cfg, OC_P_VERBOSITY)[0] - '0'), &c->log,
                           err)) != OC_OK)
         return rc;
-    for (i = 0; i < sizeof secret_props / sizeof *secret_props; i++)
-        oc_log_secret(c->log, oc_config_get(c->cfg, secret_props[i]));
+    memset(&known, 0, sizeof known);
+    oc_client_property_secrets(c->cfg, &known);
+    for (i = 0; i < known.n; i++)
+        oc_log_secret(c->log, known.value[i]);
+    oc_secrets_free(&known);
     oc_log_pin_secrets(c->log);
+    return OC_OK;
+}
+
+/* ProxyServer as libcurl takes it: host, host:port or scheme://host:port,
+   credentials allowed. Checked here, for libcurl would fail each request
+   (retried as a network error) and quote the address whole. */
+static oc_code check_proxy(const char *proxy, oc_error *err)
+{
+    CURLU *u = curl_url();
+    CURLUcode uc;
+    if (!u)
+        return oc_fail_nomem(err);
+    uc = curl_url_set(u, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME);
+    curl_url_cleanup(u);
+    if (uc != CURLUE_OK)
+        return oc_fail_property(err, OC_E_BAD_VALUE, "ProxyServer",
+                                "ProxyServer is not a proxy address (%s); give host, host:port or "
+                                "scheme://host:port",
+                                curl_url_strerror(uc));
     return OC_OK;
 }
 
@@ -495,6 +514,8 @@ static oc_code open_transport(oc_client *c, oc_error *err)
     ho.connect_timeout_ms = c->timeout_ms > 0 && c->timeout_ms < 30000 ? (long)c->timeout_ms : 30000;
     ho.proxy_from_env = oc_config_bool(cfg, OC_P_PROXY_AUTO_DETECT);
     ho.proxy = oc_config_get(cfg, OC_P_PROXY_SERVER);
+    if (ho.proxy && *ho.proxy && (rc = check_proxy(ho.proxy, err)) != OC_OK)
+        return rc;
     if (ho.proxy && oc_config_is_set(cfg, OC_P_PROXY_PORT))
         ho.proxy_port = (long)oc_config_int(cfg, OC_P_PROXY_PORT, 0);
     else if (ho.proxy && !strchr(strstr(ho.proxy, "://") ? strstr(ho.proxy, "://") + 3 : ho.proxy, ':'))

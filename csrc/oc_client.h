@@ -100,6 +100,10 @@ unsigned oc_client_generation(const oc_client *c);
 /* Removes the stored tokens (logout). */
 oc_code oc_client_forget(oc_client *c, oc_error *err);
 const char *oc_client_api_url(const oc_client *c);
+/* Appends text to out with every secret the client knows (its secret
+   properties, credentials inside its addresses, the tokens in use)
+   replaced by [REDACTED]: for a server's answer shown in an error. */
+void oc_client_redact(const oc_client *c, const char *text, size_t len, oc_buf *out);
 /* "METHOD URL" as errors name a request: the URL target resolves to under
    the API base, with no query and no credentials. */
 void oc_client_describe_request(const oc_client *c, const char *method, const char *target,

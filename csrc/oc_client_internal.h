@@ -106,6 +106,15 @@ oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err);
 oc_code oc_client_load(oc_client *c, int allow_login, oc_error *err);
 int64_t oc_client_lock_timeout(const oc_client *c, int with_login);
 
+/* oc_client_secrets.c */
+/* Every secret the properties hold: the OC_PF_SECRET ones, the credentials
+   inside address properties (user:password@), Basic pairs as base64. */
+void oc_client_property_secrets(const oc_config *cfg, struct oc_secrets *s);
+/* err's message with every secret the client knows (the properties', the
+   tokens in use, extra's) replaced: what leaves the client never quotes a
+   secret, even one a server or libcurl wrote into its words. */
+void oc_client_scrub_error(const oc_client *c, const oc_token *extra, oc_error *err);
+
 /* oc_client_request.c */
 /* The absolute URL for target under the API base; tokens go only to the API's origin. */
 oc_code oc_client_build_url(const oc_client *c, const char *target, const oc_kv *query, oc_buf *url,

@@ -190,6 +190,73 @@ describe("hostile token endpoint answers", function()
   end)
 end)
 
+describe("secrets a server or libcurl quotes back", function()
+  local sandbox, dir, props, client
+
+  setup(function()
+    sandbox = H.sandbox("jumpseller")
+    dir = H.tmpdir()
+    props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", OAuthSettingsLocation = dir .. "/t.json",
+      CallbackURL = "http://127.0.0.1:1/cb", MaxAttempts = 1, Logfile = dir .. "/log", Verbosity = 3 })
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+    client = assert(jumpseller.connect(props))
+  end)
+  teardown(function()
+    client:close()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  local function refute_secret(secret, err)
+    assert.is_nil(tostring(err):find(secret, 1, true), tostring(err))
+    assert.is_nil(err.message:find(secret, 1, true))
+    if err.body then assert.is_nil(err.body:find(secret, 1, true), err.body) end
+  end
+
+  it("an API error that quotes the access token", function()
+    local token = assert(client:token()).access_token
+    sandbox:inject({ path = "/v1/store/info.json", status = 400, headers = { ["Content-Type"] = "application/json" },
+      body = json.encode({ message = "bad request with header Bearer " .. token }) })
+    local body, err = client:get("/store/info.json")
+    assert.is_nil(body)
+    assert.equal(400, err.status)
+    refute_secret(token, err)
+    assert.matches("bad request with header Bearer [REDACTED]", err.message, 1, true)
+    assert.matches("[REDACTED]", err.body, 1, true)
+  end)
+
+  it("a token endpoint error that quotes the refresh token and the client secret", function()
+    local refresh = assert(client:token()).refresh_token
+    sandbox:inject({ path = "/oauth/token", status = 400, headers = { ["Content-Type"] = "application/json" },
+      body = json.encode({ error = "invalid_request", error_description = "Invalid Refresh Token "
+        .. refresh .. " for secret " .. props.OAuthClientSecret }) })
+    local token, err = client:token(true)
+    assert.is_nil(token)
+    refute_secret(refresh, err)
+    refute_secret(props.OAuthClientSecret, err)
+    assert.matches("Invalid Refresh Token [REDACTED] for secret [REDACTED]", err.message, 1, true)
+  end)
+
+  it("a proxy address with a password", function()
+    -- a bad one is refused at connect, without quoting it
+    local c, err = oauthconnect.connect({ InitiateOAuth = "OFF", OAuthAccessToken = "access-xyz",
+      URL = sandbox.url .. "/v1", ProxyServer = "http://u:PROXYPW-9@bad host:1" })
+    assert.is_nil(c)
+    assert.equal("ProxyServer", err.property)
+    refute_secret("PROXYPW-9", err)
+    -- a good one that cannot be reached: libcurl's words quote it whole
+    c = assert(oauthconnect.connect({ InitiateOAuth = "OFF", OAuthAccessToken = "access-xyz",
+      URL = sandbox.url .. "/v1", ProxyServer = "http://u:PROXYPW-9@127.0.0.1:1", MaxAttempts = 1,
+      Logfile = dir .. "/proxy.log", Verbosity = 5 }))
+    local body
+    body, err = c:get("/store/info.json")
+    c:close()
+    assert.is_nil(body)
+    refute_secret("PROXYPW-9", err)
+    assert.is_nil((H.read_file(dir .. "/proxy.log") or ""):find("PROXYPW-9", 1, true))
+  end)
+end)
+
 describe("hostile callback requests", function()
   local sandbox, dir
 
