@@ -151,6 +151,20 @@ describe("the Jumpseller client", function()
       "each: unknown option 'page_size' (in_flight, on_page; page size goes in the query)")
   end)
 
+  it("each takes the array of a collection wrapped in an object, and refuses an object without one", function()
+    sandbox:inject({ path = "/v1/products.json", status = 200, headers = { ["Content-Type"] = "application/json" },
+      body = '{"products":[{"product":{"id":1}},{"product":{"id":2}}]}' })
+    local ids = {}
+    for p in client:each("/products.json") do ids[#ids + 1] = p.id end
+    assert.same({ 1, 2 }, ids)
+    -- an object that is no collection: an error, not zero items
+    local ok, err = pcall(function() for _ in client:each("/store/info.json") do end end)
+    assert.is_false(ok)
+    assert.equal("bad_response", err.code)
+    assert.matches("GET " .. sandbox.url .. "/v1/store/info.json: no array of items in the answer",
+      tostring(err), 1, true)
+  end)
+
   it("reports a 200 whose body is not JSON", function()
     sandbox:inject({ path = "/v1/store/info.json", status = 200, body = "<html>oops</html>",
       headers = { ["Content-Type"] = "text/html" } })

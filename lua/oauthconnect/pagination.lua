@@ -136,7 +136,12 @@ function _M.page(client, path, query, in_flight, on_page)
   local limit = page_size(client, q, "limit")
   return walk(client, path, {
     query = page_number_query(q, limit),
-    read = function(body) return body, #body >= limit end,
+    -- a bare array, as Jumpseller answers; a server that wraps it in an
+    -- object ({"products": [...]}) has its array taken, or an error
+    read = function(body)
+      local items = items_of(body, path)
+      return items, items ~= nil and #items >= limit
+    end,
   }, in_flight, client.profile.unwrap_envelope, on_page)
 end
 
@@ -153,7 +158,8 @@ function _M.bigcommerce(client, path, query, in_flight, on_page)
         return body.data, type(p) == "table" and tonumber(p.current_page) and tonumber(p.total_pages)
           and p.current_page < p.total_pages or false
       end
-      return body, #body >= limit
+      local items = items_of(body, path)
+      return items, items ~= nil and #items >= limit
     end,
   }, in_flight, false, on_page)
 end
