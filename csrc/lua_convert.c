@@ -92,6 +92,7 @@ const char *oc_lua_scalar(lua_State *L, int i, size_t *len)
 
 int oc_lua_read_config(lua_State *L, int idx, oc_config *cfg, oc_error *err)
 {
+    unsigned char seen[OC_P__COUNT];
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) == LUA_TSTRING) {
         size_t len;
@@ -99,20 +100,29 @@ int oc_lua_read_config(lua_State *L, int idx, oc_config *cfg, oc_error *err)
         return oc_config_parse(cfg, s, len, err) == OC_OK;
     }
     luaL_argcheck(L, lua_istable(L, idx), idx, "expected a connection string or an options table");
+    memset(seen, 0, sizeof seen);
     lua_pushnil(L);
     while (lua_next(L, idx)) { /* key, value */
         size_t klen, vlen;
         const char *k, *v;
+        int p;
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_error(L, "option names must be strings");
         k = lua_tolstring(L, -2, &klen);
+        /* names ignore case, so {oauthclientid=..., OAuthClientId=...} names
+           one property twice, and which value won would depend on hashing */
+        if ((p = oc_prop_lookup(k, klen)) >= 0) {
+            if (seen[p])
+                luaL_error(L, "the options give %s twice, spelled differently (names ignore case)",
+                           oc_prop_name((oc_prop)p));
+            seen[p] = 1;
+        }
         v = oc_lua_scalar(L, lua_gettop(L), &vlen);
         if (!v)
             luaL_error(L, "option '%s' must be a string, number or boolean", k);
         if (lua_type(L, -1) == LUA_TBOOLEAN) {
             /* true for a token or a URL is a mistake in the caller's table;
                an unknown name is left to oc_config_set's clear error */
-            int p = oc_prop_lookup(k, klen);
             if (p >= 0 && oc_prop_get_info((oc_prop)p)->type != OC_PT_BOOL)
                 luaL_error(L, "option '%s' must be a string or number, not a boolean", k);
         }

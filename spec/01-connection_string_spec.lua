@@ -75,6 +75,22 @@ describe("connection strings", function()
     assert.equal("unknown_property", err.code)
   end)
 
+  it("refuses a table naming one property twice in different case", function()
+    -- which value won used to depend on the table's hash order
+    assert.has_error(function()
+      jumpseller.connect({ OAuthAccessToken = "x", oauthaccesstoken = "y" })
+    end, "the options give OAuthAccessToken twice, spelled differently (names ignore case)")
+    -- options and extra: extra wins, however either spells the name
+    local c = assert(jumpseller.connect({ InitiateOAuth = "OFF", OAuthAccessToken = "from-options" },
+      { oauthaccesstoken = "from-extra" }))
+    assert.equal("from-extra", c:token().access_token)
+    c:close()
+    c = assert(jumpseller.connect("InitiateOAuth=OFF;OAuthAccessToken=from-string",
+      { OAUTHACCESSTOKEN = "from-extra" }))
+    assert.equal("from-extra", c:token().access_token)
+    c:close()
+  end)
+
   it("raises on wrong argument types", function()
     assert.has_error(function() jumpseller.connect(42) end)
     assert.has_error(function() jumpseller.connect({ [1] = "x" }) end)

@@ -33,7 +33,18 @@ local function split(options, extra)
   if extra ~= nil then
     if type(extra) ~= "table" then error("extra options must be a table", 4) end
     for k, v in pairs(extra) do
-      if LUA_OPTIONS[k] then lua_opts[k] = v else props[k] = v end
+      if LUA_OPTIONS[k] then
+        lua_opts[k] = v
+      else
+        -- extra wins over options however either spells the name
+        if type(k) == "string" then
+          local lk = k:lower()
+          for pk in pairs(props) do
+            if pk ~= k and type(pk) == "string" and pk:lower() == lk then props[pk] = nil end
+          end
+        end
+        props[k] = v
+      end
     end
   end
   if lua_opts.on_token ~= nil and type(lua_opts.on_token) ~= "function" then
