@@ -571,6 +571,14 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
         c->flow.code_auth = c->flow.refresh_auth = call->tr.auth;
     if (rc != OC_OK) {
         oc_logf(c->log, 1, "%s", call->err.message);
+        if (call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH && rc == OC_E_OAUTH &&
+            (strcmp(call->err.oauth_error, "invalid_grant") == 0 ||
+             strcmp(call->err.oauth_error, "invalid_request") == 0)) {
+            /* the refresh token is dead: only a new login brings the connection back */
+            size_t len = strlen(call->err.message);
+            snprintf(call->err.message + len, sizeof call->err.message - len, "%s",
+                     "; the refresh token is no longer accepted: log in again");
+        }
         if (call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH && call->base.refresh_token &&
             strcmp(call->err.oauth_error, "invalid_grant") == 0) {
             oc_sha256_hex(call->base.refresh_token, strlen(call->base.refresh_token),

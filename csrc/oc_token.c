@@ -348,10 +348,16 @@ oc_code oc_token_error_response(long status, const char *body, size_t len, const
         char shown[80];
         oc_copy_printable(shown, sizeof shown, ctype ? ctype : "no content type",
                           strlen(ctype ? ctype : "no content type"));
-        rc = oc_fail(err, code_for_status(status),
-                     "%s failed: %s answered HTTP %ld with %s (%s) instead of an OAuth error", what,
-                     endpoint, status, root ? "JSON without an \"error\" member" : "a body that is not JSON",
-                     shown);
+        if (status >= 500) /* a gateway's or a crashed server's page, not an answer */
+            rc = oc_fail(err, code_for_status(status),
+                         "%s failed: %s answered HTTP %ld, a server error; the stored tokens are "
+                         "unchanged, try again later",
+                         what, endpoint, status);
+        else
+            rc = oc_fail(err, code_for_status(status),
+                         "%s failed: %s answered HTTP %ld with %s (%s) instead of an OAuth error",
+                         what, endpoint, status,
+                         root ? "JSON without an \"error\" member" : "a body that is not JSON", shown);
     }
     json_decref(root);
     return rc;

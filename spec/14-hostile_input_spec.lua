@@ -139,13 +139,14 @@ describe("hostile token endpoint answers", function()
   end)
   it("a 500 with an HTML page", function()
     refresh_with({ status = 500, body = "<html>boom</html>", headers = { ["Content-Type"] = "text/html" } },
-      "server_error", "HTTP 500 with a body that is not JSON")
+      "server_error", "HTTP 500, a server error; the stored tokens are unchanged, try again later")
   end)
   it("an OAuth error", function()
     -- a client of its own: one told invalid_grant never sends that refresh token again
     local other = assert(jumpseller.connect(props))
     refresh_with({ status = 400, body = '{"error":"invalid_grant","error_description":"revoked"}',
-      headers = { ["Content-Type"] = "application/json" } }, "oauth_error", "invalid_grant: revoked", other)
+      headers = { ["Content-Type"] = "application/json" } }, "oauth_error",
+      "invalid_grant: revoked; the refresh token is no longer accepted: log in again", other)
     other:close()
   end)
   it("an answer cut short", function()
