@@ -108,17 +108,15 @@ const struct curl_slist *oc_client_base_headers(const oc_client *c, int has_body
     return has_body ? c->body_headers : c->auth_headers;
 }
 
-/* The store the URL names: StoreId, or the token member the profile names
-   (BigCommerce's "context": "stores/abc123"). NULL when neither has it. */
-static const char *store_id(const oc_client *c, char *buf, size_t max)
+/* The store a token was issued for: the member the profile names
+   (BigCommerce's "context": "stores/abc123"), in buf; NULL when it has none. */
+static const char *token_store_id(const oc_client *c, const oc_token *t, char *buf, size_t max)
 {
-    const char *v = oc_config_get(c->cfg, OC_P_STORE_ID);
+    const char *v;
     json_t *m;
-    if (v && *v)
-        return v;
-    if (!c->profile->store_id_member || !c->token.extra)
+    if (!c->profile->store_id_member || !t->extra)
         return NULL;
-    m = json_object_get(c->token.extra, c->profile->store_id_member);
+    m = json_object_get(t->extra, c->profile->store_id_member);
     if (!json_is_string(m))
         return NULL;
     v = json_string_value(m);
@@ -127,6 +125,15 @@ static const char *store_id(const oc_client *c, char *buf, size_t max)
         v += strlen(c->profile->store_id_prefix);
     snprintf(buf, max, "%s", v);
     return buf;
+}
+
+/* The store the URL names: StoreId, or the token's. NULL when neither has it. */
+static const char *store_id(const oc_client *c, char *buf, size_t max)
+{
+    const char *v = oc_config_get(c->cfg, OC_P_STORE_ID);
+    if (v && *v)
+        return v;
+    return token_store_id(c, &c->token, buf, max);
 }
 
 static int valid_store_id(const char *s)
@@ -397,6 +404,26 @@ oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage
                               "to log in again",
                               oc_store_where(c->store), theirs, ours);
         goto out;
+    }
+    /* A store's token (BigCommerce) is good for that store only: sent to
+       another it would come back 401 with a misleading "authorize again". */
+    {
+        const char *wanted = oc_config_get(c->cfg, OC_P_STORE_ID);
+        char buf[128];
+        const char *issued = token_store_id(c, t, buf, sizeof buf);
+        if (wanted && *wanted && issued && strcmp(wanted, issued) != 0) {
+            char theirs[80], ours[80];
+            oc_copy_printable(theirs, sizeof theirs, issued, strlen(issued));
+            oc_copy_printable(ours, sizeof ours, wanted, strlen(wanted));
+            *found = 0;
+            oc_token_clear(t);
+            rc = oc_fail_property(err, OC_E_SETTINGS, "StoreId",
+                                  "%s holds tokens for the store '%s', not for StoreId '%s'; use "
+                                  "another OAuthSettingsLocation for each store, or remove the file "
+                                  "to authorize this one",
+                                  oc_store_where(c->store), theirs, ours);
+            goto out;
+        }
     }
     *lineage = !c->seed[0] || same(stored.seed, c->seed);
 out:

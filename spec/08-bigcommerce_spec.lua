@@ -53,6 +53,20 @@ describe("BigCommerce", function()
     assert.equal(callback.scope, body.scope)
   end)
 
+  it("refuses a stored token issued for another store than StoreId", function()
+    local code, callback = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    assert(bigcommerce.get_access_token(props, code, { context = callback.context, scope = callback.scope }))
+    props.InitiateOAuth = "REFRESH"
+    props.StoreId = "sbx123abc" -- the same store: fine
+    assert(bigcommerce.connect(props)):close()
+    props.StoreId = "otherstore"
+    local c, err = bigcommerce.connect(props)
+    assert.is_nil(c)
+    assert.equal("StoreId", err.property)
+    assert.matches("holds tokens for the store 'sbx123abc', not for StoreId 'otherstore'", err.message, 1, true)
+    assert.equal(0, #sandbox:requests("/stores/otherstore"))
+  end)
+
   it("takes the whole callback query in place of the code", function()
     local _, callback = sandbox:authorize({ redirect_uri = props.CallbackURL })
     assert(bigcommerce.get_access_token(props, callback))
