@@ -13,8 +13,8 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_login.h"
 #include "oc_time.h"
-#include "oc_url.h"
 #include "oc_url.h"
 #include "oc_version.h"
 
@@ -582,7 +582,10 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
                                                                       : OC_MODE_OFF;
     c->leeway_s = oc_config_int(cfg, OC_P_REFRESH_LEEWAY, 60);
     c->timeout_ms = oc_config_int(cfg, OC_P_TIMEOUT, 60) * 1000;
-    c->login_timeout_ms = oc_config_int(cfg, OC_P_LOGIN_TIMEOUT, 300) * 1000;
+    /* 0: no limit, as for Timeout; the login then ends on Ctrl-C */
+    c->login_timeout_ms = oc_config_int(cfg, OC_P_LOGIN_TIMEOUT, 300) > 0
+                              ? oc_config_int(cfg, OC_P_LOGIN_TIMEOUT, 300) * 1000
+                              : OC_LOGIN_NO_LIMIT_MS;
     c->flow.client_id = oc_config_get(cfg, OC_P_OAUTH_CLIENT_ID);
     c->flow.client_secret = oc_config_get(cfg, OC_P_OAUTH_CLIENT_SECRET);
     c->flow.scope = oc_config_is_set(cfg, OC_P_SCOPE) ? oc_config_get(cfg, OC_P_SCOPE) : c->profile->scope;

@@ -333,6 +333,15 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
+/* err->property for a syntax error inside the value of key, when key names
+   a property: callers find the property at fault there, as for any other. */
+static void blame_key(oc_error *err, const char *key, size_t klen)
+{
+    int p = oc_prop_lookup(key, klen);
+    if (err && p >= 0)
+        snprintf(err->property, sizeof err->property, "%s", prop_table[p].name);
+}
+
 /* Positions in messages are 1-based byte offsets, as an editor shows them. */
 oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err)
 {
@@ -427,6 +436,7 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
                     rc = oc_fail(err, OC_E_SYNTAX,
                                  "unterminated quote starting at position %zu (value of %s)",
                                  qpos + 1, shown);
+                    blame_key(err, s + kstart, kend - kstart);
                     goto out;
                 }
                 if (s[i] == q) {
@@ -446,6 +456,7 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
                 rc = oc_fail(err, OC_E_SYNTAX,
                              "unexpected text after the closing quote at position %zu; expected ';'",
                              i + 1);
+                blame_key(err, s + kstart, kend - kstart);
                 break;
             }
             value = unquoted;
@@ -467,6 +478,8 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
                              "unknown connection property at position %zu, after the value of %s; "
                              "if that value holds ';', quote it",
                              kstart + 1, prop_table[after_secret].name);
+                if (err)
+                    snprintf(err->property, sizeof err->property, "%s", prop_table[after_secret].name);
                 break;
             }
             rc = oc_config_set(cfg, s + kstart, kend - kstart, value, vlen, err);

@@ -15,6 +15,9 @@
 #include "oc_oauth.h"
 
 #define OC_OOB_REDIRECT "urn:ietf:wg:oauth:2.0:oob"
+/* LoginTimeout=0: a wait no login outlasts (ten years), short of any
+   overflow in deadline arithmetic. */
+#define OC_LOGIN_NO_LIMIT_MS INT64_C(315360000000)
 
 typedef struct oc_login_request {
     const oc_flow *flow;

@@ -49,7 +49,7 @@
     OC_PROP(RETRY_MAX_WAIT, "RetryMaxWait", OC_PT_SECONDS, "60", 0, NULL, \
         "The longest wait, in seconds, before a retry or for a spent quota; a server asking for longer gets its error returned instead.") \
     OC_PROP(LOGIN_TIMEOUT, "LoginTimeout", OC_PT_SECONDS, "300", 0, NULL, \
-        "Seconds the desktop login waits for the browser to come back to CallbackURL.") \
+        "Seconds the desktop login waits for the browser to come back to CallbackURL (or for the code to be pasted); 0 means no limit (Ctrl-C ends it).") \
     OC_PROP(STORE_ID, "StoreId", OC_PT_STRING, NULL, 0, NULL, \
         "The store the API base URL names (BigCommerce: the store hash), filling {StoreId} in URL. When unset it is taken from the token (BigCommerce's context) and stored with it.") \
     OC_PROP(API_KEY, "APIKey", OC_PT_STRING, NULL, OC_PF_SECRET | OC_PF_TOKEN, NULL, \

@@ -101,6 +101,7 @@ describe("the desktop login", function()
 
   it("asks for the code on the terminal with urn:ietf:wg:oauth:2.0:oob", function()
     props.CallbackURL = "urn:ietf:wg:oauth:2.0:oob"
+    props.LoginTimeout = 0 -- no limit, as Timeout=0 (it used to give up at once)
     local code = H.capture("curl -s " .. H.q(sandbox.url
       .. "/oauth/authorize?response_type=code&client_id=sandbox-client-id&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&scope=read_store"))
       :match('<code id="code">([^<]+)</code>')

@@ -116,6 +116,10 @@ OC_TEST(unterminated_quote_gives_position)
     const char *s = "Scope=x;OAuthClientId='abc";
     CHECK_INT(parse_err(s, strlen(s), &err), OC_E_SYNTAX);
     CHECK_CONTAINS(err.message, "unterminated quote starting at position 23");
+    CHECK_STR(err.property, "OAuthClientId");
+    CHECK_INT(parse_err("Scope='a' b", 11, &err), OC_E_SYNTAX);
+    CHECK_CONTAINS(err.message, "unexpected text after the closing quote");
+    CHECK_STR(err.property, "Scope");
 }
 
 OC_TEST(non_numeric_number)
@@ -198,6 +202,7 @@ OC_TEST(errors_after_a_secret_value_do_not_quote_its_tail)
     CHECK_CONTAINS(err.message, "after the value of OAuthClientSecret; if that value holds ';', quote it");
     CHECK_INT(parse_err(b, strlen(b), &err), OC_E_UNKNOWN_PROPERTY);
     CHECK_NOT_CONTAINS(err.message, "p4rt");
+    CHECK_STR(err.property, "OAuthClientSecret"); /* the value at fault */
     /* quoted secrets cannot spill: the next key is quoted back as usual */
     CHECK_INT(parse_err("OAuthClientSecret='a';Nope=1", 28, &err), OC_E_UNKNOWN_PROPERTY);
     CHECK_CONTAINS(err.message, "'Nope'");
