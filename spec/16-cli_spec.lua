@@ -193,6 +193,16 @@ describe("the oauthconnect command", function()
     _, err, code = run("status nobody")
     assert.equal(2, code, err)
     assert.matches("the connection gives InitiateOAuth twice", err, 1, true)
+    -- a login into a store that ends with the command is refused, no browser opened
+    _, err, code = run("login jumpseller -c " .. H.q(H.connstr(sandbox:jumpseller_props({
+      OAuthSettingsLocation = "memory://cli", CallbackURL = "http://127.0.0.1:1/cb" }))), { BROWSER = "false" })
+    assert.equal(2, code, err)
+    assert.matches("login keeps nothing with OAuthSettingsLocation=memory://cli", err, 1, true)
+    -- a profile naming a provider that does not exist is named by that provider
+    H.write_file(file, json.encode({ nobody = { provider = "nosuch", connection = props } }), "600")
+    _, err, code = run("status nobody")
+    assert.equal(2, code, err)
+    assert.matches("profile 'nobody' of " .. file .. " names the unknown provider 'nosuch'", err, 1, true)
     if saved then H.write_file(file, saved) else os.remove(file) end
   end)
 

@@ -79,6 +79,10 @@ local function resolve(args)
   if not provider then
     if type(entry) == "table" and type(entry.provider) == "string" then
       provider = PROVIDERS[entry.provider:lower()]
+      if not provider then
+        fail(EXIT_USAGE, ("profile '%s' of %s names the unknown provider '%s': use jumpseller, "
+          .. "bigcommerce, infusionsoft (keap) or custom"):format(name, path, entry.provider))
+      end
     end
     if not provider then
       fail(EXIT_USAGE, ("unknown provider or profile '%s': use jumpseller, bigcommerce, infusionsoft "
@@ -206,6 +210,12 @@ end
 local commands = {}
 
 function commands.login(args, mod, props)
+  -- a login is for the tokens kept after it: refused before the browser opens
+  local where = props.OAuthSettingsLocation
+  if type(where) == "string" and where:lower():find("^%s*memory://") then
+    fail(EXIT_USAGE, "login keeps nothing with OAuthSettingsLocation=" .. where
+      .. ": its tokens would be gone when the command ends; use a file or redis:// location")
+  end
   local token, err = try(mod.login, props)
   if not token then error(err, 0) end
   local when = token.expires_at and os.date("!%Y-%m-%dT%H:%M:%SZ", token.expires_at) or "never"
