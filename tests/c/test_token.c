@@ -157,7 +157,12 @@ OC_TEST(oauth_error_answer)
     oc_error_clear(&err);
     CHECK_INT(oc_token_error_response(502, "<html>", 6, "text/html", "the token refresh",
                                       "https://as/token", &err), OC_E_SERVER_ERROR);
-    CHECK_CONTAINS(err.message, "HTTP 502 with a body that is not JSON (text/html)");
+    CHECK_CONTAINS(err.message, "answered HTTP 502, a server error; the stored tokens are "
+                                "unchanged, try again later");
+    oc_error_clear(&err);
+    CHECK_INT(oc_token_error_response(400, "<html>", 6, "text/html", "the token refresh",
+                                      "https://as/token", &err), OC_E_OAUTH);
+    CHECK_CONTAINS(err.message, "HTTP 400 with a body that is not JSON (text/html)");
 }
 
 OC_TEST(due_uses_leeway_capped_at_a_quarter_of_lifetime)
