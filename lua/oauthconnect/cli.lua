@@ -432,23 +432,28 @@ library's connection properties; InitiateOAuth defaults to GETANDREFRESH.
 Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
   parser:command_target("command")
   parser:require_command(true)
+  local by_name = {}
+  local function command(name, description)
+    by_name[name] = parser:command(name, description)
+    return by_name[name]
+  end
   local function common(cmd)
     cmd:argument("provider", "jumpseller, bigcommerce, infusionsoft (keap), custom, or a profile name")
     cmd:option("-c --connection", "connection string (overrides the environment and the config file)")
     cmd:option("--profile", "entry of connections.json to use (default: the provider's name)")
     return cmd
   end
-  common(parser:command("login", "Log in through the browser and store the tokens."))
-  common(parser:command("token", "Print a valid access token (refreshed first when due)."))
+  common(command("login", "Log in through the browser and store the tokens."))
+  common(command("token", "Print a valid access token (refreshed first when due)."))
   for _, verb in ipairs({ "get", "post", "put", "delete" }) do
-    local cmd = common(parser:command(verb, verb:upper() .. " a path of the API and print the JSON answer."))
+    local cmd = common(command(verb, verb:upper() .. " a path of the API and print the JSON answer."))
     cmd:argument("path", "path under the API URL, e.g. /store/info.json")
     cmd:option("-q --query", "query parameter name=value (repeatable)"):count("*")
     if verb == "post" or verb == "put" then
       cmd:option("-d --data", "JSON body, or @file (@- for stdin)")
     end
   end
-  local export = common(parser:command("export", "Walk every page of a collection and write its items."))
+  local export = common(command("export", "Walk every page of a collection and write its items."))
   export:argument("path", "collection path, e.g. /orders.json")
   export:option("-q --query", "query parameter name=value (repeatable)"):count("*")
   export:option("-f --format", "ndjson, csv or json"):choices({ "ndjson", "csv", "json" }):default("ndjson")
@@ -458,16 +463,24 @@ Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
     if not n or n < 1 or n > 32 or n % 1 ~= 0 then return nil, "in-flight must be a whole number from 1 to 32" end
     return n
   end)
-  common(parser:command("logout", "Remove the stored tokens."))
-  common(parser:command("status", "Show who is logged in and when the token expires (never the token)."))
-  return parser
+  common(command("logout", "Remove the stored tokens."))
+  common(command("status", "Show who is logged in and when the token expires (never the token)."))
+  return parser, by_name
 end
 
 function _M.run(argv)
-  local parser = build_parser()
+  local parser, commands_by_name = build_parser()
   local ok, args = parser:pparse(argv)
   if not ok then
-    io.stderr:write(parser:get_usage(), "\n", "oauthconnect: ", args, "\n")
+    -- the usage of the command given, if one was: it says what it lacks
+    local usage = parser:get_usage()
+    for _, word in ipairs(argv) do
+      if word:sub(1, 1) ~= "-" then
+        if commands_by_name[word] then usage = commands_by_name[word]:get_usage() end
+        break
+      end
+    end
+    io.stderr:write(usage, "\n", "oauthconnect: ", args, "\n")
     return EXIT_USAGE
   end
   local status = EXIT_OK
