@@ -325,6 +325,27 @@ static oc_code default_settings_path(const oc_client *c, char **out, oc_error *e
     return OC_OK;
 }
 
+/* Whether loc starts with scheme:// (schemes ignore case, RFC 3986 3.1). */
+static int has_scheme(const char *loc, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    return strncasecmp(loc, scheme, n) == 0 && strncmp(loc + n, "://", 3) == 0;
+}
+
+/* "name:" followed by '/' looks like a URL: one of a store this client
+   does not know (file:, a typo of redis:) must not become a relative path,
+   or each machine would keep its own copy of a set meant to be shared. */
+static oc_code unknown_store(const char *loc, oc_error *err)
+{
+    size_t n = strspn(loc, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+    if (n == 0 || !isalpha((unsigned char)loc[0]) || loc[n] != ':' || loc[n + 1] != '/')
+        return OC_OK;
+    return oc_fail_property(err, OC_E_BAD_VALUE, "OAuthSettingsLocation",
+                            "OAuthSettingsLocation: '%.*s:' names no store this client knows; give a "
+                            "file path, file:///path, memory://NAME, redis://... or rediss://...",
+                            (int)(n > 20 ? 20 : n), loc);
+}
+
 static oc_code open_store(oc_client *c, oc_store *given, oc_error *err)
 {
     const char *loc = oc_config_get(c->cfg, OC_P_OAUTH_SETTINGS_LOCATION);
@@ -336,13 +357,22 @@ static oc_code open_store(oc_client *c, oc_store *given, oc_error *err)
         c->store = oc_store_retain(given);
         return OC_OK;
     }
-    if (loc && strncmp(loc, "memory://", 9) == 0)
+    if (loc && has_scheme(loc, "memory"))
         return oc_store_memory_open(loc + 9, &c->store, err);
-    if (loc && (strncmp(loc, "redis://", 8) == 0 || strncmp(loc, "rediss://", 9) == 0)) {
+    if (loc && (has_scheme(loc, "redis") || has_scheme(loc, "rediss"))) {
         const char *cert = oc_config_get(c->cfg, OC_P_SSL_SERVER_CERT);
         int pem = cert && strstr(cert, "-----BEGIN ") != NULL;
         return oc_store_redis_new(loc, pem ? NULL : cert, pem ? cert : NULL, c->timeout_ms, &c->store, err);
     }
+    if (loc && has_scheme(loc, "file")) {
+        if (loc[7] != '/') /* file://host/path names another machine */
+            return oc_fail_property(err, OC_E_BAD_VALUE, "OAuthSettingsLocation",
+                                    "OAuthSettingsLocation: a file:// location must be file:///path on "
+                                    "this machine");
+        return oc_store_file_new(loc + 7, &c->store, err);
+    }
+    if (loc && (rc = unknown_store(loc, err)) != OC_OK)
+        return rc;
     if (loc)
         return oc_store_file_new(loc, &c->store, err);
     if (c->mode == OC_MODE_OFF)

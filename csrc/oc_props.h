@@ -35,7 +35,7 @@
     OC_PROP(REFRESH_LEEWAY, "RefreshLeeway", OC_PT_SECONDS, "60", 0, NULL, \
         "Refresh this many seconds before the access token expires, but never earlier than three quarters of its lifetime.") \
     OC_PROP(OAUTH_SETTINGS_LOCATION, "OAuthSettingsLocation", OC_PT_STRING, NULL, 0, NULL, \
-        "Where tokens are kept: a file path (~ expanded; written 0600, atomically), memory://NAME (shared inside the process), or redis://[user:password@]host[:port][/db]/key (rediss:// for TLS; shared by every machine). Default: $XDG_CONFIG_HOME/oauthconnect/<provider>.json.") \
+        "Where tokens are kept: a file path (~ expanded; written 0600, atomically) or file:///path, memory://NAME (shared inside the process), or redis://[user:password@]host[:port][/db]/key (rediss:// for TLS; shared by every machine). Schemes ignore case; any other scheme is refused. Default: $XDG_CONFIG_HOME/oauthconnect/<provider>.json.") \
     OC_PROP(OAUTH_AUTHORIZATION_URL, "OAuthAuthorizationURL", OC_PT_URL, NULL, 0, NULL, \
         "The authorization endpoint. Default: the provider profile's.") \
     OC_PROP(OAUTH_ACCESS_TOKEN_URL, "OAuthAccessTokenURL", OC_PT_URL, NULL, 0, NULL, \

@@ -106,6 +106,33 @@ describe("token refresh", function()
     b:close()
   end)
 
+  it("reads store schemes in any case, and refuses one it does not know", function()
+    local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    local name = "Shared-" .. tostring(H.now())
+    props.OAuthSettingsLocation = "MEMORY://" .. name
+    assert(jumpseller.get_access_token(props, code))
+    props.OAuthSettingsLocation = "memory://" .. name -- the same store
+    props.InitiateOAuth = "REFRESH"
+    assert(jumpseller.connect(props)):close()
+    -- file:///path is a path; a scheme it does not know never becomes one
+    local dir2 = H.tmpdir()
+    props.InitiateOAuth = "GETANDREFRESH"
+    props.OAuthSettingsLocation = "file://" .. dir2 .. "/t.json"
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+    assert.is_string(H.read_file(dir2 .. "/t.json"))
+    for _, loc in ipairs({ "memory:/typo", "redsi://:pw-9@127.0.0.1/0/k", "ftp://x/y" }) do
+      props.OAuthSettingsLocation = loc
+      local c, err = jumpseller.connect(props)
+      assert.is_nil(c, loc)
+      assert.equal("OAuthSettingsLocation", err.property)
+      assert.matches("names no store this client knows", err.message, 1, true)
+      assert.is_nil(err.message:find("pw-9", 1, true))
+    end
+    props.OAuthSettingsLocation = "file://host/t.json"
+    local _, err = jumpseller.connect(props)
+    assert.matches("file:///path on this machine", err.message, 1, true)
+  end)
+
   it("keeps a renewed token it cannot save, says so, and saves it once it can", function()
     seed_tokens()
     local before = H.settings(props.OAuthSettingsLocation)
