@@ -382,7 +382,10 @@ oc_code oc_redis_connect(const oc_redis_target *t, int64_t timeout_ms, oc_redis 
         const char *argv[3] = { "AUTH", t->user ? t->user : t->password, t->password };
         size_t lens[3] = { 4, strlen(argv[1]), strlen(t->password) };
         if ((rc = oc_redis_command(r, t->user ? 3 : 2, argv, lens, &reply, err)) != OC_OK) {
-            if (err) /* the server's words never hold the password; say what failed */
+            /* A refusal is named as such (the server's words never hold the
+               password); a timeout or a dropped connection keeps its own
+               message, or it would send operators to rotate passwords. */
+            if (err && rc == OC_E_SETTINGS)
                 snprintf(err->message, sizeof err->message, "%s: the server refused the credentials",
                          t->shown);
             goto fail;

@@ -25,7 +25,7 @@
 #include "oc_redis.h"
 #include "oc_time.h"
 
-enum { LEASE_MS = 10000, RENEW_EVERY_MS = 3000 };
+enum { LEASE_MS = 10000, RENEW_EVERY_MS = 3000, OC_REDIS_COMMAND_TIMEOUT_MS = 5000 };
 
 static const char SAVE_SCRIPT[] =
     "local cur = redis.call('GET', KEYS[1])\n"
@@ -60,14 +60,37 @@ typedef struct redis_store {
     int stop;
 } redis_store;
 
+/* A new connection may run scripts: saving the set is an EVAL, and it
+   comes after the refresh has spent the old refresh token, so a user the
+   server's ACL does not let run EVAL must be found out before, not then. */
+static oc_code check_may_eval(redis_store *r, oc_error *err)
+{
+    const char *argv[3] = { "EVAL", "return 1", "0" };
+    size_t lens[3] = { 4, 8, 1 };
+    redisReply *reply = NULL;
+    oc_code rc = oc_redis_command(r->conn, 3, argv, lens, &reply, err);
+    freeReplyObject(reply);
+    if (rc == OC_E_SETTINGS)
+        oc_error_prefix(err, "the Redis user must be allowed EVAL, GET, SET, DEL and PEXPIRE on "
+                             "the key and KEY:lock (tokens are saved by a script)");
+    return rc;
+}
+
 /* Runs a command on the owner's connection, connecting (again) when needed;
    a connection that failed is closed so the next command starts afresh. */
 static oc_code run(redis_store *r, int argc, const char **argv, const size_t *lens,
                    redisReply **reply, oc_error *err)
 {
     oc_code rc;
-    if (!r->conn && (rc = oc_redis_connect(&r->target, r->timeout_ms, &r->conn, err)) != OC_OK)
-        return rc;
+    if (!r->conn) {
+        if ((rc = oc_redis_connect(&r->target, r->timeout_ms, &r->conn, err)) != OC_OK)
+            return rc;
+        if ((rc = check_may_eval(r, err)) != OC_OK) {
+            oc_redis_close(r->conn);
+            r->conn = NULL;
+            return rc;
+        }
+    }
     rc = oc_redis_command(r->conn, argc, argv, lens, reply, err);
     if (rc == OC_E_NETWORK || rc == OC_E_TIMEOUT || rc == OC_E_TLS || rc == OC_E_BAD_RESPONSE) {
         oc_redis_close(r->conn);
@@ -326,7 +349,11 @@ oc_code oc_store_redis_new(const char *location, const char *ca_file, const char
         free(r);
         return rc;
     }
-    r->timeout_ms = timeout_ms > 0 ? timeout_ms : 60000;
+    /* Redis answers in well under a millisecond: a command still unanswered
+       after a few seconds is a hung server, and in nginx every request of
+       the worker waits with it (the store's I/O is blocking). */
+    r->timeout_ms = timeout_ms > 0 && timeout_ms < OC_REDIS_COMMAND_TIMEOUT_MS ? timeout_ms
+                                                                               : OC_REDIS_COMMAND_TIMEOUT_MS;
     n = strlen(r->target.key) + 6;
     if ((ca_file && !(r->target.ca_file = oc_strdup(ca_file))) ||
         (ca_pem && !(r->target.ca_pem = oc_strdup(ca_pem))) || !(r->lock_key = malloc(n)) ||

@@ -45,6 +45,34 @@ describe("the Redis store", function()
     assert.is_nil(err.message:find("sup3r", 1, true))
   end)
 
+  it("refuses a Redis user that may not run EVAL before any refresh is sent", function()
+    -- saving the renewed set is a script: found out after the refresh, the
+    -- rotated refresh token would be lost
+    assert.matches("OK", redis:cli("ACL SETUSER noeval on '>n0eval-pw' '~*' +get +set +del +pexpire +select +ping"))
+    local props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", CallbackURL = "http://127.0.0.1:1/cb",
+      OAuthSettingsLocation = ("redis://noeval:n0eval-pw@127.0.0.1:%d/0/k"):format(redis.port) })
+    local c, err = jumpseller.connect(props)
+    assert.is_nil(c)
+    assert.matches("the Redis user must be allowed EVAL, GET, SET, DEL and PEXPIRE", err.message, 1, true)
+    assert.is_nil(err.message:find("n0eval-pw", 1, true))
+    assert.equal(0, sandbox:stats().refreshes)
+  end)
+
+  it("tells a wrong password from a server that does not answer", function()
+    local props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", Timeout = 1,
+      OAuthSettingsLocation = ("redis://:wrong-pw@127.0.0.1:%d/0/k"):format(redis.port) })
+    local _, err = jumpseller.connect(props)
+    assert.matches("the server refused the credentials", err.message, 1, true)
+    os.execute("kill -STOP " .. redis.pid)
+    props.OAuthSettingsLocation = redis:url("k", 0)
+    local t0 = H.now()
+    _, err = jumpseller.connect(props)
+    os.execute("kill -CONT " .. redis.pid)
+    assert.equal("timeout", err.code, err.message)
+    assert.is_nil(err.message:find("refused the credentials", 1, true))
+    assert.is_true(H.now() - t0 < 4)
+  end)
+
   it("refreshes once per window across 3 machines of 8 processes", function()
     local r = run_tool("3 8 40 4 0.25")
     assert.equal(960, r.requests)
