@@ -224,6 +224,24 @@ describe("the OpenResty example, with 2 workers", function()
     assert.equal("bad_signature", body.error)
   end)
 
+  it("logs a failed callback without its code or state", function()
+    local _, _, _, authorize = browse(ng, ng.base .. "/login")
+    local _, _, _, callback = browse(ng, authorize, { no_cookies = true })
+    local state = callback:match("state=([^&]+)")
+    local bad = callback:gsub("code=[^&]+", "code=BAD-CODE-4711")
+    local status = browse(ng, bad)
+    assert.equal(502, status)
+    local log
+    for _ = 1, 100 do -- logged from a timer, a moment later
+      log = ng.log()
+      if log:find("invalid_grant", 1, true) then break end
+      H.sleep(0.02)
+    end
+    assert.matches("invalid_grant", log, 1, true)
+    assert.is_nil(log:find("BAD-CODE-4711", 1, true))
+    assert.is_nil(log:find(state, 1, true))
+  end)
+
   it("keeps secrets out of nginx's error log", function()
     local log = ng.log()
     local tokens = sandbox:tokens()

@@ -21,8 +21,16 @@ local function reply(status, body)
 end
 
 -- err prints as a message that never holds a secret: safe to log and show.
+-- It is logged from a timer: a line logged in the request carries nginx's
+-- "request: GET /callback?code=...&state=..." (or a signed_payload_jwt),
+-- which the access log leaves out for that reason (RFC 9700 4.2.4).
+local function log_warning(message)
+  local ok = ngx.timer.at(0, function() ngx.log(ngx.WARN, message) end)
+  if not ok then ngx.log(ngx.WARN, "a request failed (its message could not be logged)") end
+end
+
 local function fail(status, err)
-  ngx.log(ngx.WARN, tostring(err))
+  log_warning(tostring(err))
   return reply(status, { error = err.code or "error", message = tostring(err) })
 end
 
