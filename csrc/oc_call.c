@@ -257,6 +257,20 @@ static oc_code code_params(const oc_client *c, const oc_kv *callback, oc_kv *out
     return OC_OK;
 }
 
+/* The store must be this app's (or empty) before a code is spent: the new
+   set would replace another app's tokens there, and its live refresh token
+   with them. The same check as a connect makes. */
+static oc_code store_is_ours(oc_client *c, oc_error *err)
+{
+    oc_token stored;
+    int found = 0, lineage = 0;
+    oc_code rc;
+    oc_token_init(&stored);
+    rc = oc_client_load_store(c, &stored, &found, &lineage, err);
+    oc_token_clear(&stored);
+    return rc;
+}
+
 oc_code oc_call_exchange(oc_client *c, const char *code, const oc_kv *callback_params,
                          const char *verifier, const char *redirect_uri, oc_call **out,
                          oc_error *err)
@@ -281,7 +295,8 @@ oc_code oc_call_exchange(oc_client *c, const char *code, const oc_kv *callback_p
         (rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
                                  &c->flow.token_url, &call->err)) != OC_OK ||
         (rc = oc_oauth_code_request(&c->flow, code, redirect_uri, verifier, &extra, &call->tr,
-                                    &call->err)) != OC_OK)
+                                    &call->err)) != OC_OK ||
+        (rc = store_is_ours(c, &call->err)) != OC_OK)
         finish(call, rc);
     else
         call->state = ST_TOKEN_SEND;

@@ -205,6 +205,15 @@ describe("InitiateOAuth", function()
       assert.matches("holds tokens issued to the client 'sandbox-client-id', not to OAuthClientId "
         .. "'another-app'", err.message, 1, true)
       assert.equal(before, sandbox:stats().token or 0)
+      -- nor lets another app's code exchange replace them: refused before the code is spent
+      local sent = #sandbox:requests("/oauth/token")
+      local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
+      local token
+      token, err = jumpseller.get_access_token(props, code)
+      assert.is_nil(token)
+      assert.matches("not to OAuthClientId 'another-app'", err.message, 1, true)
+      assert.equal(sent, #sandbox:requests("/oauth/token"))
+      assert.equal("sandbox-client-id", H.settings(path).client_id)
     end)
   end)
 end)
