@@ -32,6 +32,8 @@ build = {
     LUA_CDIR = "$(LIBDIR)",
     LUA_LDIR = "$(LUADIR)",
     OC_BUILD_TESTS = "OFF",
+    OC_INSTALL_COMMAND = "OFF",
+    CMAKE_INSTALL_PREFIX = "$(PREFIX)",
   },
   install = {
     bin = { oauthconnect = "bin/oauthconnect" },

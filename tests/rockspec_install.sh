@@ -9,6 +9,13 @@ cd "$ROOT"
 luarocks --lua-version=5.4 --tree="$tree" make --deps-mode=none rockspec/oauthconnect-scm-1.rockspec >"$tree/log" 2>&1 ||
   { cat "$tree/log"; exit 1; }
 cd "$tree"
+# everything in the tree asked for: the command too, and nothing elsewhere
+if grep "Installing: " "$tree/log" | grep -v "Installing: $tree" | grep -q .; then
+  echo "the rockspec installed files outside $tree:"
+  grep "Installing: " "$tree/log" | grep -v "Installing: $tree"
+  exit 1
+fi
+[ -x "$tree/bin/oauthconnect" ] || { echo "no $tree/bin/oauthconnect"; exit 1; }
 LUA_PATH="$tree/share/lua/5.4/?.lua;$tree/share/lua/5.4/?/init.lua;;" \
 LUA_CPATH="$tree/lib/lua/5.4/?.so;;" \
 lua5.4 -e '
