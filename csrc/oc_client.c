@@ -643,8 +643,11 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     if (oc_config_is_set(cfg, OC_P_OAUTH_AUTHORIZATION_URL) &&
         (rc = oc_url_check_secure(c->flow.authorize_url, "OAuthAuthorizationURL", err)) != OC_OK)
         goto fail;
-    if ((rc = oc_client_resolve_api_url(c, err)) != OC_OK && rc != OC_E_MISSING_PROPERTY)
-        goto fail; /* a missing StoreId may still come with the token */
+    /* A missing StoreId may still come with an OAuth token, never with an
+       API key or a password: then it is missing now, not at the first request. */
+    if ((rc = oc_client_resolve_api_url(c, err)) != OC_OK &&
+        (rc != OC_E_MISSING_PROPERTY || !oc_client_uses_tokens(c)))
+        goto fail;
     compute_seed(c);
     if (!(c->meta.provider = oc_strdup(c->profile->name ? c->profile->name : "custom")) ||
         !(c->meta.api_url = oc_strdup(c->api_template)) ||
