@@ -21,6 +21,7 @@ typedef struct transfer {
     oc_response *resp;
     size_t max_body;
     long timeout_ms; /* the handle's Timeout, for requests that name none */
+    int via_proxy;   /* ProxyServer is set: connection failures are the proxy's */
     int body_overflow;
     int header_overflow;
 } transfer;
@@ -252,6 +253,7 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
     if (opts->connect_timeout_ms > 0)
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
     if (opts->proxy) {
+        h->main.via_proxy = 1;
         curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
         curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* an explicit proxy takes every request */
         if (opts->proxy_port)
@@ -345,6 +347,12 @@ static oc_code transport_error(transfer *h, CURLcode cc, const oc_request *req, 
         return oc_fail(err, OC_E_INVALID_ARGUMENT, "%s: %s", what, detail);
     case CURLE_OUT_OF_MEMORY:
         return oc_fail_nomem(err);
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        if (h->via_proxy) /* libcurl names the host it could not reach: the proxy */
+            return oc_fail(err, OC_E_NETWORK, "%s failed: the proxy (ProxyServer) cannot be reached: %s",
+                           what, detail);
+        return oc_fail(err, OC_E_NETWORK, "%s failed: %s", what, detail);
     default:
         return oc_fail(err, OC_E_NETWORK, "%s failed: %s", what, detail);
     }
@@ -443,6 +451,7 @@ static oc_code grow_pool(oc_http *h, size_t n, oc_error *err)
         }
         t->log = h->log;
         t->timeout_ms = h->main.timeout_ms;
+        t->via_proxy = h->main.via_proxy;
         bind_transfer(t);
         h->pool[h->npool++] = t;
     }

@@ -72,6 +72,25 @@ describe("network properties", function()
       assert.is_true(res.status == 407 or res.status == 401)
       assert.equal(reached, #sandbox:requests("/v1"))
       c:close()
+      -- no credentials at all: a 407, and the error says what to set
+      base.ProxyUser, base.ProxyPassword = nil, nil
+      c = assert(jumpseller.connect(base))
+      local body, err = c:get("/store/info.json")
+      c:close()
+      assert.is_nil(body)
+      assert.equal(407, err.status)
+      assert.matches("the proxy wants credentials: set ProxyUser and ProxyPassword", err.message, 1, true)
+    end)
+
+    it("says when the proxy itself cannot be reached", function()
+      sandbox = H.sandbox("jumpseller", { "--basic-login", "shop", "--basic-token", "tok" })
+      local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "shop", Password = "tok",
+        URL = sandbox.url .. "/v1", ProxyServer = "http://127.0.0.1:" .. H.free_port(), MaxAttempts = 1 }))
+      local body, err = c:get("/store/info.json")
+      c:close()
+      assert.is_nil(body)
+      assert.equal("network_error", err.code)
+      assert.matches("failed: the proxy (ProxyServer) cannot be reached", err.message, 1, true)
     end)
 
     it("connects directly with ProxyAutoDetect=FALSE, despite the environment", function()
