@@ -8,11 +8,42 @@
 #include <strings.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oc_crypto.h"
 
-enum { MAX_ARGS = 32 };
+/* A $BROWSER entry that exits with an error within this time did not open
+   the page, and the next entry is tried; one still running then (a browser
+   that stays in the foreground) or done with 0 (xdg-open) did. */
+enum { MAX_ARGS = 32, SETTLE_MS = 1500 };
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* async-signal-safe: used after fork */
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In the intermediate child: waits up to SETTLE_MS for the browser command
+   and reports a failed exit through the pipe. */
+static void report_quick_failure(pid_t browser, int fd)
+{
+    long long deadline = now_ms() + SETTLE_MS;
+    struct timespec pause = { 0, 20 * 1000000L };
+    int status, failed = -1;
+    while (now_ms() < deadline) {
+        pid_t r = waitpid(browser, &status, WNOHANG);
+        if (r == browser) {
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                (void)!write(fd, &failed, sizeof failed);
+            return;
+        }
+        if (r < 0 && errno != EINTR)
+            return;
+        nanosleep(&pause, NULL);
+    }
+}
 
 /* Splits one $BROWSER entry on blanks into argv, substituting url for "%s". */
 static int split_command(char *entry, const char *url, char **argv)
@@ -72,7 +103,8 @@ static char **browser_environment(void)
 }
 
 /* Double fork, so the browser is adopted by init and never left a zombie;
-   the intermediate child reports through a pipe whether exec worked. */
+   the intermediate child reports through a pipe whether exec worked, and
+   whether the command failed at once (see SETTLE_MS). */
 static int spawn_detached(char **argv)
 {
     int pipefd[2], status, child_errno = 0;
@@ -99,8 +131,12 @@ static int spawn_detached(char **argv)
         close(pipefd[0]);
         setsid();
         grandchild = fork();
-        if (grandchild != 0)
-            _exit(grandchild < 0 ? 1 : 0);
+        if (grandchild < 0)
+            _exit(1);
+        if (grandchild > 0) {
+            report_quick_failure(grandchild, pipefd[1]);
+            _exit(0);
+        }
         /* The browser's own output (curl prints the page) is not ours to show. */
         devnull = open("/dev/null", O_RDWR);
         if (devnull >= 0) {
@@ -118,7 +154,7 @@ static int spawn_detached(char **argv)
     close(pipefd[1]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    /* EOF on the pipe (exec closed it) means the command started. */
+    /* EOF with nothing written: exec worked and the command did not fail at once. */
     do
         n = read(pipefd[0], &child_errno, sizeof child_errno);
     while (n < 0 && errno == EINTR);

@@ -58,6 +58,14 @@ describe("the desktop login", function()
     assert.equal(1, sandbox:stats().authorize)
   end)
 
+  it("tries the next $BROWSER entry when one fails at once", function()
+    props.LoginTimeout = 8
+    local out, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = "/bin/false:" .. H.BROWSER })
+    assert.equal(0, code, err)
+    assert.equal("Sandbox Store\n", out)
+    assert.equal(1, sandbox:stats().authorize)
+  end)
+
   it("reports access_denied from the authorization page", function()
     sandbox:config({ deny = true })
     local _, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = H.BROWSER })
