@@ -133,6 +133,13 @@ describe("the oauthconnect command", function()
     local settings = H.settings(dir .. "/tokens.json")
     assert.is_nil(out:find(settings.access_token, 1, true))
     assert.is_nil(out:find(settings.refresh_token, 1, true))
+    -- the check failing (the API down) is an API error, not a success
+    sandbox:inject({ path = "/v1/store/info.json", status = 500, body = "{}",
+      headers = { ["Content-Type"] = "application/json" } })
+    out, err, code = run("status jumpseller -c " .. H.q(conn .. ";MaxAttempts=1"))
+    assert.equal(1, code, err)
+    assert.matches("logged in as: unknown (the error follows)", out, 1, true)
+    assert.matches("HTTP 500", err, 1, true)
   end)
 
   it("takes the connection from the environment, then the config file", function()

@@ -253,6 +253,9 @@ function commands.post(args, mod, props) call(args, mod, props, "POST") end
 function commands.put(args, mod, props) call(args, mod, props, "PUT") end
 function commands.delete(args, mod, props) call(args, mod, props, "DELETE") end
 
+-- "1 item", "2 items"
+local function count(n, noun) return ("%d %s%s"):format(n, noun, n == 1 and "" or "s") end
+
 -- A progress line on a terminal's stderr: items, pages, rate.
 local function progress_meter()
   if not term.isatty(io.stderr) then return nil end
@@ -265,12 +268,14 @@ local function progress_meter()
     local now = clock()
     if now - last >= 0.1 then
       last = now
-      io.stderr:write(("\r%d items, %d pages, %.0f items/s "):format(items, pages, items / math.max(now - start, 1e-6)))
+      io.stderr:write(("\r%s, %s, %.0f items/s "):format(count(items, "item"), count(pages, "page"),
+        items / math.max(now - start, 1e-6)))
     end
   end
   function meter.done()
     local now = clock()
-    io.stderr:write(("\r%d items, %d pages, %.0f items/s\n"):format(items, pages, items / math.max(now - start, 1e-6)))
+    io.stderr:write(("\r%s, %s, %.0f items/s\n"):format(count(items, "item"), count(pages, "page"),
+      items / math.max(now - start, 1e-6)))
   end
   return meter
 end
@@ -401,9 +406,9 @@ function commands.status(args, mod, props)
       or "never")
     if token.scope then lines[#lines + 1] = "scope: " .. token.scope end
   end
-  local who = mod.profile.whoami
+  local who, werr = mod.profile.whoami, nil
   if who then
-    local body, werr = client:get(who.path)
+    local body, err_or_res = client:get(who.path)
     if body then
       local parts = {}
       for _, f in ipairs(who.show) do
@@ -412,11 +417,14 @@ function commands.status(args, mod, props)
       end
       lines[#lines + 1] = "logged in as: " .. table.concat(parts, ", ")
     else
-      lines[#lines + 1] = "logged in as: unknown (" .. tostring(werr) .. ")"
+      werr = err_or_res
+      lines[#lines + 1] = "logged in as: unknown (the error follows)"
     end
   end
   client:close()
   io.stdout:write(table.concat(lines, "\n"), "\n")
+  -- a status whose check failed is no success: the exit code says which failure
+  if werr then error(werr, 0) end
 end
 
 -- ---- the parser -----------------------------------------------------------------------
