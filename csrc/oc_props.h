@@ -45,7 +45,7 @@
     OC_PROP(TIMEOUT, "Timeout", OC_PT_SECONDS, "60", 0, NULL, \
         "Seconds a request may take in total, from its first send to its answer, retries and a refresh on the way included (waiting out a spent rate-limit quota first does not count); 0 means no limit.") \
     OC_PROP(MAX_ATTEMPTS, "MaxAttempts", OC_PT_COUNT, "3", 0, NULL, \
-        "How many times a request is tried in all: 429 (and rate-limit 403s) for any method; 502, 503, 504 and network failures for idempotent ones (or when nothing was sent). Waits follow Retry-After and the provider's rate-limit headers, else exponential backoff with full jitter.") \
+        "How many times a request is tried in all (0 and 1 both mean once, no retry): 429 (and rate-limit 403s) for any method; 502, 503, 504 and network failures for idempotent ones (or when nothing was sent). Waits follow Retry-After and the provider's rate-limit headers, else exponential backoff with full jitter.") \
     OC_PROP(RETRY_MAX_WAIT, "RetryMaxWait", OC_PT_SECONDS, "60", 0, NULL, \
         "The longest wait, in seconds, before a retry or for a spent quota; a server asking for longer gets its error returned instead.") \
     OC_PROP(LOGIN_TIMEOUT, "LoginTimeout", OC_PT_SECONDS, "300", 0, NULL, \
@@ -59,7 +59,7 @@
     OC_PROP(PASSWORD, "Password", OC_PT_STRING, NULL, OC_PF_SECRET, NULL, \
         "The password for AuthScheme=BASIC or NTLM (Jumpseller: the authtoken).") \
     OC_PROP(PROXY_AUTO_DETECT, "ProxyAutoDetect", OC_PT_BOOL, "TRUE", 0, NULL, \
-        "Use the proxy the environment names (https_proxy, http_proxy, no_proxy) when ProxyServer is unset; FALSE connects directly.") \
+        "Use the proxy the environment names (https_proxy, http_proxy, no_proxy) when ProxyServer is unset; FALSE connects directly. Loopback hosts (localhost, 127.0.0.0/8, ::1) never go through that proxy.") \
     OC_PROP(PROXY_SERVER, "ProxyServer", OC_PT_STRING, NULL, 0, NULL, \
         "An HTTP proxy to send every request through (host name or URL).") \
     OC_PROP(PROXY_PORT, "ProxyPort", OC_PT_PORT, "80", 0, NULL, \
