@@ -1,5 +1,6 @@
 #include "oc_sig.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -55,6 +56,20 @@ oc_code oc_sig_hmac_sha256_base64(const void *key, size_t klen, const void *body
                        "the body's HMAC-SHA256 does not match the signature (a changed body, or "
                        "another key)");
     return OC_OK;
+}
+
+/* An HMAC-SHA256 in base64url without padding: 43 characters. */
+enum { SIG_TEXT_LEN = 43 };
+
+static int is_unpadded_base64url(const char *s, size_t len, size_t want)
+{
+    size_t i;
+    if (len != want)
+        return 0;
+    for (i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+            return 0;
+    return 1;
 }
 
 /* The JSON object in one base64url segment, or NULL. */
@@ -133,9 +148,10 @@ oc_code oc_sig_jwt_hs256(const char *jwt, size_t len, const void *secret, size_t
                          const char *audience, int64_t now_s, int64_t leeway_s, json_t **claims,
                          oc_error *err)
 {
-    const char *dot1, *dot2, *alg;
-    unsigned char mac[32], *sig = NULL;
-    size_t siglen = 0;
+    const char *dot1, *dot2, *alg, *sig;
+    unsigned char mac[32];
+    char *expected = NULL;
+    size_t siglen;
     json_t *header = NULL, *payload = NULL;
     oc_code rc;
 
@@ -163,13 +179,20 @@ oc_code oc_sig_jwt_hs256(const char *jwt, size_t len, const void *secret, size_t
         rc = oc_fail(err, OC_E_SIGNATURE, "the JWT's header has critical extensions (crit)");
         goto out;
     }
-    if (oc_base64_decode(dot2 + 1, len - (size_t)(dot2 + 1 - jwt), &sig, &siglen) != 0 ||
-        siglen != sizeof mac) {
-        rc = oc_fail(err, OC_E_SIGNATURE, "the JWT's signature is not a base64url HMAC-SHA256");
+    /* Compared as text with the one encoding RFC 7515 2 allows (base64url,
+       no padding): a padded or standard-base64 copy of a valid signature is
+       another string for the same token, and would slip past a replay cache
+       keyed on the JWT. */
+    sig = dot2 + 1;
+    siglen = len - (size_t)(sig - jwt);
+    if (!is_unpadded_base64url(sig, siglen, SIG_TEXT_LEN)) {
+        rc = oc_fail(err, OC_E_SIGNATURE,
+                     "the JWT's signature is not an unpadded base64url HMAC-SHA256");
         goto out;
     }
     if (hmac_sha256(secret, slen, jwt, (size_t)(dot2 - jwt), mac) != 0 ||
-        CRYPTO_memcmp(mac, sig, sizeof mac) != 0) {
+        !(expected = oc_base64url(mac, sizeof mac)) || strlen(expected) != SIG_TEXT_LEN ||
+        CRYPTO_memcmp(expected, sig, SIG_TEXT_LEN) != 0) {
         rc = oc_fail(err, OC_E_SIGNATURE,
                      "the JWT's signature does not verify with the client secret");
         goto out;
@@ -184,7 +207,7 @@ oc_code oc_sig_jwt_hs256(const char *jwt, size_t len, const void *secret, size_t
     payload = NULL;
 out:
     oc_wipe(mac, sizeof mac);
-    free(sig);
+    oc_free_secret(expected);
     json_decref(header);
     json_decref(payload);
     return rc;

@@ -141,6 +141,16 @@ describe("bigcommerce.verify_signed_payload", function()
     { "a header that is a JSON array", function() return jwt('["HS256"]', claims(), secret) end, "header" },
     { "a payload that is not JSON", function() return jwt(HS256, "not json", secret) end, "payload" },
     { "a short signature", function() return jwt(HS256, claims(), secret):sub(1, -5) end, "signature" },
+    -- the same valid signature in another spelling: one token, one string
+    { "a padded signature", function() return jwt(HS256, claims(), secret) .. "=" end, "unpadded base64url" },
+    { "a standard-base64 signature", function()
+        for _ = 1, 64 do -- until the signature holds a character base64url spells otherwise
+          local t = jwt(HS256, claims { jti = '"' .. math.random(1e9) .. '"' }, secret)
+          local head, sig = t:match("^(.+%.)([^.]+)$")
+          if sig:find("[-_]") then return head .. sig:gsub("-", "+"):gsub("_", "/") end
+        end
+        error("no signature with - or _ in 64 tries")
+      end, "unpadded base64url" },
     { "a 20 KB token", function() return jwt(HS256, claims { pad = '"' .. ("x"):rep(20000) .. '"' }, secret) end, "longer than" },
     { "an empty string", function() return "" end, "three" },
   }

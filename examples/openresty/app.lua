@@ -128,6 +128,9 @@ function _M.jumpseller_webhook()
   if not ok then return fail(401, err) end
   local event = cjson.decode(body)
   if type(event) ~= "table" then return reply(400, { error = "bad_body", message = "not a JSON object" }) end
+  -- Jumpseller-Event is a header the HMAC does not cover: shown, not trusted.
+  -- A handler acts on the signed body (e.g. event.order.status) and
+  -- remembers what it handled, for a valid webhook can be sent again.
   ngx.log(ngx.NOTICE, "Jumpseller webhook ", ngx.var.http_jumpseller_event or "?")
   return reply(200, { accepted = true, event = ngx.var.http_jumpseller_event })
 end
