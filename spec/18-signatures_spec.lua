@@ -188,6 +188,11 @@ describe("bigcommerce.verify_signed_payload", function()
     local c, err = bigcommerce.verify_signed_payload(token, secret, client_id, 0)
     assert.is_nil(c)
     assert.matches("expired", err.message, 1, true)
+    -- a leeway out of range is the caller's mistake, reported at the caller's line
+    local ok, msg = pcall(bigcommerce.verify_signed_payload, token, secret, client_id, 7200)
+    assert.is_false(ok)
+    assert.matches("leeway must be a whole number of seconds from 0 to 3600", msg, 1, true)
+    assert.is_nil(msg:find("provider.lua", 1, true))
   end)
 
   it("raises on wrong argument types", function()

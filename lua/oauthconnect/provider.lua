@@ -234,7 +234,9 @@ local function payload_verifier(spec)
     if type(client_id) ~= "string" then error("the client id must be a string", 2) end
     if secret == "" then error("the client secret is empty", 2) end
     if client_id == "" then error("the client id is empty", 2) end
-    if leeway ~= nil and type(leeway) ~= "number" then error("leeway must be a number of seconds", 2) end
+    if leeway ~= nil and (type(leeway) ~= "number" or leeway % 1 ~= 0 or leeway < 0 or leeway > 3600) then
+      error("leeway must be a whole number of seconds from 0 to 3600", 2)
+    end
     local claims, err = core.verify_jwt_hs256(jwt, secret, client_id, leeway)
     if not claims then return nil, err end
     local from = claims[spec.store_from]
