@@ -488,9 +488,17 @@ static void compute_seed(oc_client *c)
 }
 
 /* Trust settings: a PEM file or PEM text; "*" (CData's accept-anything) is refused. */
+/* Certificates are checked now: libcurl would refuse a bad one on every
+   request, each failing as a TLS error that says little. */
+enum { CERT_FILE_MAX = 4 * 1024 * 1024 };
+
 static oc_code trust(const oc_client *c, oc_http_options *ho, oc_error *err)
 {
     const char *v = oc_config_get(c->cfg, OC_P_SSL_SERVER_CERT);
+    oc_buf text;
+    char chunk[8192];
+    size_t n;
+    int ok;
     FILE *f;
     if (!v)
         return OC_OK;
@@ -499,13 +507,24 @@ static oc_code trust(const oc_client *c, oc_http_options *ho, oc_error *err)
                                 "SSLServerCert: '*' would accept any certificate; oauthconnect "
                                 "always verifies TLS. Give the CA or server certificate (PEM)");
     if (strstr(v, "-----BEGIN ")) {
+        if (!oc_pem_has_certificate(v, strlen(v)))
+            return oc_fail_property(err, OC_E_BAD_VALUE, "SSLServerCert",
+                                    "SSLServerCert: the PEM text holds no certificate OpenSSL can read");
         ho->ca_pem = v;
         return OC_OK;
     }
     if (!(f = fopen(v, "r")))
         return oc_fail_property(err, OC_E_BAD_VALUE, "SSLServerCert",
                                 "SSLServerCert: cannot read the certificate file %s", v);
+    oc_buf_init(&text, CERT_FILE_MAX);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && oc_buf_append(&text, chunk, n) == 0)
+        ;
     fclose(f);
+    ok = text.data && !text.overflow && oc_pem_has_certificate(text.data, text.len);
+    oc_buf_free(&text);
+    if (!ok)
+        return oc_fail_property(err, OC_E_BAD_VALUE, "SSLServerCert",
+                                "SSLServerCert: %s holds no PEM certificate OpenSSL can read", v);
     ho->ca_file = v;
     return OC_OK;
 }

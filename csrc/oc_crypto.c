@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -150,4 +152,14 @@ void oc_sha256_hex(const void *data, size_t len, char out[65])
         out[2 * i + 1] = hex[digest[i] & 15];
     }
     out[64] = '\0';
+}
+
+int oc_pem_has_certificate(const char *pem, size_t len)
+{
+    BIO *bio = len <= (size_t)1 << 30 ? BIO_new_mem_buf(pem, (int)len) : NULL;
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    int ok = cert != NULL;
+    X509_free(cert);
+    BIO_free(bio);
+    return ok;
 }

@@ -28,6 +28,8 @@ void oc_sha256_hex(const void *data, size_t len, char out[65]);
 char *oc_base64(const void *data, size_t len);
 char *oc_base64url(const void *data, size_t len);
 /* Decodes standard or url-safe base64, padded or not. Returns 0, or -1 on bad input. */
+/* Whether PEM text holds at least one certificate OpenSSL can read. */
+int oc_pem_has_certificate(const char *pem, size_t len);
 int oc_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
 #endif

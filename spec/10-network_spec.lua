@@ -139,6 +139,15 @@ describe("network properties", function()
       assert.matches("always verifies TLS", err.message)
       _, err = jumpseller.connect({ OAuthAccessToken = "x", SSLServerCert = dir .. "/nope.pem" })
       assert.equal("SSLServerCert", err.property)
+      -- a certificate that is not one is refused at connect, not on every request
+      _, err = jumpseller.connect({ OAuthAccessToken = "x",
+        SSLServerCert = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n" })
+      assert.equal("SSLServerCert", err.property)
+      assert.matches("holds no certificate OpenSSL can read", err.message, 1, true)
+      H.write_file(dir .. "/not-a-cert.pem", "hello\n")
+      _, err = jumpseller.connect({ OAuthAccessToken = "x", SSLServerCert = dir .. "/not-a-cert.pem" })
+      assert.equal("SSLServerCert", err.property)
+      assert.matches("holds no PEM certificate OpenSSL can read", err.message, 1, true)
     end)
   end)
 
