@@ -53,6 +53,7 @@ struct oc_call {
     oc_token_need need;
     char *rejected;
     int locked, found, lock_started;
+    unsigned failed_refreshes; /* the client's count when this refresh began */
     int64_t lock_deadline, lock_pause;
     oc_token base, fresh;
     oc_token_request tr;
@@ -201,6 +202,7 @@ static void start_refresh(oc_call *call, refresh_why why, const char *rejected)
         return;
     }
     call->lock_started = 0;
+    call->failed_refreshes = c->failed_refreshes;
     call->state = ST_LOCK;
 }
 
@@ -460,6 +462,19 @@ static void step_lock(oc_call *call)
             return;
         }
     }
+    /* A refresh of this client failed while this call waited its turn (in
+       OpenResty, every request of the worker queues behind one): it shares
+       that answer instead of asking again, or an unavailable token endpoint
+       would get one refresh per queued request. Later calls do ask. */
+    if (call->failed_refreshes != c->failed_refreshes) {
+        size_t len;
+        call->err = c->failed_refresh_err;
+        len = strlen(call->err.message);
+        snprintf(call->err.message + len, sizeof call->err.message - len, "%s",
+                 " (the refresh this request waited for)");
+        refresh_failed(call);
+        return;
+    }
     oc_token_request_free(&call->tr);
     oc_url_shown(shown, sizeof shown, c->flow.token_url);
     if (c->scheme == OC_SCHEME_OAUTH_CLIENT) {
@@ -601,10 +616,13 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
             c->spent_err = call->err;
             oc_error_prefix(&c->spent_err, "the refresh token was refused before and is not sent again");
         }
-        if (call->kind == KIND_EXCHANGE)
+        if (call->kind == KIND_EXCHANGE) {
             finish(call, rc);
-        else
+        } else {
+            c->failed_refreshes++;
+            c->failed_refresh_err = call->err;
             refresh_failed(call);
+        }
         return;
     }
     oc_log_secret(c->log, call->fresh.access_token);

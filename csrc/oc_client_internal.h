@@ -46,6 +46,8 @@ struct oc_client {
     char spent_refresh[65];         /* SHA-256 of the refresh token refused with invalid_grant, or "" */
     oc_error spent_err;             /* ... and the server's answer, reported again without resending */
     struct oc_call *refreshing;     /* the call renewing the token, if any (single flight in-process) */
+    unsigned failed_refreshes;      /* refreshes the token endpoint failed, and the last one's error */
+    oc_error failed_refresh_err;
     /* The lines every request carries (Accept, User-Agent, credentials),
        built once per token; body_headers adds "Expect:" for requests with
        a body. Two lists, for libcurl scans its custom headers several times

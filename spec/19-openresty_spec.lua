@@ -281,4 +281,18 @@ describe("the OpenResty example, with 1 worker and a slow API", function()
     print(("\n  [openresty] 1 worker, 20 concurrent requests to a 500 ms API: %.2f s in total, "
       .. "%d at the API at once"):format(elapsed, stats.peak_in_flight))
   end)
+
+  it("asks an unavailable token endpoint once for the requests queued behind a refresh", function()
+    assert.is_not_nil(ng, "needs the example started above")
+    sandbox:expire()
+    local before = #sandbox:requests("/oauth/token")
+    sandbox:inject { path = "/oauth/token", status = 503, delay_ms = 300, count = 40,
+      headers = { ["Content-Type"] = "text/html" }, body = "<h1>down</h1>" }
+    local statuses, bodies = burst(ng, "/store", 20)
+    for i, s in ipairs(statuses) do assert.equal(502, s, bodies[i] and json.encode(bodies[i])) end
+    local asked = #sandbox:requests("/oauth/token") - before
+    -- the first refresh, and at most a few from requests that came after it failed
+    assert.is_true(asked <= 3, asked .. " token requests for 20 queued requests")
+    print(("\n  [openresty] token endpoint down, 20 concurrent requests: %d token requests"):format(asked))
+  end)
 end)
