@@ -150,8 +150,7 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
                      "the access token was rejected even after a refresh (revoked?); log in again");
     }
     if (status == 407)
-        snprintf(hint, sizeof hint, "the proxy wants credentials: set ProxyUser and ProxyPassword "
-                                    "(and ProxyAuthScheme if it is not BASIC)");
+        snprintf(hint, sizeof hint, "%s", OC_PROXY_AUTH_HINT);
     if (status == 429 || status == 403) {
         const char *ra = oc_response_header(resp, "retry-after");
         if (ra && !hint[0]) {

@@ -354,6 +354,8 @@ static oc_code transport_error(transfer *h, CURLcode cc, const oc_request *req, 
                            what, detail);
         return oc_fail(err, OC_E_NETWORK, "%s failed: %s", what, detail);
     default:
+        if (h->via_proxy && strstr(detail, "response 407")) /* CONNECT refused, for HTTPS */
+            return oc_fail(err, OC_E_NETWORK, "%s failed: %s; %s", what, detail, OC_PROXY_AUTH_HINT);
         return oc_fail(err, OC_E_NETWORK, "%s failed: %s", what, detail);
     }
 }

@@ -6,6 +6,11 @@
 #ifndef OC_HTTP_H
 #define OC_HTTP_H
 
+/* What a 407 asks of the user, plain http (an answer) or https (a refused CONNECT). */
+#define OC_PROXY_AUTH_HINT                                                                         \
+    "the proxy wants credentials: set ProxyUser and ProxyPassword (and ProxyAuthScheme if it "     \
+    "is not BASIC)"
+
 #include <stddef.h>
 
 #include <curl/curl.h>

@@ -82,6 +82,24 @@ describe("network properties", function()
       assert.matches("the proxy wants credentials: set ProxyUser and ProxyPassword", err.message, 1, true)
     end)
 
+    it("says what a proxy that refuses an HTTPS tunnel (407) wants", function()
+      local ca, cert, key = make_ca(dir)
+      sandbox = H.sandbox("jumpseller", { "--tls-cert", cert, "--tls-key", key,
+        "--basic-login", "shop", "--basic-token", "tok" })
+      proxy = start_proxy(dir, { user = "puser", password = "ppass" })
+      local base = { AuthScheme = "BASIC", User = "shop", Password = "tok", URL = sandbox.url .. "/v1",
+        SSLServerCert = ca, ProxyServer = "http://127.0.0.1:" .. proxy.port, MaxAttempts = 1 }
+      local c = assert(jumpseller.connect(base))
+      local body, err = c:get("/store/info.json")
+      c:close()
+      assert.is_nil(body)
+      assert.matches("the proxy wants credentials: set ProxyUser and ProxyPassword", err.message, 1, true)
+      base.ProxyUser, base.ProxyPassword = "puser", "ppass"
+      c = assert(jumpseller.connect(base))
+      assert.equal("Sandbox Store", assert(c:get("/store/info.json")).store.name)
+      c:close()
+    end)
+
     it("says when the proxy itself cannot be reached", function()
       sandbox = H.sandbox("jumpseller", { "--basic-login", "shop", "--basic-token", "tok" })
       local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "shop", Password = "tok",
