@@ -172,8 +172,22 @@ static int l_properties(lua_State *L)
     return 1;
 }
 
+/* core.profile_fields() -> { "name", "pkce", ... }: the fields the core reads. */
+static int l_profile_fields(lua_State *L)
+{
+    const oc_field_info *f;
+    int i = 1;
+    lua_newtable(L);
+    for (f = oc_profile_fields(); f->name; f++) {
+        lua_pushstring(L, f->name);
+        lua_rawseti(L, -2, i++);
+    }
+    return 1;
+}
+
 static const luaL_Reg module_functions[] = {
     { "client", oc_lua_client_new },
+    { "profile_fields", l_profile_fields },
     { "parse", l_parse },
     { "property_name", l_property_name },
     { "read_private_file", l_read_private_file },

@@ -101,6 +101,21 @@ describe("a custom OAuth 2 server", function()
     assert.equal("OAuthClientSecret", err.property)
   end)
 
+  it("never takes a call's options for a profile, and keeps PKCE in a partial profile", function()
+    local props = sandbox:generic_props({ CallbackURL = "http://127.0.0.1:1/cb" })
+    -- the provider modules' form, { redirect_uri = ... } second, used to mean
+    -- a profile without PKCE
+    local ok, msg = pcall(oauthconnect.get_authorization_url, props, { redirect_uri = "https://app/cb" })
+    assert.is_false(ok)
+    assert.matches("profile field 'redirect_uri' is unknown", msg, 1, true)
+    local url = assert(oauthconnect.get_authorization_url(props, nil, { redirect_uri = "https://app/cb" }))
+    assert.matches("redirect_uri=https%3A%2F%2Fapp%2Fcb", url, 1, true)
+    assert.matches("code_challenge_method=S256", url, 1, true)
+    -- a profile naming only what differs keeps the custom defaults
+    url = assert(oauthconnect.get_authorization_url(props, { name = "acme", title = "Acme" }))
+    assert.matches("code_challenge_method=S256", url, 1, true)
+  end)
+
   it("names the endpoints a server described by properties is missing", function()
     local _, err = oauthconnect.connect({ OAuthAccessToken = "x" })
     assert.equal("missing_property", err.code)
