@@ -114,6 +114,31 @@ static void describe_body(json_t *v, oc_buf *out, int depth)
     }
 }
 
+/* The value of one auth-param (name="value" or name=token) of a
+   WWW-Authenticate challenge (RFC 6750 3, RFC 9110 11.6.1), printable. */
+static int challenge_param(const char *header, const char *name, char *out, size_t max)
+{
+    size_t nlen = strlen(name);
+    const char *p = header;
+    while ((p = strstr(p, name)) != NULL) {
+        int starts = p == header || p[-1] == ' ' || p[-1] == ',';
+        p += nlen;
+        if (!starts || *p != '=')
+            continue;
+        p++;
+        if (*p == '"') {
+            const char *end = strchr(++p, '"');
+            if (!end)
+                return 0;
+            oc_copy_printable(out, max, p, (size_t)(end - p));
+        } else {
+            oc_copy_printable(out, max, p, strcspn(p, " ,"));
+        }
+        return 1;
+    }
+    return 0;
+}
+
 oc_code oc_client_http_error(const oc_client *c, const char *method, const char *target,
                              const oc_response *resp, oc_error *err)
 {
@@ -148,6 +173,22 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
         else
             snprintf(hint, sizeof hint,
                      "the access token was rejected even after a refresh (revoked?); log in again");
+    }
+    {
+        /* RFC 6750 3.1: a Bearer challenge names what was wrong with the token */
+        const char *challenge = oc_response_header(resp, "www-authenticate");
+        char code[64], scope[200];
+        if (challenge && strncasecmp(challenge, "Bearer", 6) == 0 &&
+            challenge_param(challenge, "error", code, sizeof code)) {
+            if (err)
+                snprintf(err->oauth_error, sizeof err->oauth_error, "%s", code);
+            if (strcmp(code, "insufficient_scope") == 0) {
+                int named = challenge_param(challenge, "scope", scope, sizeof scope);
+                snprintf(hint, sizeof hint,
+                         "the token lacks a scope this needs%s%s%s; add it to Scope and log in again",
+                         named ? " (" : "", named ? scope : "", named ? ")" : "");
+            }
+        }
     }
     if (status == 407)
         snprintf(hint, sizeof hint, "%s", OC_PROXY_AUTH_HINT);

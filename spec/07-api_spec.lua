@@ -165,6 +165,18 @@ describe("the Jumpseller client", function()
       tostring(err), 1, true)
   end)
 
+  it("names the scope a 403 insufficient_scope challenge asks for", function()
+    sandbox:inject({ path = "/v1/products.json", status = 403, body = '{"message":"need admin"}',
+      headers = { ["Content-Type"] = "application/json",
+        ["WWW-Authenticate"] = 'Bearer realm="api", error="insufficient_scope", scope="write_products admin"' } })
+    local body, err = client:get("/products.json")
+    assert.is_nil(body)
+    assert.equal(403, err.status)
+    assert.equal("insufficient_scope", err.oauth_error)
+    assert.matches("the token lacks a scope this needs (write_products admin); add it to Scope and log in again",
+      err.message, 1, true)
+  end)
+
   it("reports a 200 whose body is not JSON", function()
     sandbox:inject({ path = "/v1/store/info.json", status = 200, body = "<html>oops</html>",
       headers = { ["Content-Type"] = "text/html" } })
