@@ -601,13 +601,27 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
         c->flow.code_auth = c->flow.refresh_auth = call->tr.auth;
     if (rc != OC_OK) {
         oc_logf(c->log, 1, "%s", call->err.message);
-        if (call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH && rc == OC_E_OAUTH &&
-            (strcmp(call->err.oauth_error, "invalid_grant") == 0 ||
-             strcmp(call->err.oauth_error, "invalid_request") == 0)) {
-            /* the refresh token is dead: only a new login brings the connection back */
+        {
+            /* What the user can do about it, said where the answer is known. */
+            const char *advice = NULL;
             size_t len = strlen(call->err.message);
-            snprintf(call->err.message + len, sizeof call->err.message - len, "%s",
-                     "; the refresh token is no longer accepted: log in again");
+            int refreshing = call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH;
+            if (refreshing && strcmp(call->err.oauth_error, "invalid_grant") == 0)
+                advice = "; the refresh token is no longer accepted: log in again";
+            else if (refreshing && strcmp(call->err.oauth_error, "invalid_request") == 0)
+                advice = "; if the refresh token is what it refuses (Keap says so this way), log in again";
+            else if (refreshing && sent && (rc == OC_E_TIMEOUT || rc == OC_E_NETWORK))
+                /* a single-use refresh token the server received may be spent */
+                advice = "; the server may have taken the refresh token: if the next refresh is "
+                         "refused, log in again";
+            if (strcmp(call->err.oauth_error, "invalid_client") == 0)
+                snprintf(call->err.property, sizeof call->err.property, "%s",
+                         c->flow.client_secret && *c->flow.client_secret ? "OAuthClientSecret"
+                                                                         : "OAuthClientId");
+            else if (strcmp(call->err.oauth_error, "unauthorized_client") == 0)
+                snprintf(call->err.property, sizeof call->err.property, "%s", "OAuthClientId");
+            if (advice)
+                snprintf(call->err.message + len, sizeof call->err.message - len, "%s", advice);
         }
         if (call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH && call->base.refresh_token &&
             strcmp(call->err.oauth_error, "invalid_grant") == 0) {

@@ -77,6 +77,7 @@ describe("a custom OAuth 2 server", function()
     local _, err = oauthconnect.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL }),
       nil, profile)
     assert.equal("invalid_client", err.oauth_error)
+    assert.equal("OAuthClientSecret", err.property)
     assert.equal(4, #sandbox:requests("/oauth2/token"))
     assert.not_matches("not%-the%-secret", tostring(err))
   end)
