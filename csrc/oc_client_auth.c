@@ -18,6 +18,7 @@
 #include "oc_crypto.h"
 #include "oc_login.h"
 #include "oc_time.h"
+#include "oc_url.h"
 
 oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
 {
@@ -147,6 +148,7 @@ static oc_code login_locked(oc_client *c, int force, oc_error *err)
         ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "for the browser login", err)) != OC_OK ||
          (rc = oc_client_need(c, OC_P_CALLBACK_URL, "for the browser login (the redirect URI "
                                                     "registered for the app)", err)) != OC_OK ||
+         (rc = oc_url_check_no_fragment(callback, "CallbackURL", err)) != OC_OK ||
          (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
                                   &c->flow.authorize_url, err)) != OC_OK))
         return rc;
@@ -346,6 +348,7 @@ oc_code oc_client_authorization_url(oc_client *c, const char *redirect_uri, char
     if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "to build the authorization URL", err)) != OC_OK ||
         (!redirect_uri &&
          (rc = oc_client_need(c, OC_P_CALLBACK_URL, "to build the authorization URL", err)) != OC_OK) ||
+        (rc = oc_url_check_no_fragment(redirect_uri, "CallbackURL", err)) != OC_OK ||
         (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
                                  &c->flow.authorize_url, err)) != OC_OK ||
         (rc = oc_random_urlsafe(32, state, err)) != OC_OK)

@@ -104,11 +104,23 @@ int oc_host_is_loopback(const char *host)
     return 0;
 }
 
+oc_code oc_url_check_no_fragment(const char *text, const char *property, oc_error *err)
+{
+    char shown[300];
+    if (!text || !strchr(text, '#'))
+        return OC_OK;
+    oc_url_shown(shown, sizeof shown, text);
+    return oc_fail_property(err, OC_E_BAD_VALUE, property,
+                            "%s: '%s' holds a fragment ('#'), which OAuth endpoints and redirect "
+                            "URIs must not (RFC 6749 3.1, 3.1.2)",
+                            property, shown);
+}
+
 oc_code oc_url_check_secure(const char *text, const char *property, oc_error *err)
 {
     oc_url u;
-    oc_code rc = oc_url_parse(text, property, &u, err);
-    if (rc != OC_OK)
+    oc_code rc = oc_url_check_no_fragment(text, property, err);
+    if (rc != OC_OK || (rc = oc_url_parse(text, property, &u, err)) != OC_OK)
         return rc;
     if (strcmp(u.scheme, "http") == 0 && !oc_host_is_loopback(u.host)) {
         char shown[300];

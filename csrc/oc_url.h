@@ -24,6 +24,8 @@ void oc_url_shown(char *out, size_t max, const char *url);
 
 int oc_host_is_loopback(const char *host);
 /* https anywhere, http only to a loopback host (RFC 9700 2.6 / 4.1.1). */
+/* A URL property or redirect URI without a '#fragment' (RFC 6749 3.1, 3.1.2). */
+oc_code oc_url_check_no_fragment(const char *text, const char *property, oc_error *err);
 oc_code oc_url_check_secure(const char *text, const char *property, oc_error *err);
 /* Whether two absolute URLs share scheme, host and port. */
 int oc_url_same_origin(const char *a, const char *b);

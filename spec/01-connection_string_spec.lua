@@ -75,6 +75,18 @@ describe("connection strings", function()
     assert.equal("unknown_property", err.code)
   end)
 
+  it("refuses a fragment in an OAuth endpoint or redirect URI", function()
+    local _, err = jumpseller.connect({ InitiateOAuth = "REFRESH", OAuthClientId = "i", OAuthClientSecret = "s",
+      OAuthRefreshToken = "r", OAuthAccessTokenURL = "https://auth.example/token#x" })
+    assert.equal("OAuthAccessTokenURL", err.property)
+    assert.matches("holds a fragment", err.message, 1, true)
+    local url
+    url, err = jumpseller.get_authorization_url({ OAuthClientId = "i", OAuthClientSecret = "s",
+      CallbackURL = "http://127.0.0.1:8000/cb#frag" })
+    assert.is_nil(url)
+    assert.equal("CallbackURL", err.property)
+  end)
+
   it("refuses a table naming one property twice in different case", function()
     -- which value won used to depend on the table's hash order
     assert.has_error(function()
