@@ -249,8 +249,21 @@ oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t 
             if ((unsigned char)value[i] < 0x21 || (unsigned char)value[i] > 0x7e)
                 return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
                                         "%s holds a space, control or non-ASCII character at "
-                                        "position %zu of its value; a token cannot",
+                                        "position %zu of its value, which a token cannot hold",
                                         info->name, i + 1);
+    }
+    /* RFC 7636 4.1: 43 to 128 unreserved characters; checked here, for a
+       server would only say invalid_grant after the code was spent */
+    if (p == OC_P_PKCE_VERIFIER && vlen) {
+        size_t i;
+        int ok = vlen >= 43 && vlen <= 128;
+        for (i = 0; ok && i < vlen; i++)
+            ok = isalnum((unsigned char)value[i]) || strchr("-._~", value[i]) != NULL;
+        if (!ok)
+            return oc_fail_property(err, OC_E_BAD_VALUE, info->name,
+                                    "%s must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', "
+                                    "'_' and '~' (RFC 7636 4.1); this one is %zu long%s",
+                                    info->name, vlen, vlen >= 43 && vlen <= 128 ? " with others" : "");
     }
     if (vlen == 0) {
         free(cfg->value[p]);

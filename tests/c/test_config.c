@@ -207,3 +207,20 @@ OC_TEST(errors_after_a_secret_value_do_not_quote_its_tail)
     CHECK_INT(parse_err("OAuthClientSecret='a';Nope=1", 28, &err), OC_E_UNKNOWN_PROPERTY);
     CHECK_CONTAINS(err.message, "'Nope'");
 }
+
+OC_TEST(pkce_verifier_follows_rfc7636)
+{
+    oc_error err;
+    char ok[200], longer[200];
+    oc_config *c;
+    snprintf(ok, sizeof ok, "PKCEVerifier=%s", "abcdefghijklmnopqrstuvwxyz0123456789-._~ABCDEFG");
+    c = parse_ok(ok);
+    oc_config_free(c);
+    CHECK_INT(parse_err("PKCEVerifier=short", 18, &err), OC_E_BAD_VALUE);
+    CHECK_STR(err.property, "PKCEVerifier");
+    CHECK_CONTAINS(err.message, "43 to 128 characters");
+    CHECK_CONTAINS(err.message, "this one is 5 long");
+    snprintf(longer, sizeof longer, "PKCEVerifier=%s", "abcdefghijklmnopqrstuvwxyz0123456789+/=ABCDEFG");
+    CHECK_INT(parse_err(longer, strlen(longer), &err), OC_E_BAD_VALUE);
+    CHECK_CONTAINS(err.message, "with others");
+}
