@@ -141,7 +141,8 @@ static void pause_then(oc_call *call, int64_t ms, call_state after)
  * Timeout bounds a call from its first send to its answer, retries and a
  * refresh in between included, not each attempt: Timeout=10 gives up after
  * about 10 s, not 3 x 10. Waiting out a spent quota before the first send
- * is the client's own pacing and does not count. */
+ * is the client's own pacing and does not count. The token request is the
+ * exception (arm_token_timeout). */
 
 /* The ms of Timeout left for an HTTP step (starting the clock on the
    first), -1 without a limit, 0 when spent. */
@@ -175,6 +176,15 @@ static int arm_timeout(oc_call *call, oc_request *http)
     }
     http->timeout_ms = left > 0 ? (long)left : 0;
     return 1;
+}
+
+/* A token request always gets the whole Timeout, not what the request
+   around it has left: one cut short may still be completed by the server,
+   which then rotates a refresh token (or spends a code) this client never
+   learns of. A 401 after a slow API call left a refresh 299 ms. */
+static void arm_token_timeout(oc_call *call, oc_request *http)
+{
+    http->timeout_ms = call->c->timeout_ms > 0 ? (long)call->c->timeout_ms : 0;
 }
 
 /* ---- starting ---------------------------------------------------------------- */
@@ -911,8 +921,7 @@ void oc_call_next(oc_call *call, oc_step *step)
             call->state = call->after;
             return;
         case ST_TOKEN_SEND:
-            if (!arm_timeout(call, &call->token_http))
-                break;
+            arm_token_timeout(call, &call->token_http);
             step->kind = OC_STEP_HTTP;
             call->token_http.method = call->tr.method;
             call->token_http.url = call->tr.url;

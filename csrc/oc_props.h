@@ -43,7 +43,7 @@
     OC_PROP(URL, "URL", OC_PT_URL, NULL, 0, NULL, \
         "The API base URL that request paths are relative to. Default: the provider profile's.") \
     OC_PROP(TIMEOUT, "Timeout", OC_PT_SECONDS, "60", 0, NULL, \
-        "Seconds a request may take in total, from its first send to its answer, retries and a refresh on the way included (waiting out a spent rate-limit quota first does not count); 0 means no limit.") \
+        "Seconds a request may take in total, from its first send to its answer, retries and a refresh on the way included (waiting out a spent rate-limit quota first does not count); 0 means no limit. A token request always gets the whole Timeout, for one cut short may still rotate the refresh token at the server.") \
     OC_PROP(MAX_ATTEMPTS, "MaxAttempts", OC_PT_COUNT, "3", 0, NULL, \
         "How many times a request is tried in all (0 and 1 both mean once, no retry): 429 (and rate-limit 403s) for any method; 502, 503, 504 and network failures for idempotent ones (or when nothing was sent). Waits follow Retry-After and the provider's rate-limit headers, else exponential backoff with full jitter.") \
     OC_PROP(RETRY_MAX_WAIT, "RetryMaxWait", OC_PT_SECONDS, "60", 0, NULL, \

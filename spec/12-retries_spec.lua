@@ -161,6 +161,26 @@ describe("retries and rate limits", function()
     c:close()
   end)
 
+  it("gives a refresh the whole Timeout, whatever the request before it used", function()
+    -- a refresh cut short may still be completed by the server, which then
+    -- rotates a refresh token the client never learns of
+    local dir = H.tmpdir()
+    local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", Timeout = 1, MaxAttempts = 1,
+      OAuthSettingsLocation = dir .. "/t.json", CallbackURL = "http://127.0.0.1:1/cb" })
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+    local before = H.settings(props.OAuthSettingsLocation).refresh_token
+    local c = assert(jumpseller.connect(props))
+    local refreshes = sandbox:stats().refreshes
+    sandbox:inject({ path = "/v1/store/info.json", status = 401, delay_ms = 800,
+      headers = { ["Content-Type"] = "application/json" }, body = '{"message":"expired"}' })
+    sandbox:inject({ path = "/oauth/token", action = "delay", delay_ms = 500 })
+    local _, err = c:get("/store/info.json")
+    c:close()
+    assert.equal("timeout", err.code) -- the request itself ran out of time
+    assert.equal(refreshes + 1, sandbox:stats().refreshes)
+    assert.not_equal(before, H.settings(props.OAuthSettingsLocation).refresh_token) -- and nothing was lost
+  end)
+
   it("times out a token refresh that never answers, leaving the store as it was", function()
     local dir = H.tmpdir()
     local props = sandbox:jumpseller_props({ InitiateOAuth = "GETANDREFRESH", Timeout = 1,
