@@ -69,20 +69,34 @@ static int split_command(char *entry, const char *url, char **argv)
 
 extern char **environ;
 
-/* Names of variables a browser has no business reading: a script's own
-   client secret or token, passed in through the environment. */
-static int looks_secret(const char *entry)
+/* Whether text holds one of words, in any case. */
+static int holds_word(const char *text, size_t n, const char *const *words)
 {
-    static const char *const words[] = { "SECRET", "TOKEN", "PASSW", "APIKEY", "API_KEY",
-                                         "CREDENTIAL", "PRIVATE", NULL };
-    size_t n = strcspn(entry, "="), i, w;
+    size_t i, w;
     for (w = 0; words[w]; w++) {
         size_t wl = strlen(words[w]);
         for (i = 0; i + wl <= n; i++)
-            if (strncasecmp(entry + i, words[w], wl) == 0)
+            if (strncasecmp(text + i, words[w], wl) == 0)
                 return 1;
     }
     return 0;
+}
+
+/* Variables a browser has no business reading: a script's own client
+   secret or token passed in through the environment, by a name that says
+   so, or inside a value such as a connection string
+   (OAUTHCONNECT_KEAP="...;OAuthClientSecret=...") or a URL with a password. */
+static int looks_secret(const char *entry)
+{
+    static const char *const names[] = { "SECRET", "TOKEN", "PASSW", "APIKEY", "API_KEY",
+                                         "CREDENTIAL", "PRIVATE", "OAUTHCONNECT", NULL };
+    static const char *const values[] = { "SECRET", "TOKEN", "PASSWORD", "APIKEY", "VERIFIER", NULL };
+    size_t n = strcspn(entry, "=");
+    const char *value = entry[n] ? entry + n + 1 : "";
+    const char *scheme = strstr(value, "://");
+    return holds_word(entry, n, names) || holds_word(value, strlen(value), values) ||
+           (scheme && strchr(scheme + 3, '@') &&
+            strchr(scheme + 3, '@') < scheme + 3 + strcspn(scheme + 3, "/"));
 }
 
 /* The environment minus secret-looking variables; the array is malloc'd,
@@ -136,6 +150,14 @@ static int spawn_detached(char **argv)
         if (grandchild > 0) {
             report_quick_failure(grandchild, pipefd[1]);
             _exit(0);
+        }
+        /* Nothing of this process's open files (libcurl's connections, the
+           settings lock) goes to the browser; the pipe closes at exec. */
+        {
+            int fd, max = (int)sysconf(_SC_OPEN_MAX);
+            for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+                if (fd != pipefd[1])
+                    close(fd);
         }
         /* The browser's own output (curl prints the page) is not ours to show. */
         devnull = open("/dev/null", O_RDWR);

@@ -58,6 +58,22 @@ describe("the desktop login", function()
     assert.equal(1, sandbox:stats().authorize)
   end)
 
+  it("starts the browser without the script's secrets or open connections", function()
+    local browser = dir .. "/spy-browser"
+    H.write_file(browser, "#!/bin/sh\nenv > " .. H.q(dir .. "/browser-env") .. "\nls -l /proc/$$/fd > "
+      .. H.q(dir .. "/browser-fds") .. "\nexec " .. H.BROWSER .. " \"$1\"\n", "755")
+    local out, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = browser,
+      OAUTHCONNECT_JUMPSELLER = H.connstr(props), SHOP_DSN = "postgres://app:db-pw-77@db/shop",
+      PLAIN_SETTING = "kept" })
+    assert.equal(0, code, err)
+    assert.equal("Sandbox Store\n", out)
+    local env = H.read_file(dir .. "/browser-env")
+    assert.matches("PLAIN_SETTING=kept", env, 1, true)
+    assert.is_nil(env:find(props.OAuthClientSecret, 1, true))
+    assert.is_nil(env:find("db-pw-77", 1, true))
+    assert.is_nil(H.read_file(dir .. "/browser-fds"):find("socket:", 1, true))
+  end)
+
   it("tries the next $BROWSER entry when one fails at once", function()
     props.LoginTimeout = 8
     local out, err, code = H.run_lua(SCRIPT, { CONN = H.connstr(props), BROWSER = "/bin/false:" .. H.BROWSER })
