@@ -29,6 +29,9 @@ typedef enum {
 /* Why a refresh runs: it decides what a failure means. */
 typedef enum { WHY_DUE, WHY_NEEDED, WHY_REJECTED } refresh_why;
 
+/* Room made for a token set before asking for one: sets are 1 to 4 KB. */
+enum { OC_TOKEN_SET_RESERVE = 16 * 1024 };
+
 struct oc_call {
     oc_client *c;
     call_kind kind;
@@ -308,7 +311,8 @@ oc_code oc_call_exchange(oc_client *c, const char *code, const oc_kv *callback_p
                                  &c->flow.token_url, &call->err)) != OC_OK ||
         (rc = oc_oauth_code_request(&c->flow, code, redirect_uri, verifier, &extra, &call->tr,
                                     &call->err)) != OC_OK ||
-        (rc = store_is_ours(c, &call->err)) != OC_OK)
+        (rc = store_is_ours(c, &call->err)) != OC_OK ||
+        (c->store && (rc = oc_store_reserve(c->store, OC_TOKEN_SET_RESERVE, &call->err)) != OC_OK))
         finish(call, rc);
     else
         call->state = ST_TOKEN_SEND;
@@ -482,6 +486,15 @@ static void step_lock(oc_call *call)
         len = strlen(call->err.message);
         snprintf(call->err.message + len, sizeof call->err.message - len, "%s",
                  " (the refresh this request waited for)");
+        refresh_failed(call);
+        return;
+    }
+    /* The answer must have somewhere to go before the question is asked: a
+       rotated refresh token that cannot be saved dies with a short-lived
+       process (a full disk, cron). Not refreshed, the old one still works. */
+    if (c->scheme == OC_SCHEME_OAUTH && c->store && !c->unsaved &&
+        (rc = oc_store_reserve(c->store, OC_TOKEN_SET_RESERVE, &call->err)) != OC_OK) {
+        oc_error_prefix(&call->err, "the token was not refreshed, for its answer could not be kept");
         refresh_failed(call);
         return;
     }

@@ -59,6 +59,11 @@ oc_code oc_store_remove(oc_store *s, oc_error *err)
     return blame_location(s->ops->remove(s, err), err);
 }
 
+oc_code oc_store_reserve(oc_store *s, size_t bytes, oc_error *err)
+{
+    return s->ops->reserve ? blame_location(s->ops->reserve(s, bytes, err), err) : OC_OK;
+}
+
 oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
 {
     return blame_location(s->ops->lock(s, timeout_ms, err), err);
@@ -185,7 +190,8 @@ static void memory_destroy(oc_store *s)
 }
 
 static const oc_store_ops memory_ops = {
-    memory_load, memory_save, memory_remove, memory_lock, memory_unlock, memory_destroy
+    memory_load, memory_save, memory_remove, memory_lock, memory_unlock, memory_destroy,
+    NULL /* memory is taken before a refresh starts */
 };
 
 oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err)

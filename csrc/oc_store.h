@@ -35,6 +35,9 @@ typedef struct oc_store_ops {
     oc_code (*lock)(oc_store *s, int64_t timeout_ms, oc_error *err);
     void (*unlock)(oc_store *s);
     void (*destroy)(oc_store *s);
+    /* Makes sure a set of `bytes` can be saved now (disk space, rights); NULL
+       for stores where that cannot fail short of an outage. */
+    oc_code (*reserve)(oc_store *s, size_t bytes, oc_error *err);
 } oc_store_ops;
 
 struct oc_store {
@@ -72,6 +75,9 @@ oc_code oc_store_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *foun
 oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, const char *expect,
                       oc_error *err);
 oc_code oc_store_remove(oc_store *s, oc_error *err);
+/* Before a refresh or a code exchange: whether the answer could be saved.
+   A single-use refresh token the server rotates is lost if it cannot be. */
+oc_code oc_store_reserve(oc_store *s, size_t bytes, oc_error *err);
 oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err);
 void oc_store_unlock(oc_store *s);
 const char *oc_store_where(const oc_store *s);

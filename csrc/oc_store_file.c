@@ -396,8 +396,38 @@ static void file_destroy(oc_store *s)
     free(f);
 }
 
+/* A temporary file of `bytes` next to the settings file, allocated and
+   removed: the directory takes a new file, and the disk (or the process's
+   file size limit) has room for the set that will replace the old one. */
+static oc_code file_reserve(oc_store *s, size_t bytes, oc_error *err)
+{
+    file_store *f = (file_store *)s;
+    size_t tmplen = strlen(f->path) + 16;
+    char *tmp;
+    int fd, e;
+    oc_code rc;
+    if ((rc = check_dir(f, 1, err)) != OC_OK)
+        return rc;
+    if (!(tmp = malloc(tmplen)))
+        return oc_fail_nomem(err);
+    snprintf(tmp, tmplen, "%s.tmp.XXXXXX", f->path);
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot create a file next to %s: %s", f->base.where,
+                     strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    e = posix_fallocate(fd, 0, (off_t)bytes);
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    if (e != 0)
+        return oc_fail(err, OC_E_SETTINGS, "no room to save %s: %s", f->base.where, strerror(e));
+    return OC_OK;
+}
+
 static const oc_store_ops file_ops = {
-    file_load, file_save, file_remove, file_lock, file_unlock, file_destroy
+    file_load, file_save, file_remove, file_lock, file_unlock, file_destroy, file_reserve
 };
 
 oc_code oc_store_file_new(const char *path, oc_store **out, oc_error *err)

@@ -329,7 +329,8 @@ static void redis_destroy(oc_store *s)
 }
 
 static const oc_store_ops redis_ops = {
-    redis_load, redis_save, redis_remove, redis_lock, redis_unlock, redis_destroy
+    redis_load, redis_save, redis_remove, redis_lock, redis_unlock, redis_destroy,
+    NULL /* rights are checked when connecting (check_may_eval); space is Redis's */
 };
 
 oc_code oc_store_redis_new(const char *location, const char *ca_file, const char *ca_pem,
