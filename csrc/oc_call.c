@@ -481,11 +481,8 @@ static void step_lock(oc_call *call)
        that answer instead of asking again, or an unavailable token endpoint
        would get one refresh per queued request. Later calls do ask. */
     if (call->failed_refreshes != c->failed_refreshes) {
-        size_t len;
         call->err = c->failed_refresh_err;
-        len = strlen(call->err.message);
-        snprintf(call->err.message + len, sizeof call->err.message - len, "%s",
-                 " (the refresh this request waited for)");
+        oc_error_append(&call->err, " (the refresh this request waited for)");
         refresh_failed(call);
         return;
     }
@@ -558,7 +555,6 @@ static void keep_rotated_refresh_token(oc_call *call, const oc_response *r)
     oc_client *c = call->c;
     oc_token kept;
     oc_code rc;
-    size_t len;
     oc_token_init(&kept);
     if (oc_token_salvage_refresh(r->body.data ? r->body.data : "", r->body.len, &call->base, &kept) != OC_OK)
         return;
@@ -573,10 +569,31 @@ static void keep_rotated_refresh_token(oc_call *call, const oc_response *r)
     }
     if (rc != OC_OK)
         c->unsaved = 1;
-    len = strlen(call->err.message);
-    snprintf(call->err.message + len, sizeof call->err.message - len, "%s",
-             "; the new refresh token in that answer was kept");
+    oc_error_append(&call->err, "; the new refresh token in that answer was kept");
     oc_token_clear(&kept);
+}
+
+/* What the user can do about a failed token request, said where the answer
+   is known: advice in the message, the property at fault. */
+static void advise(oc_call *call, oc_code rc, int sent)
+{
+    const oc_client *c = call->c;
+    const char *oauth_error = call->err.oauth_error;
+    int refreshing = call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH;
+    if (refreshing && strcmp(oauth_error, "invalid_grant") == 0)
+        oc_error_append(&call->err, "; the refresh token is no longer accepted: log in again");
+    else if (refreshing && strcmp(oauth_error, "invalid_request") == 0)
+        oc_error_append(&call->err,
+                        "; if the refresh token is what it refuses (Keap says so this way), log in again");
+    else if (refreshing && sent && (rc == OC_E_TIMEOUT || rc == OC_E_NETWORK))
+        /* a single-use refresh token the server received may be spent */
+        oc_error_append(&call->err, "; the server may have taken the refresh token: if the next "
+                                    "refresh is refused, log in again");
+    if (strcmp(oauth_error, "invalid_client") == 0)
+        snprintf(call->err.property, sizeof call->err.property, "%s",
+                 c->flow.client_secret && *c->flow.client_secret ? "OAuthClientSecret" : "OAuthClientId");
+    else if (strcmp(oauth_error, "unauthorized_client") == 0)
+        snprintf(call->err.property, sizeof call->err.property, "%s", "OAuthClientId");
 }
 
 /* The token endpoint's answer: retried only when the server cannot have
@@ -624,28 +641,7 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
         c->flow.code_auth = c->flow.refresh_auth = call->tr.auth;
     if (rc != OC_OK) {
         oc_logf(c->log, 1, "%s", call->err.message);
-        {
-            /* What the user can do about it, said where the answer is known. */
-            const char *advice = NULL;
-            size_t len = strlen(call->err.message);
-            int refreshing = call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH;
-            if (refreshing && strcmp(call->err.oauth_error, "invalid_grant") == 0)
-                advice = "; the refresh token is no longer accepted: log in again";
-            else if (refreshing && strcmp(call->err.oauth_error, "invalid_request") == 0)
-                advice = "; if the refresh token is what it refuses (Keap says so this way), log in again";
-            else if (refreshing && sent && (rc == OC_E_TIMEOUT || rc == OC_E_NETWORK))
-                /* a single-use refresh token the server received may be spent */
-                advice = "; the server may have taken the refresh token: if the next refresh is "
-                         "refused, log in again";
-            if (strcmp(call->err.oauth_error, "invalid_client") == 0)
-                snprintf(call->err.property, sizeof call->err.property, "%s",
-                         c->flow.client_secret && *c->flow.client_secret ? "OAuthClientSecret"
-                                                                         : "OAuthClientId");
-            else if (strcmp(call->err.oauth_error, "unauthorized_client") == 0)
-                snprintf(call->err.property, sizeof call->err.property, "%s", "OAuthClientId");
-            if (advice)
-                snprintf(call->err.message + len, sizeof call->err.message - len, "%s", advice);
-        }
+        advise(call, rc, sent);
         if (call->kind != KIND_EXCHANGE && c->scheme == OC_SCHEME_OAUTH && call->base.refresh_token &&
             strcmp(call->err.oauth_error, "invalid_grant") == 0) {
             oc_sha256_hex(call->base.refresh_token, strlen(call->base.refresh_token),

@@ -390,8 +390,25 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+/* Drops a stored set made for something else ("issued to the client 'a',
+   not to OAuthClientId 'b'"): it is never used, and the error names both. */
+static oc_code refuse_stored(const oc_client *c, oc_token *t, int *found, const char *property,
+                             const char *theirs_what, const char *theirs, const char *ours_what,
+                             const char *ours, const char *remedy, oc_error *err)
+{
+    char a[80], b[80];
+    oc_copy_printable(a, sizeof a, theirs, strlen(theirs));
+    oc_copy_printable(b, sizeof b, ours, strlen(ours));
+    *found = 0;
+    oc_token_clear(t);
+    return oc_fail_property(err, OC_E_SETTINGS, property, "%s holds tokens %s '%s', not %s '%s'; %s",
+                            oc_store_where(c->store), theirs_what, a, ours_what, b, remedy);
+}
+
 oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage, oc_error *err)
 {
+    const char *wanted_store = oc_config_get(c->cfg, OC_P_STORE_ID), *issued_store;
+    char store_buf[128];
     oc_token_meta stored;
     oc_code rc;
     memset(&stored, 0, sizeof stored);
@@ -423,37 +440,23 @@ oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage
     /* A refresh token is bound to the client it was issued to (RFC 6749
        6): another app's tokens are refused, not used and then broken. */
     if (stored.client_id && c->meta.client_id && !same(stored.client_id, c->meta.client_id)) {
-        char theirs[80], ours[80];
-        oc_copy_printable(theirs, sizeof theirs, stored.client_id, strlen(stored.client_id));
-        oc_copy_printable(ours, sizeof ours, c->meta.client_id, strlen(c->meta.client_id));
-        *found = 0;
-        oc_token_clear(t);
-        rc = oc_fail_property(err, OC_E_SETTINGS, "OAuthSettingsLocation",
-                              "%s holds tokens issued to the client '%s', not to OAuthClientId '%s'; "
-                              "use another OAuthSettingsLocation for this app, or remove the file "
-                              "to log in again",
-                              oc_store_where(c->store), theirs, ours);
+        rc = refuse_stored(c, t, found, "OAuthSettingsLocation", "issued to the client",
+                           stored.client_id, "to OAuthClientId", c->meta.client_id,
+                           "use another OAuthSettingsLocation for this app, or remove the file to "
+                           "log in again",
+                           err);
         goto out;
     }
     /* A store's token (BigCommerce) is good for that store only: sent to
        another it would come back 401 with a misleading "authorize again". */
-    {
-        const char *wanted = oc_config_get(c->cfg, OC_P_STORE_ID);
-        char buf[128];
-        const char *issued = token_store_id(c, t, buf, sizeof buf);
-        if (wanted && *wanted && issued && strcmp(wanted, issued) != 0) {
-            char theirs[80], ours[80];
-            oc_copy_printable(theirs, sizeof theirs, issued, strlen(issued));
-            oc_copy_printable(ours, sizeof ours, wanted, strlen(wanted));
-            *found = 0;
-            oc_token_clear(t);
-            rc = oc_fail_property(err, OC_E_SETTINGS, "StoreId",
-                                  "%s holds tokens for the store '%s', not for StoreId '%s'; use "
-                                  "another OAuthSettingsLocation for each store, or remove the file "
-                                  "to authorize this one",
-                                  oc_store_where(c->store), theirs, ours);
-            goto out;
-        }
+    issued_store = token_store_id(c, t, store_buf, sizeof store_buf);
+    if (wanted_store && *wanted_store && issued_store && strcmp(wanted_store, issued_store) != 0) {
+        rc = refuse_stored(c, t, found, "StoreId", "for the store", issued_store, "for StoreId",
+                           wanted_store,
+                           "use another OAuthSettingsLocation for each store, or remove the file "
+                           "to authorize this one",
+                           err);
+        goto out;
     }
     *lineage = !c->seed[0] || same(stored.seed, c->seed);
 out:
@@ -490,15 +493,9 @@ static void compute_seed(oc_client *c)
 /* Trust settings: a PEM file or PEM text; "*" (CData's accept-anything) is refused. */
 /* Certificates are checked now: libcurl would refuse a bad one on every
    request, each failing as a TLS error that says little. */
-enum { CERT_FILE_MAX = 4 * 1024 * 1024 };
-
 static oc_code trust(const oc_client *c, oc_http_options *ho, oc_error *err)
 {
     const char *v = oc_config_get(c->cfg, OC_P_SSL_SERVER_CERT);
-    oc_buf text;
-    char chunk[8192];
-    size_t n;
-    int ok;
     FILE *f;
     if (!v)
         return OC_OK;
@@ -516,13 +513,8 @@ static oc_code trust(const oc_client *c, oc_http_options *ho, oc_error *err)
     if (!(f = fopen(v, "r")))
         return oc_fail_property(err, OC_E_BAD_VALUE, "SSLServerCert",
                                 "SSLServerCert: cannot read the certificate file %s", v);
-    oc_buf_init(&text, CERT_FILE_MAX);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && oc_buf_append(&text, chunk, n) == 0)
-        ;
     fclose(f);
-    ok = text.data && !text.overflow && oc_pem_has_certificate(text.data, text.len);
-    oc_buf_free(&text);
-    if (!ok)
+    if (!oc_pem_file_has_certificate(v))
         return oc_fail_property(err, OC_E_BAD_VALUE, "SSLServerCert",
                                 "SSLServerCert: %s holds no PEM certificate OpenSSL can read", v);
     ho->ca_file = v;

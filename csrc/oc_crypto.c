@@ -154,12 +154,21 @@ void oc_sha256_hex(const void *data, size_t len, char out[65])
     out[64] = '\0';
 }
 
-int oc_pem_has_certificate(const char *pem, size_t len)
+static int bio_has_certificate(BIO *bio)
 {
-    BIO *bio = len <= (size_t)1 << 30 ? BIO_new_mem_buf(pem, (int)len) : NULL;
     X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     int ok = cert != NULL;
     X509_free(cert);
     BIO_free(bio);
     return ok;
+}
+
+int oc_pem_has_certificate(const char *pem, size_t len)
+{
+    return bio_has_certificate(len <= (size_t)1 << 30 ? BIO_new_mem_buf(pem, (int)len) : NULL);
+}
+
+int oc_pem_file_has_certificate(const char *path)
+{
+    return bio_has_certificate(BIO_new_file(path, "r"));
 }

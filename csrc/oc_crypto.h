@@ -30,6 +30,8 @@ char *oc_base64url(const void *data, size_t len);
 /* Decodes standard or url-safe base64, padded or not. Returns 0, or -1 on bad input. */
 /* Whether PEM text holds at least one certificate OpenSSL can read. */
 int oc_pem_has_certificate(const char *pem, size_t len);
+/* The same for a file. */
+int oc_pem_file_has_certificate(const char *path);
 int oc_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
 #endif

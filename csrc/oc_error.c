@@ -75,6 +75,15 @@ oc_code oc_fail_nomem(oc_error *err)
     return oc_fail(err, OC_E_NOMEM, "out of memory");
 }
 
+void oc_error_append(oc_error *err, const char *text)
+{
+    size_t len;
+    if (!err)
+        return;
+    len = strlen(err->message);
+    snprintf(err->message + len, sizeof err->message - len, "%s", text);
+}
+
 void oc_error_prefix(oc_error *err, const char *fmt, ...)
 {
     char prefix[256];

@@ -58,6 +58,9 @@ void oc_error_prefix(oc_error *err, const char *fmt, ...)
 #endif
     ;
 
+/* Appends text to the message, cut at the message's limit (e.g. advice). */
+void oc_error_append(oc_error *err, const char *text);
+
 /* Copies at most max-1 bytes of text into dst, replacing control characters
    with '?', so text that came from a server cannot forge lines in a message. */
 void oc_copy_printable(char *dst, size_t max, const char *text, size_t len);

@@ -57,16 +57,23 @@ describe("a password written into a URL", function()
   end)
 end)
 
+-- A Jumpseller sandbox, a settings file in a fresh directory, and a client
+-- logged in through it; with_log adds a Verbosity 3 Logfile in that directory.
+local function logged_in(with_log)
+  local sandbox, dir = H.sandbox("jumpseller"), H.tmpdir()
+  local p = { InitiateOAuth = "REFRESH", OAuthSettingsLocation = dir .. "/t.json",
+    CallbackURL = "http://127.0.0.1:1/cb", MaxAttempts = 1 }
+  if with_log then p.Logfile, p.Verbosity = dir .. "/log", 3 end
+  local props = sandbox:jumpseller_props(p)
+  assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+  return sandbox, dir, props, assert(jumpseller.connect(props))
+end
+
 describe("hostile token endpoint answers", function()
   local sandbox, dir, props, client, before
 
   setup(function()
-    sandbox = H.sandbox("jumpseller")
-    dir = H.tmpdir()
-    props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", OAuthSettingsLocation = dir .. "/t.json",
-      CallbackURL = "http://127.0.0.1:1/cb", MaxAttempts = 1 })
-    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
-    client = assert(jumpseller.connect(props))
+    sandbox, dir, props, client = logged_in(false)
   end)
   teardown(function()
     client:close()
@@ -200,12 +207,7 @@ describe("secrets a server or libcurl quotes back", function()
   local sandbox, dir, props, client
 
   setup(function()
-    sandbox = H.sandbox("jumpseller")
-    dir = H.tmpdir()
-    props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", OAuthSettingsLocation = dir .. "/t.json",
-      CallbackURL = "http://127.0.0.1:1/cb", MaxAttempts = 1, Logfile = dir .. "/log", Verbosity = 3 })
-    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
-    client = assert(jumpseller.connect(props))
+    sandbox, dir, props, client = logged_in(true)
   end)
   teardown(function()
     client:close()

@@ -180,20 +180,22 @@ static int have_ipv6_loopback(void)
     return ok;
 }
 
-/* The callback to "localhost" through one address, the one a browser tried. */
-static void localhost_callback_via(const char *host)
+/* A listener on callback_url takes the code a "browser" sends through host. */
+static void callback_via(const char *callback_url, const char *host, const char *code)
 {
     oc_listener *l;
     oc_kv p = OC_KV_INIT;
     oc_error err;
+    char path[64];
     pid_t pid;
-    CHECK_INT(oc_listener_start("http://localhost:0/cb", &l, &err), OC_OK);
+    CHECK_INT(oc_listener_start(callback_url, &l, &err), OC_OK);
     CHECK(oc_listener_port(l) > 0);
+    snprintf(path, sizeof path, "/cb?code=%s&state=STATE", code);
     pid = fork();
     if (pid == 0)
-        _exit(get_from(host, oc_listener_port(l), "/cb?code=VIA&state=STATE") == 200 ? 0 : 1);
+        _exit(get_from(host, oc_listener_port(l), path) == 200 ? 0 : 1);
     CHECK_INT(oc_listener_wait(l, "STATE", OC_STATE_REQUIRED, 5000, &p, &err), OC_OK);
-    CHECK_STR(oc_kv_get(&p, "code"), "VIA");
+    CHECK_STR(oc_kv_get(&p, "code"), code);
     oc_listener_stop(l);
     waitpid(pid, NULL, 0);
     oc_kv_free(&p);
@@ -201,32 +203,20 @@ static void localhost_callback_via(const char *host)
 
 OC_TEST(localhost_listens_on_both_loopback_addresses)
 {
-    localhost_callback_via("127.0.0.1");
+    callback_via("http://localhost:0/cb", "127.0.0.1", "VIA");
     if (have_ipv6_loopback())
-        localhost_callback_via("[::1]");
+        callback_via("http://localhost:0/cb", "[::1]", "VIA");
     else
         fprintf(stderr, "note: no IPv6 loopback on this machine; [::1] not tried\n");
 }
 
 OC_TEST(ipv6_literal_callback)
 {
-    oc_listener *l;
-    oc_kv p = OC_KV_INIT;
-    oc_error err;
-    pid_t pid;
     if (!have_ipv6_loopback()) {
         fprintf(stderr, "note: no IPv6 loopback on this machine; skipped\n");
         return;
     }
-    CHECK_INT(oc_listener_start("http://[::1]:0/cb", &l, &err), OC_OK);
-    pid = fork();
-    if (pid == 0)
-        _exit(get_from("[::1]", oc_listener_port(l), "/cb?code=V6&state=STATE") == 200 ? 0 : 1);
-    CHECK_INT(oc_listener_wait(l, "STATE", OC_STATE_REQUIRED, 5000, &p, &err), OC_OK);
-    CHECK_STR(oc_kv_get(&p, "code"), "V6");
-    oc_listener_stop(l);
-    waitpid(pid, NULL, 0);
-    oc_kv_free(&p);
+    callback_via("http://[::1]:0/cb", "[::1]", "V6");
 }
 
 OC_TEST(localhost_refuses_a_port_another_program_holds_on_ipv6)
