@@ -22,6 +22,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from sandboxlib import config  # noqa: E402
 from sandboxlib.app import SandboxApp  # noqa: E402
 from sandboxlib.httpcore import SandboxHTTPServer  # noqa: E402
 from sandboxlib.oauth import ClientRegistry  # noqa: E402
@@ -65,6 +66,44 @@ def parse_args(argv):
     p.add_argument("--basic-token", help="Jumpseller BASIC auth authtoken / generic API Basic "
                                          "password")
     p.add_argument("--store-hash", default="sbx123abc", help="BigCommerce store hash")
+    p.add_argument("--revoke-access-on-refresh", action="store_true",
+                   help="a refresh revokes the access tokens issued before it")
+    rate = p.add_argument_group("rate limits (runtime config rate_limit_*)")
+    rate.add_argument("--rate-limit-per-second", type=int, default=0, metavar="N",
+                      help="API requests per second (0: no limit)")
+    rate.add_argument("--rate-limit-per-minute", type=int, default=0, metavar="N",
+                      help="API requests per minute (0: no limit)")
+    rate.add_argument("--rate-limit-windows", choices=("calendar", "sliding"),
+                      help="calendar (whole seconds and minutes of the server's clock; "
+                           "jumpseller's default) or sliding (the last 1 s and 60 s; the "
+                           "others' default)")
+    rate.add_argument("--rate-limit-enforce", action=argparse.BooleanOptionalAction,
+                      default=True,
+                      help="refuse requests past a limit (--no-rate-limit-enforce: only "
+                           "advertise the limits in the headers, serve everything)")
+    rate.add_argument("--rate-limit-retry-after", action=argparse.BooleanOptionalAction,
+                      default=None,
+                      help="send Retry-After with a limit answer (default: every provider "
+                           "but bigcommerce)")
+    rate.add_argument("--rate-limit-status", type=int, choices=(429, 403), default=429,
+                      help="status of a limit answer (403: Jumpseller's older docs)")
+    rate.add_argument("--rate-limit-clock-offset-ms", type=int, default=0, metavar="MS",
+                      help="shift the server's clock (calendar windows, Date header) by MS")
+    gen = p.add_argument_group("generic and jumpseller")
+    gen.add_argument("--require-pkce", action="store_true", default=None,
+                     help="authorize refuses a request without an S256 code_challenge")
+    gen = p.add_argument_group("generic only")
+    gen.add_argument("--public-client-id", metavar="ID",
+                     help="the public client, which has no secret and must use PKCE "
+                          "(default sandbox-public-client)")
+    gen.add_argument("--issuer-path", metavar="PATH",
+                     help='a path in the issuer identifier, e.g. "/tenant1" (RFC 8414 3)')
+    gen.add_argument("--device-interval", type=int, metavar="SECONDS",
+                     help="RFC 8628 polling interval (default 5; 0: no minimum)")
+    gen.add_argument("--device-expires-in", type=int, metavar="SECONDS",
+                     help="RFC 8628 device code lifetime (default 600)")
+    gen.add_argument("--device-auto-approve-after", type=float, metavar="SECONDS",
+                     help="approve every device code this long after it was issued")
     args = p.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
@@ -81,6 +120,19 @@ def parse_args(argv):
     try:
         args.bind_host = loopback_address(args.host)
     except ValueError as exc:
+        p.error(str(exc))
+    # A flag whose config key the provider lacks is refused, not ignored.
+    for flag, key in (("--require-pkce", "require_pkce"),
+                      ("--public-client-id", "public_client_id"),
+                      ("--issuer-path", "issuer_path"),
+                      ("--device-interval", "device_interval"),
+                      ("--device-expires-in", "device_expires_in"),
+                      ("--device-auto-approve-after", "device_auto_approve_after")):
+        if getattr(args, key) is not None and not config.provider_has(args.provider, key):
+            p.error("%s does not apply to --provider %s" % (flag, args.provider))
+    try:
+        args.config = config.defaults(PROVIDERS[args.provider], args)
+    except config.ConfigError as exc:
         p.error(str(exc))
     return args
 
@@ -137,14 +189,7 @@ def parent_alive(pid, original_ppid):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     provider_cls = PROVIDERS[args.provider]
-    ttl = args.access_ttl if args.access_ttl is not None else provider_cls.default_access_ttl
-    state = SandboxState({
-        "access_ttl": ttl,
-        "deny": args.deny,
-        "rate_limit_per_second": 0,
-        "rate_limit_status": 429,
-        "revoke_access_on_refresh": False,
-    })
+    state = SandboxState(args.config)
     tokens = TokenStore(state.lock)
     clients = ClientRegistry(args.client_id, args.client_secret, args.redirect_uri,
                              public=args.public_client)
@@ -158,8 +203,9 @@ def main(argv=None):
                                ipv6=ipv6, tls_context=ctx)
     port = server.server_address[1]
     host = "[%s]" % args.bind_host if ipv6 else args.bind_host
-    ready = json.dumps({"url": "%s://%s:%d" % ("https" if ctx else "http", host, port),
-                        "provider": args.provider, "pid": os.getpid()})
+    url = "%s://%s:%d" % ("https" if ctx else "http", host, port)
+    provider.base_url = url  # the issuer and the device verification_uri start with it
+    ready = json.dumps({"url": url, "provider": args.provider, "pid": os.getpid()})
 
     # Signal handlers only set the flag; the main thread does the stopping
     # (server.shutdown() from a handler running in serve_forever's thread

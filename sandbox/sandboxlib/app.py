@@ -12,7 +12,7 @@ class SandboxApp:
         self.state = state
         self.tokens = tokens
         self.provider = provider
-        provider.app = self  # providers reach state and tokens through the app
+        provider.attach(self)  # providers reach state and tokens through the app
         self.on_shutdown = on_shutdown  # called by POST /_sandbox/shutdown
 
     def handle(self, req):

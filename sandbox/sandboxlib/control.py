@@ -1,6 +1,7 @@
 """The /_sandbox/* control endpoints that specs use to observe and steer
 the server. They are never logged, faulted or rate limited."""
 
+from . import device
 from .httpcore import Response
 from .state import ConfigError
 
@@ -90,5 +91,6 @@ ROUTES = {
     "inject": (("GET", "POST"), inject),
     "requests": (("GET",), requests),
     "tokens": (("GET",), tokens),
+    "device": (("GET", "POST"), device.control),
     "shutdown": (("POST",), shutdown),
 }

@@ -8,6 +8,7 @@ Content-Length (none for 204, which RFC 9110 8.6 forbids) and we close only
 when the client asked (Connection: close) or the request was unreadable.
 """
 
+import email.utils
 import json
 import socket
 import ssl
@@ -126,6 +127,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def version_string(self):
         return "oauthconnect-sandbox/1.0"
+
+    def date_time_string(self, timestamp=None):
+        # The Date header reads the server's clock, which
+        # rate_limit_clock_offset_ms may shift from the local one.
+        if timestamp is None:
+            timestamp = self.server.app.state.wall_time()
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     # One entry point for every method the providers use.
     def do_GET(self):

@@ -35,7 +35,10 @@ class OAuthError(Exception):
 
 
 class ClientRegistry:
-    """The one registered client and the redirect URIs it may use."""
+    """The registered client (--client-id) and the redirect URIs it may use,
+    plus, for the generic provider, a second, public client whose id the
+    runtime config names (public_client_id). The redirect URI policy is the
+    same for both."""
 
     def __init__(self, client_id, client_secret, redirect_uris, public=False):
         self.client_id = client_id
@@ -43,6 +46,26 @@ class ClientRegistry:
         self.redirect_uris = set(redirect_uris)
         # RFC 6749 2.1: a public client has no secret and sends only its id.
         self.public = public
+        # Set by a provider that has a second, public client: returns its id
+        # (or None when there is none) as the runtime config has it now.
+        self.public_client_id = lambda: None
+
+    def _extra_public(self, client_id):
+        extra = self.public_client_id()
+        return client_id is not None and extra is not None and client_id == extra \
+            and client_id != self.client_id
+
+    def known(self, client_id):
+        return client_id == self.client_id or self._extra_public(client_id)
+
+    def is_public(self, client_id):
+        """RFC 6749 2.1: a client without a secret, which must use PKCE."""
+        if client_id == self.client_id:
+            return self.public
+        return self._extra_public(client_id)
+
+    def has_public_client(self):
+        return self.public or self.public_client_id() is not None
 
     def redirect_uri_ok(self, uri):
         if uri in self.redirect_uris or uri == OOB_URI:
@@ -57,8 +80,8 @@ class ClientRegistry:
                 and not parts.fragment)  # RFC 6749 3.1.2: no fragment
 
     def check(self, client_id, client_secret):
-        if self.public:
-            return client_id == self.client_id and client_secret is None
+        if self.is_public(client_id):
+            return client_secret is None  # RFC 6749 3.2.1: client_id alone
         return (client_id == self.client_id and client_secret is not None
                 and client_secret == self.client_secret)
 
@@ -70,7 +93,7 @@ def authorize(app, req):
     app.state.count("authorize")
     provider, q = app.provider, req.query
     client_id = q.get("client_id")
-    if client_id != provider.clients.client_id:
+    if not provider.clients.known(client_id):
         # RFC 6749 4.1.2.1: never redirect to an unverified client.
         return _error_page(400, "invalid_client", "Unknown client_id.")
     redirect_uri = q.get("redirect_uri")
@@ -102,8 +125,12 @@ def authorize(app, req):
             return fail("invalid_request", "code_challenge is malformed.")
     elif method is not None:
         return fail("invalid_request", "code_challenge_method given without code_challenge.")
-    elif provider.clients.public:
+    elif provider.clients.is_public(client_id):
         return fail("invalid_request", "A public client must use PKCE (RFC 9700 2.1.1).")
+    if app.state.option("require_pkce", False) and method != "S256":
+        # OAuth 2.1 and RFC 9700 2.1.1: PKCE with S256 on every request.
+        return fail("invalid_request", "A code_challenge with code_challenge_method=S256 "
+                                       "is required (RFC 9700 2.1.1).")
     try:
         scope, extra = provider.authorize_scope(q)
     except OAuthError as exc:
@@ -144,6 +171,9 @@ def token(app, req):
         if grant_type == "client_credentials":
             app.state.count("client_credentials")
             return _client_credentials_grant(app, req, params)
+        extra = provider.extra_grant(grant_type)
+        if extra is not None:
+            return extra(app, req, params)
         raise OAuthError(400, "unsupported_grant_type",
                          "The authorization grant type is not supported.")
     except OAuthError as exc:

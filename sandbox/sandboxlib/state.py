@@ -1,5 +1,6 @@
 """Shared mutable state of one sandbox server: counters, runtime config,
-the request log, queued faults and the rate-limit window.
+the request log, queued faults, the server's clock and the rate-limit
+windows (kept by ratelimit.RateLimiter).
 
 Every handler thread goes through this object, so all of it sits behind ONE
 lock (also handed to the token store): with a single lock there is no lock
@@ -8,9 +9,11 @@ ordering to get wrong, and the work done while holding it is tiny.
 
 import collections
 import json
-import math
 import threading
 import time
+
+from .config import ConfigError, check_config_value
+from .ratelimit import RateLimiter
 
 COUNTER_NAMES = (
     "authorize",           # every authorize request
@@ -24,8 +27,17 @@ COUNTER_NAMES = (
     "api",                 # API requests (everything under the provider's API prefix)
     "api_unauthorized",    # API requests answered 401
     "rate_limited",        # API requests refused by the rate limiter
+    "rate_over_limit",     # API requests past a limit, served (rate_limit_enforce false)
     "injected",            # requests answered by a queued fault instead
     "peak_in_flight",      # the most provider requests in progress at once
+    "discovery",           # metadata fetches (RFC 8414 / OIDC well-known URLs), any outcome
+    "device_authorizations",  # device codes issued (RFC 8628 3.2)
+    "device_polls",        # token requests with the device_code grant
+    "device_slow_down",    # polls answered slow_down
+    "device_tokens",       # device_code grants that issued tokens
+    "revocations",         # revocation endpoint requests (RFC 7009), any outcome
+    "revoked_refresh",     # refresh tokens revoked there
+    "revoked_access",      # access tokens revoked there (directly or with their grant)
 )
 
 FAULT_ACTIONS = ("respond", "hang", "close", "truncate", "delay")
@@ -34,10 +46,6 @@ FAULT_ACTIONS = ("respond", "hang", "close", "truncate", "delay")
 # that match a prefix, so a larger backlog lets a spec filter by path.
 REQUEST_LOG_SIZE = 2000
 REQUESTS_RETURNED = 50
-
-
-class ConfigError(ValueError):
-    """A /_sandbox/config or /_sandbox/inject body that cannot be applied."""
 
 
 class Fault:
@@ -51,21 +59,6 @@ class Fault:
         self.delay_ms = delay_ms
 
 
-class RateDecision:
-    """Outcome of admitting one API request: allowed or not, plus the numbers
-    each provider turns into its own rate-limit headers."""
-
-    def __init__(self, allowed, used_second, used_minute, limit_second,
-                 reset_ms, minute_reset_ms, total):
-        self.allowed = allowed
-        self.used_second = used_second          # admitted requests in the last 1 s
-        self.used_minute = used_minute          # admitted requests in the last 60 s
-        self.limit_second = limit_second        # configured limit, 0 when off
-        self.reset_ms = reset_ms                # ms until the 1 s window frees a slot
-        self.minute_reset_ms = minute_reset_ms  # same for the 60 s window
-        self.total = total                      # admitted API requests since start
-
-
 class SandboxState:
     def __init__(self, default_config):
         self.lock = threading.RLock()
@@ -73,13 +66,23 @@ class SandboxState:
         self.config = dict(default_config)
         self.counters = dict.fromkeys(COUNTER_NAMES, 0)
         self.refresh_times = []
+        self.api_by_status = {}   # status code (a string, as JSON has it) -> API answers
+        self.revoked_hints = []   # token_type_hint of each revocation request (None: absent)
         self._requests = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._faults = []
         self._in_flight = 0
-        self._api_times = collections.deque()  # monotonic times, last 60 s
-        self._api_total = 0
+        self._rates = RateLimiter(self.wall_time)
         # Set when the server stops, so "hang" faults let go of their socket.
         self.stopping = threading.Event()
+
+    # -- the server's clock -----------------------------------------------------
+
+    def wall_time(self):
+        """The server's epoch time: the local clock shifted by
+        rate_limit_clock_offset_ms. The Date header, the calendar rate
+        windows, Jumpseller's created_at and Keap's quota expiry read it."""
+        offset = self.config.get("rate_limit_clock_offset_ms", 0)
+        return time.time() + offset / 1000.0
 
     # -- counters -----------------------------------------------------------
 
@@ -104,10 +107,22 @@ class SandboxState:
         with self.lock:
             self._in_flight -= 1
 
+    def count_api_status(self, status):
+        with self.lock:
+            key = str(status)
+            self.api_by_status[key] = self.api_by_status.get(key, 0) + 1
+
+    def note_revocation_hint(self, hint):
+        with self.lock:
+            self.revoked_hints.append(hint)
+
     def snapshot_counters(self):
         with self.lock:
             out = dict(self.counters)
             out["refresh_times"] = list(self.refresh_times)
+            out["api_by_status"] = dict(self.api_by_status)
+            out["revoked_hints"] = list(self.revoked_hints)
+            out["rate_windows"] = self._rates.snapshot(self.config)
             return out
 
     def reset(self):
@@ -117,9 +132,11 @@ class SandboxState:
         with self.lock:
             self.counters = dict.fromkeys(COUNTER_NAMES, 0)
             self.refresh_times = []
+            self.api_by_status = {}
+            self.revoked_hints = []
             self._requests.clear()
             self._faults = []
-            self._api_times.clear()
+            self._rates.reset()
 
     # -- runtime config -----------------------------------------------------
 
@@ -140,7 +157,7 @@ class SandboxState:
                 continue
             if key not in self._defaults:
                 raise ConfigError("unknown config key: %s" % key)
-            clean[key] = _check_config_value(key, value)
+            clean[key] = check_config_value(key, value)
         with self.lock:
             if changes.get("defaults") is True:
                 self.config = dict(self._defaults)
@@ -150,6 +167,11 @@ class SandboxState:
     def cfg(self, key):
         with self.lock:
             return self.config[key]
+
+    def option(self, key, default=None):
+        """A config key only some providers have; default where it is absent."""
+        with self.lock:
+            return self.config.get(key, default)
 
     # -- request log ----------------------------------------------------------
 
@@ -235,57 +257,14 @@ class SandboxState:
     # -- rate limiting --------------------------------------------------------
 
     def admit_api_request(self):
-        """Count one API request against a sliding 1 s window (enforced when
-        rate_limit_per_second > 0) and a 60 s window (reported only).
-        Refused requests are not counted, so a client that waits Retry-After
-        gets through."""
+        """Count one API request against the rate windows (see ratelimit)."""
         with self.lock:
-            now = time.monotonic()
-            times = self._api_times
-            while times and times[0] <= now - 60.0:
-                times.popleft()
-            in_second = 0
-            oldest_in_second = now
-            for t in reversed(times):
-                if t <= now - 1.0:
-                    break
-                in_second += 1
-                oldest_in_second = t
-            limit = self.config["rate_limit_per_second"]
-            allowed = not (limit and in_second >= limit)
-            if allowed:
-                times.append(now)
-                self._api_total += 1
-                in_second += 1
-            else:
+            decision = self._rates.admit(self.config)
+            if not decision.allowed:
                 self.counters["rate_limited"] += 1
-            reset_ms = max(1, math.ceil((oldest_in_second + 1.0 - now) * 1000))
-            minute_reset_ms = max(1, math.ceil((times[0] + 60.0 - now) * 1000)) if times else 60000
-            return RateDecision(allowed, in_second, len(times), limit, reset_ms,
-                                minute_reset_ms, self._api_total)
-
-
-def _check_config_value(key, value):
-    if key in ("deny", "revoke_access_on_refresh"):
-        if not isinstance(value, bool):
-            raise ConfigError("%s must be true or false" % key)
-        return value
-    if key == "access_ttl":
-        # null means "never expires" (BigCommerce's default).
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError("access_ttl must be a number of seconds >= 0 or null")
-        return value
-    if key == "rate_limit_per_second":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError("rate_limit_per_second must be an integer >= 0")
-        return value
-    if key == "rate_limit_status":
-        if value not in (429, 403) or isinstance(value, bool):
-            raise ConfigError("rate_limit_status must be 429 or 403")
-        return value
-    raise ConfigError("unknown config key: %s" % key)
+            elif decision.over:
+                self.counters["rate_over_limit"] += 1
+            return decision
 
 
 def _int_field(spec, name, default, minimum=None, maximum=None):

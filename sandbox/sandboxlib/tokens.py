@@ -55,7 +55,7 @@ class Grant:
         self.client_id = client_id
         self.scope = scope  # what the resource owner granted; a refresh never exceeds it
         self.extra = extra  # provider data carried from authorize (e.g. context)
-        self.kind = kind    # its grant type: authorization_code or client_credentials
+        self.kind = kind    # authorization_code, client_credentials or device_code
         self.access_tokens = []
         self.refresh_token = None
 
@@ -65,8 +65,12 @@ class TokenStore:
         self.lock = lock
         self._codes = {}
         self._grants = {}
-        self._access = {}   # token -> {"grant", "scope", "expires_at", "revoked"}
-        self._refresh = {}  # token -> {"grant", "state": live|used|revoked}
+        # token -> {"grant", "scope", "expires_at", "revoked", "refresh"}, where
+        # "refresh" is the refresh token issued in the same response (or None)
+        self._access = {}
+        # token -> {"grant", "state": live|used|revoked, "access"}, "access"
+        # being the access token issued with it
+        self._refresh = {}
         self._next_grant = 1
 
     # -- authorization codes ------------------------------------------------
@@ -126,6 +130,65 @@ class TokenStore:
             self._next_grant += 1
             self._grants[grant.id] = grant
             return self._issue(grant, ttl, False)
+
+    # -- device authorization grant ------------------------------------------
+
+    def issue_device(self, client_id, scope, ttl):
+        """RFC 8628 3.5: an approved device code becomes a grant with an
+        access token and a (rotating) refresh token."""
+        with self.lock:
+            grant = Grant(self._next_grant, client_id, scope, {}, kind="device_code")
+            self._next_grant += 1
+            self._grants[grant.id] = grant
+            return self._issue(grant, ttl, True)
+
+    # -- revocation (RFC 7009) -------------------------------------------------
+
+    def revoke(self, client_id, token, hint, pairs=False):
+        """Revoke token for client_id; returns (access tokens, refresh tokens)
+        newly revoked. Unknown and already dead tokens revoke nothing.
+
+        RFC 7009 2.1: the hint only says where to look first, and the search
+        goes on across both kinds. Revoking a refresh token revokes every
+        access token of its grant. pairs=True is Doorkeeper's model instead:
+        an access token and the refresh token issued with it are one record,
+        revoked together, and an expired access token (not "accessible") is
+        left alone. GrantError(kind="unauthorized_client") when the token was
+        issued to another client."""
+        with self.lock:
+            order = ("refresh", "access") if hint == "refresh_token" else ("access", "refresh")
+            for kind in order:
+                rec = (self._refresh if kind == "refresh" else self._access).get(token)
+                if rec is not None:
+                    break
+            else:
+                return 0, 0
+            grant = self._grants[rec["grant"]]
+            if grant.client_id != client_id:
+                raise GrantError("The token was issued to another client.",
+                                 kind="unauthorized_client")
+            if kind == "refresh":
+                if rec["state"] != "live":
+                    return 0, 0
+                rec["state"] = "revoked"
+                if pairs:
+                    doomed = [rec["access"]] if rec["access"] else []
+                else:
+                    doomed = grant.access_tokens
+                return self._revoke_access(doomed), 1
+            if rec["revoked"]:
+                return 0, 0
+            if pairs:
+                if rec["expires_at"] is not None and time.monotonic() >= rec["expires_at"]:
+                    return 0, 0
+                rec["revoked"] = True
+                paired = self._refresh.get(rec["refresh"]) if rec["refresh"] else None
+                if paired is not None and paired["state"] == "live":
+                    paired["state"] = "revoked"
+                    return 1, 1
+                return 1, 0
+            rec["revoked"] = True
+            return 1, 0
 
     # -- refresh ------------------------------------------------------------
 
@@ -208,15 +271,24 @@ class TokenStore:
         access = secrets.token_urlsafe(32)
         scope = grant.scope if scope is None else scope
         expires_at = None if ttl is None else time.monotonic() + ttl
-        self._access[access] = {"grant": grant.id, "scope": scope,
-                                "expires_at": expires_at, "revoked": False}
+        refresh = secrets.token_urlsafe(32) if with_refresh else None
+        self._access[access] = {"grant": grant.id, "scope": scope, "expires_at": expires_at,
+                                "revoked": False, "refresh": refresh}
         grant.access_tokens.append(access)
-        refresh = None
         if with_refresh:
-            refresh = secrets.token_urlsafe(32)
-            self._refresh[refresh] = {"grant": grant.id, "state": "live"}
+            self._refresh[refresh] = {"grant": grant.id, "state": "live", "access": access}
             grant.refresh_token = refresh
         return Issued(grant, access, refresh, None if ttl is None else int(ttl), scope)
+
+    def _revoke_access(self, tokens):
+        """Mark these access tokens revoked; how many were not already."""
+        n = 0
+        for tok in tokens:
+            rec = self._access[tok]
+            if not rec["revoked"]:
+                rec["revoked"] = True
+                n += 1
+        return n
 
     def _revoke_grant(self, grant_id):
         grant = self._grants.get(grant_id)

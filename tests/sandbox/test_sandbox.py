@@ -8,6 +8,7 @@ import base64
 import hashlib
 import http.client
 import json
+import math
 import os
 import secrets
 import shutil
@@ -107,6 +108,17 @@ def _readline_with_timeout(proc, seconds):
 
 def basic(user, password):
     return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+def align_clock(sbx, period=1.0, phase=0.02):
+    """Shift the server's clock so that it is now `phase` seconds into a
+    whole `period` (1 s or 60 s) of its own: every calendar window starts
+    fresh, whatever the local clock says. Returns the offset in ms."""
+    t = time.time()
+    offset = (math.floor(t / period) + 1) * period + phase - t
+    offset_ms = int(round(offset * 1000))
+    sbx.control("POST", "config", {"rate_limit_clock_offset_ms": offset_ms})
+    return offset_ms
 
 
 def pkce_pair():
@@ -474,6 +486,8 @@ class JumpsellerTest(ProviderTestCase):
     def test_rate_limit(self):
         auth = {"Authorization": basic("storelogin", "storetoken")}
         self.sbx.control("POST", "config", {"rate_limit_per_second": 2})
+        # Jumpseller's windows are calendar seconds: start at the top of one.
+        align_clock(self.sbx)
         statuses = [self.sbx.json("GET", "/v1/store/info.json", headers=auth)
                     for _ in range(3)]
         self.assertEqual([s[0] for s in statuses], [200, 200, 429])

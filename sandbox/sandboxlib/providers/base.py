@@ -2,7 +2,7 @@
 order of checks on an API request, and paging helpers. A provider module
 subclasses Provider and fills in the hooks (marked "hook" below)."""
 
-from .. import oauth
+from .. import oauth, revocation
 from ..httpcore import Response
 from ..oauth import OAuthError
 
@@ -33,26 +33,47 @@ class Provider:
     default_access_ttl = 3600
     default_response_type = None  # RFC 6749 4.1.1: response_type is required
     echoes_state = True  # RFC 6749 4.1.2: state comes back unchanged
+    revocation_path = None  # RFC 7009 endpoint, for the providers that have one
+    revocation_blank_token_ok = False  # RFC 7009 2.1: token is REQUIRED
+    revokes_token_pairs = False  # see TokenStore.revoke (Doorkeeper's one-record model)
+    default_rate_windows = "sliding"  # rate_limit_windows unless --rate-limit-windows
+    sends_retry_after = True  # rate_limit_retry_after unless --[no-]rate-limit-retry-after
 
     def __init__(self, clients, options):
         self.clients = clients
         self.options = options
-        self.app = None  # set by SandboxApp
+        self.app = None  # set by attach()
+        self.base_url = None  # set by server.py once the port is known
+
+    def attach(self, app):
+        """Called once by SandboxApp: providers reach state and tokens
+        through the app."""
+        self.app = app
 
     # -- routing ---------------------------------------------------------------
 
     def handle(self, req):
         """A Response, or None when the path is not this provider's."""
-        if req.path == self.authorize_path:
+        path = self.oauth_path(req.path)
+        if path == self.authorize_path:
             if req.method != "GET":
                 return Response.json(405, {"message": "Method Not Allowed"},
                                      [("Allow", "GET")])
             return oauth.authorize(self.app, req)
-        if req.path == self.token_path:
+        if path == self.token_path:
             return oauth.token(self.app, req)
+        if self.revocation_path is not None and path == self.revocation_path:
+            return revocation.revoke(self.app, req)
         if any(req.path.startswith(p) for p in self.api_prefixes):
-            return self._api_request(req)
+            resp = self._api_request(req)
+            self.app.state.count_api_status(resp.status)
+            return resp
         return None
+
+    def oauth_path(self, path):
+        """hook: the OAuth endpoint path a request path stands for (the
+        generic provider also serves its endpoints under a prefix)."""
+        return path
 
     def _api_request(self, req):
         """Rate limit first (a gateway counts every request, authenticated or
@@ -62,6 +83,8 @@ class Provider:
         decision = state.admit_api_request()
         if not decision.allowed:
             resp = self.rate_limited(req, decision)
+            if state.cfg("rate_limit_retry_after"):
+                resp.add_headers([("Retry-After", str(decision.retry_after))])
             return resp.add_headers(self.rate_headers(decision, None))
         principal = self.authenticate_api(req)
         if isinstance(principal, Response):
@@ -110,6 +133,24 @@ class Provider:
         raise OAuthError(400, "unsupported_grant_type",
                          "The client_credentials grant is not supported.")
 
+    def extra_grant(self, grant_type):
+        """hook: the handler (app, req, params) -> Response of a grant type
+        beyond RFC 6749's, or None."""
+        return None
+
+    def authenticate_for_revocation(self, req, params):
+        """hook: client authentication at the revocation endpoint."""
+        return self.authenticate_for_refresh(req, params)
+
+    def revocation_foreign_token(self, exc):
+        """hook: the error for revoking a token issued to another client
+        (RFC 7009 2.1: the request is refused)."""
+        return OAuthError(400, "unauthorized_client", exc.description)
+
+    def revocation_ok(self, status=200):
+        """hook: a revocation answer (RFC 7009 2.2: the body is ignored)."""
+        return Response(status, b"", list(oauth.TOKEN_HEADERS))
+
     def code_grant_error(self, exc):
         return OAuthError(400, exc.kind, exc.description)
 
@@ -138,9 +179,9 @@ class Provider:
         return []
 
     def rate_limited(self, req, decision):
-        """hook: the Response when the rate limit refuses a request."""
-        return Response.json(429, {"message": "Too Many Requests"},
-                             [("Retry-After", "1")])
+        """hook: the Response when the rate limit refuses a request, without
+        Retry-After: _api_request adds it when rate_limit_retry_after is set."""
+        return Response.json(429, {"message": "Too Many Requests"})
 
     def not_found(self, req):
         return Response.json(404, {"message": "Not Found"})

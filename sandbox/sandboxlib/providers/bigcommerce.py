@@ -42,6 +42,8 @@ class BigCommerce(Provider):
     default_response_type = "code"
     # The documented callback is /auth?code&scope&context&account_uuid: no state.
     echoes_state = False
+    # Documented: a 429 says how long to wait in X-Rate-Limit-Time-Reset-Ms.
+    sends_retry_after = False
 
     def __init__(self, clients, options):
         super().__init__(clients, options)
@@ -290,9 +292,10 @@ class BigCommerce(Provider):
     # -- rate limits --------------------------------------------------------------
 
     def rate_headers(self, decision, principal):
-        if decision.limit_second:
-            window, quota = 1000, decision.limit_second
-            used, reset = decision.used_second, decision.reset_ms
+        # One window is reported: the configured one closest to exhaustion.
+        policy = decision.tightest()
+        if policy is not None:
+            quota, used, reset, window = policy[:4]
         else:
             window, quota = UNLIMITED_WINDOW_MS, UNLIMITED_QUOTA
             used, reset = decision.used_minute, decision.minute_reset_ms
@@ -305,7 +308,8 @@ class BigCommerce(Provider):
         ]
 
     def rate_limited(self, req, decision):
-        # Documented: wait X-Rate-Limit-Time-Reset-Ms; no Retry-After.
+        # Documented: wait X-Rate-Limit-Time-Reset-Ms (no Retry-After unless
+        # rate_limit_retry_after is set).
         return _v3_error(429, "Too many requests: the request quota is used up.")
 
 

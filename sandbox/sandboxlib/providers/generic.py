@@ -3,15 +3,18 @@ properties alone. It follows the RFCs plainly and adds no vendor quirks, so
 it is the reference a client library is tested against.
 
 Sources: RFC 6749 (OAuth 2.0), RFC 7636 (PKCE), RFC 6750 (Bearer tokens),
-RFC 7617 (Basic), RFC 9110 (401, 405, 201, Retry-After) and
-draft-ietf-httpapi-ratelimit-headers (RateLimit-Limit, -Remaining, -Reset).
+RFC 7617 (Basic), RFC 9110 (401, 405, 201, Retry-After),
+draft-ietf-httpapi-ratelimit-headers (RateLimit-Limit, -Remaining, -Reset),
+RFC 8414 and OpenID Connect Discovery 1.0 (metadata, see discovery.py),
+RFC 8628 (device grant, see device.py), RFC 7009 (revocation, see
+revocation.py) and RFC 9700 (public clients use PKCE).
 """
 
 import math
 import re
 import urllib.parse
 
-from .. import oauth
+from .. import device, discovery, oauth
 from ..httpcore import Response
 from ..oauth import OAuthError
 from .base import Principal, Provider, bearer_token, int_param, page_slice
@@ -45,6 +48,8 @@ class Generic(Provider):
     name = "generic"
     authorize_path = "/oauth2/authorize"
     token_path = "/oauth2/token"
+    device_authorization_path = "/oauth2/device_authorization"
+    revocation_path = "/oauth2/revoke"
     api_prefixes = ("/api/",)
     default_access_ttl = 3600
 
@@ -53,6 +58,45 @@ class Generic(Provider):
         self.api_keys = set(options.api_key or [])
         self.items = {i: {"id": i, "name": "Item %d" % i} for i in range(1, ITEM_SEED + 1)}
         self.next_item_id = ITEM_SEED + 1
+        self.devices = None  # device.DeviceStore, made in attach()
+
+    def attach(self, app):
+        super().attach(app)
+        self.devices = device.DeviceStore(app.state.lock)
+        # The second, public client (RFC 6749 2.1), named by the runtime config.
+        self.clients.public_client_id = lambda: app.state.option("public_client_id")
+
+    # -- routing ----------------------------------------------------------------
+
+    def handle(self, req):
+        if discovery.is_metadata_path(req.path, self.app.state.cfg("issuer_path")):
+            return discovery.metadata(self.app, req)
+        if req.path == device.VERIFICATION_PATH:
+            return device.verification_page(self.app, req)
+        if self.oauth_path(req.path) == self.device_authorization_path:
+            return device.authorization(self.app, req)
+        return super().handle(req)
+
+    def oauth_path(self, path):
+        """discovery_endpoints_prefix serves the OAuth endpoints under a
+        prefix too ("/v2/oauth2/token"); the metadata names those."""
+        prefix = self.app.state.cfg("discovery_endpoints_prefix")
+        if prefix and path.startswith(prefix + "/oauth2/"):
+            return path[len(prefix):]
+        return path
+
+    def extra_grant(self, grant_type):
+        return device.token_grant if grant_type == device.GRANT_TYPE else None
+
+    def token_auth_methods(self):
+        """token_endpoint_auth_methods_supported, as --client-auth and the
+        public clients make it."""
+        only = getattr(self.options, "client_auth", "any")
+        methods = {"any": ["client_secret_basic", "client_secret_post"],
+                   "basic": ["client_secret_basic"], "post": ["client_secret_post"]}[only]
+        if self.clients.has_public_client():
+            methods.append("none")
+        return methods
 
     # -- OAuth hooks ------------------------------------------------------------
 
@@ -91,7 +135,17 @@ class Generic(Provider):
 
     def client_credentials(self, req, params):
         client_id = self._authenticate(req, params)
+        if self.clients.is_public(client_id):
+            # RFC 6749 4.4: the grant is for confidential clients only.
+            raise OAuthError(400, "unauthorized_client",
+                             "A public client cannot use the client_credentials grant.")
         return client_id, _scope(params.get("scope"))
+
+    def authenticate_for_device(self, req, params):
+        return self._authenticate(req, params)
+
+    def device_scope(self, params):
+        return _scope(params.get("scope"))
 
     def token_body(self, issued):
         body = {
@@ -110,8 +164,16 @@ class Generic(Provider):
     def _authenticate(self, req, params):
         """client_secret_basic (form-urlencoded per RFC 6749 2.3.1, or raw) or
         client_secret_post; Basic wins when both are sent. Every refusal
-        carries a Basic challenge, so a client knows what to retry with."""
+        carries a Basic challenge, so a client knows what to retry with.
+        A public client sends its client_id alone, in the body ("none"),
+        whatever --client-auth says."""
         only = getattr(self.options, "client_auth", "any")
+        if (req.header("authorization") is None
+                and self.clients.is_public(params.get("client_id"))):
+            if self.clients.check(params["client_id"], params.get("client_secret")):
+                return params["client_id"]
+            raise OAuthError(401, "invalid_client", "A public client sends no client_secret.",
+                             [_BASIC_CHALLENGE])
         try:
             return oauth.authenticate_client(self.clients, req, params, accept_raw_basic=True,
                                              allow_basic=only != "post",
@@ -215,26 +277,26 @@ class Generic(Provider):
     # -- rate limits --------------------------------------------------------------
 
     def rate_headers(self, decision, principal):
-        if decision.limit_second:
-            limit = decision.limit_second
-            remaining = limit - decision.used_second
-            reset_ms = decision.reset_ms
+        # One limit is reported: the configured one closest to exhaustion.
+        policy = decision.tightest()
+        if policy is not None:
+            limit, used, reset_ms = policy[:3]
         else:
-            limit = NOMINAL_LIMIT_PER_MINUTE
-            remaining = limit - decision.used_minute
+            limit, used = NOMINAL_LIMIT_PER_MINUTE, decision.used_minute
             reset_ms = decision.minute_reset_ms
         return [
             ("RateLimit-Limit", str(limit)),
-            ("RateLimit-Remaining", str(max(0, remaining))),
+            ("RateLimit-Remaining", str(max(0, limit - used))),
             ("RateLimit-Reset", str(max(1, math.ceil(reset_ms / 1000)))),
         ]
 
     def rate_limited(self, req, decision):
         # Always 429 (RFC 6585); rate_limit_status=403 is Jumpseller's quirk.
-        wait = max(1, math.ceil(decision.reset_ms / 1000))
-        return _error(429, "rate_limited",
-                      "More than %d requests per second." % decision.limit_second,
-                      [("Retry-After", str(wait))])
+        if decision.over_minute:
+            limit, unit = decision.limit_minute, "minute"
+        else:
+            limit, unit = decision.limit_second, "second"
+        return _error(429, "rate_limited", "More than %d requests per %s." % (limit, unit))
 
 
 # -- helpers ------------------------------------------------------------------------

@@ -6,10 +6,9 @@ jumpseller.com/support/oauth-2, as summarised in /work/shared/PROVIDERS.md.
 """
 
 import datetime
-import time
 
 from ..httpcore import Response
-from ..oauth import OAuthError, json_object_body, parse_basic
+from ..oauth import OAuthError, authenticate_client, json_object_body, parse_basic
 from .base import Principal, Provider, int_param, page_slice
 
 # Scopes Jumpseller documents: read_X / write_X for these resources ...
@@ -46,7 +45,15 @@ class Jumpseller(Provider):
     authorize_path = "/oauth/authorize"
     token_path = "/oauth/token"
     api_prefixes = ("/v1/",)
+    revocation_path = "/oauth/revoke"  # Doorkeeper's RFC 7009 endpoint
+    # Doorkeeper answers a revocation without a token with 200 {}, and keeps
+    # an access token and its refresh token in one record.
+    revocation_blank_token_ok = True
+    revokes_token_pairs = True
     default_access_ttl = 3600  # documented: access tokens live 1 hour
+    # Jumpseller counts in whole seconds and minutes of its clock (a window
+    # starts over at the next whole second or minute; it does not slide).
+    default_rate_windows = "calendar"
 
     def __init__(self, clients, options):
         super().__init__(clients, options)
@@ -80,6 +87,20 @@ class Jumpseller(Provider):
                          "The client is not authorized to perform this request "
                          "using this method.")
 
+    def authenticate_for_revocation(self, req, params):
+        # Doorkeeper refuses a revocation without a valid client with the
+        # same 403 as a token of another client, not with invalid_client.
+        try:
+            return authenticate_client(self.clients, req, params)
+        except OAuthError:
+            raise _revoke_refused()
+
+    def revocation_foreign_token(self, exc):
+        return _revoke_refused()
+
+    def revocation_ok(self, status=200):
+        return Response.json(status, {})  # Doorkeeper: render json: {}
+
     def token_body(self, issued):
         body = {
             "access_token": issued.access_token,
@@ -87,7 +108,7 @@ class Jumpseller(Provider):
             "expires_in": issued.expires_in,
             "refresh_token": issued.refresh_token,
             "scope": issued.grant.scope,
-            "created_at": int(time.time()),
+            "created_at": int(self.app.state.wall_time()),  # the server's clock
         }
         if issued.expires_in is None:
             del body["expires_in"]
@@ -207,11 +228,13 @@ class Jumpseller(Provider):
     # -- rate limits --------------------------------------------------------------
 
     def rate_headers(self, decision, principal):
+        # The configured limits, or the documented ones; no reset header.
+        per_minute = decision.limit_minute or PER_MINUTE_LIMIT
         per_second = decision.limit_second or PER_SECOND_DEFAULT
         return [
-            ("Jumpseller-PerMinuteRateLimit-Limit", str(PER_MINUTE_LIMIT)),
+            ("Jumpseller-PerMinuteRateLimit-Limit", str(per_minute)),
             ("Jumpseller-PerMinuteRateLimit-Remaining",
-             str(max(0, PER_MINUTE_LIMIT - decision.used_minute))),
+             str(max(0, per_minute - decision.used_minute))),
             ("Jumpseller-PerSecondRateLimit-Limit", str(per_second)),
             ("Jumpseller-PerSecondRateLimit-Remaining",
              str(max(0, per_second - decision.used_second))),
@@ -219,12 +242,19 @@ class Jumpseller(Provider):
 
     def rate_limited(self, req, decision):
         status = self.app.state.cfg("rate_limit_status")
+        if decision.over_minute:
+            limit, unit = decision.limit_minute, "minute"
+        else:
+            limit, unit = decision.limit_second, "second"
         return Response.json(status, {
-            "message": "Too Many Requests: more than %d requests per second."
-                       % decision.limit_second}, [("Retry-After", "1")])
+            "message": "Too Many Requests: more than %d requests per %s." % (limit, unit)})
 
 
 # -- helpers ------------------------------------------------------------------------
+
+def _revoke_refused():
+    return OAuthError(403, "unauthorized_client", "You are not authorized to revoke this token.")
+
 
 def _unauthorized(message, error="invalid_token"):
     # Doorkeeper answers with an RFC 6750 challenge; the body is Jumpseller's.

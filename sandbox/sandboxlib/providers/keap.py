@@ -11,7 +11,6 @@ come in Apigee's {"fault": {...}} shape, not the documented {"message"}.
 
 import base64
 import datetime
-import math
 
 from ..httpcore import Response
 from ..oauth import OAuthError, parse_basic
@@ -226,12 +225,14 @@ class Keap(Provider):
     def rate_headers(self, decision, principal):
         is_key = principal is not None and principal.kind == "apikey"
         quota = KEY_QUOTA_DAY if is_key else OAUTH_QUOTA_DAY
-        if decision.limit_second:
-            throttle, unit, used = decision.limit_second, "second", decision.used_second
+        policy = decision.tightest()  # the configured limit closest to exhaustion
+        if policy is not None:
+            throttle, used, unit = policy[0], policy[1], policy[4]
         else:
             throttle = KEY_THROTTLE_MINUTE if is_key else OAUTH_THROTTLE_MINUTE
             unit, used = "minute", decision.used_minute
-        tomorrow = (datetime.datetime.now(datetime.timezone.utc).date()
+        now = datetime.datetime.fromtimestamp(self.app.state.wall_time(), datetime.timezone.utc)
+        tomorrow = (now.date()
                     + datetime.timedelta(days=1))
         expiry = datetime.datetime.combine(tomorrow, datetime.time(), datetime.timezone.utc)
         return [
@@ -256,9 +257,9 @@ class Keap(Provider):
         ]
 
     def rate_limited(self, req, decision):
-        resp = _fault(429, "Rate limit quota violation. Quota limit exceeded.",
+        # Retry-After is added by the caller (rate_limit_retry_after).
+        return _fault(429, "Rate limit quota violation. Quota limit exceeded.",
                       "policies.ratelimit.QuotaViolation")
-        return resp.add_headers([("Retry-After", str(max(1, math.ceil(decision.reset_ms / 1000))))])
 
 
 # -- helpers ------------------------------------------------------------------------
