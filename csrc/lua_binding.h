@@ -69,18 +69,34 @@ void oc_lua_push_raw_headers(lua_State *L, const oc_response *r);
 int oc_lua_headers(lua_State *L);
 int oc_lua_headers_index(lua_State *L);
 
+/* lua_request.c: a signed request's inputs (kept alive by their owner's
+   userdata, so a raise cannot leak them) and its answer. */
+typedef struct lrequest {
+    oc_api_request req;
+    oc_kv query;
+    struct curl_slist *headers;
+    int fail_on_http;
+    oc_response resp;
+} lrequest;
+void oc_lua_request_init(lrequest *r);
+void oc_lua_request_clear_inputs(lrequest *r);
+void oc_lua_request_free(lrequest *r);
+/* [-0, +0] method, target, query, headers, body, fail_on_http at base..base+5
+   into r; raises on wrong types. The strings stay the caller's (on its
+   stack or in a user value). */
+void oc_lua_read_request(lua_State *L, int base, lrequest *r);
+/* [-0, +3] status, raw headers, body, or [-0, +2] nil, err (rc's, or with
+   fail_on_http the HTTP error, why saying what a 401 left to do). */
+int oc_lua_push_request_result(lua_State *L, const oc_client *c, oc_code rc, const oc_error *err,
+                               lrequest *r, oc_rejection why);
+
 /* lua_client.c: the client userdata */
 typedef struct lclient {
     oc_client *c;       /* freed once closed and no call is left */
     int closed;
     int live_calls;     /* open call userdata (lua_call.c) */
-    oc_response resp;
-    oc_kv query;
-    struct curl_slist *headers;
-    /* request_many's inputs and outputs: made on first use, kept for reuse */
-    oc_response *batch_resp; /* OC_MAX_IN_FLIGHT of them */
-    oc_kv *batch_query;
-    size_t batch_used;
+    lrequest in;        /* client:request's */
+    lrequest *batch;    /* request_many's, OC_MAX_IN_FLIGHT: made on first use */
 } lclient;
 
 void oc_lua_open_client(lua_State *L);
@@ -93,17 +109,28 @@ void oc_lua_read_headers(lua_State *L, int idx, struct curl_slist **list);
 /* [-0, +2] nil and the error for an HTTP answer >= 400, with its body and
    headers. */
 int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, const char *target,
-                        const oc_response *resp);
+                        const oc_response *resp, oc_rejection why);
 
 /* lua_sig.c: webhook and signed-callback checks */
 int oc_lua_verify_hmac_sha256(lua_State *L);
 int oc_lua_verify_jwt_hs256(lua_State *L);
 
-/* lua_call.c: one request, refresh or exchange driven from Lua (nginx) */
+/* lua_redis.c: Redis on the wire for the nginx driver's cosocket store */
+int oc_lua_redis_target(lua_State *L);
+int oc_lua_redis_format(lua_State *L);
+int oc_lua_redis_reader(lua_State *L);
+
+/* lua_call.c: one engine call driven from Lua (nginx, a user's transport
+   or store) */
 #define OC_LUA_CALL_MT "oauthconnect.call"
+typedef enum { CALL_REQUEST, CALL_TOKEN, CALL_REJECTED, CALL_AUTHORIZATION, CALL_FORGET } lcall_kind;
 void oc_lua_open_call(lua_State *L);
 int oc_lua_call_request(lua_State *L);
 int oc_lua_call_token(lua_State *L);
+int oc_lua_call_rejected(lua_State *L);
 int oc_lua_call_exchange(lua_State *L);
+int oc_lua_call_login(lua_State *L);
+int oc_lua_call_authorization(lua_State *L);
+int oc_lua_call_forget(lua_State *L);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * The client userdata: one oc_client, its reused response, and the inputs of
- * the request in flight (kept here so a raise cannot leak them). close,
- * __gc and __close are one function, safe to call twice.
+ * The client userdata: one oc_client and the inputs and answers of its
+ * blocking requests (kept here so a raise cannot leak them). close, __gc
+ * and __close are one function, safe to call twice. The blocking methods
+ * run the engine with libcurl and the C stores (oc_easy.h); the call_*
+ * constructors hand a call to a Lua driver instead (lua_call.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,11 @@
 #include <curl/curl.h>
 
 #include "lua_binding.h"
-#include "oc_crypto.h"
+#include "oc_call.h"
+#include "oc_easy.h"
+#include "oc_mem.h"
+#include "oc_store.h"
+#include "oc_time.h"
 #include "oc_url.h"
 
 lclient *oc_lua_check_client(lua_State *L, int i)
@@ -21,32 +27,17 @@ lclient *oc_lua_check_client(lua_State *L, int i)
 }
 #define check_client oc_lua_check_client
 
-
-static void clear_inputs(lclient *lc)
-{
-    size_t i;
-    for (i = 0; lc->batch_query && i < lc->batch_used; i++)
-        oc_kv_free(&lc->batch_query[i]);
-    lc->batch_used = 0;
-    oc_kv_free(&lc->query);
-    oc_http_free_headers(lc->headers);
-    lc->headers = NULL;
-}
-
 /* Frees the core client once it is closed and no call of it is left. */
 void oc_lua_client_release(lclient *lc)
 {
     size_t i;
     if (!lc->closed || lc->live_calls > 0 || !lc->c)
         return;
-    clear_inputs(lc);
-    for (i = 0; lc->batch_resp && i < OC_MAX_IN_FLIGHT; i++)
-        oc_response_free(&lc->batch_resp[i]);
-    free(lc->batch_resp);
-    free(lc->batch_query);
-    lc->batch_resp = NULL;
-    lc->batch_query = NULL;
-    oc_response_free(&lc->resp);
+    oc_lua_request_free(&lc->in);
+    for (i = 0; lc->batch && i < OC_MAX_IN_FLIGHT; i++)
+        oc_lua_request_free(&lc->batch[i]);
+    free(lc->batch);
+    lc->batch = NULL;
     oc_client_free(lc->c);
     lc->c = NULL;
 }
@@ -61,15 +52,21 @@ static int client_close(lua_State *L)
     return 0;
 }
 
-/* core.client(options, profile) -> client | nil, err */
+/* core.client(options, profile [, store_label]) -> client | nil, err.
+   store_label: the client's tokens live in a store its Lua driver keeps
+   (a user's functions), named so in messages. */
 int oc_lua_client_new(lua_State *L)
 {
     oc_lua_box *cfg, *profile;
+    oc_store *external = NULL;
+    const char *label = luaL_optstring(L, 3, NULL);
     lclient *lc;
     oc_error err;
+    oc_code rc;
 
     oc_error_clear(&err);
     luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 3);
     cfg = oc_lua_box_new(L, OC_BOX_CONFIG);
     if (!oc_lua_read_config(L, 1, cfg->p, &err))
         return oc_lua_fail(L, &err);
@@ -79,9 +76,13 @@ int oc_lua_client_new(lua_State *L)
 
     lc = lua_newuserdatauv(L, sizeof *lc, 0);
     memset(lc, 0, sizeof *lc);
-    oc_response_init(&lc->resp);
+    oc_lua_request_init(&lc->in);
     luaL_setmetatable(L, OC_LUA_CLIENT_MT);
-    if (oc_client_new(cfg->p, profile->p, NULL, &lc->c, &err) != OC_OK)
+    if (label && oc_store_external_new(label, &external, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    rc = oc_client_new(cfg->p, profile->p, external, &lc->c, &err);
+    oc_store_release(external);
+    if (rc != OC_OK)
         return oc_lua_fail(L, &err);
     return 1;
 }
@@ -103,22 +104,6 @@ static int client_connect(lua_State *L)
     return done(L, oc_client_connect(lc->c, &err), &err);
 }
 
-static int client_prepare(lua_State *L)
-{
-    lclient *lc = check_client(L, 1);
-    oc_error err;
-    oc_error_clear(&err);
-    return done(L, oc_client_prepare(lc->c, &err), &err);
-}
-
-static int client_login(lua_State *L)
-{
-    lclient *lc = check_client(L, 1);
-    oc_error err;
-    oc_error_clear(&err);
-    return done(L, oc_client_login(lc->c, &err), &err);
-}
-
 static int client_forget(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
@@ -127,6 +112,15 @@ static int client_forget(lua_State *L)
     return done(L, oc_client_forget(lc->c, &err), &err);
 }
 
+/* client:rejected(ticket) -> true | nil, err */
+static int client_rejected(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    lua_Integer ticket = luaL_checkinteger(L, 2);
+    oc_error err;
+    oc_error_clear(&err);
+    return done(L, oc_client_rejected(lc->c, (unsigned)ticket, &err), &err);
+}
 
 void oc_lua_read_headers(lua_State *L, int idx, struct curl_slist **list)
 {
@@ -150,11 +144,11 @@ void oc_lua_read_headers(lua_State *L, int idx, struct curl_slist **list)
 }
 
 int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, const char *target,
-                        const oc_response *resp)
+                        const oc_response *resp, oc_rejection why)
 {
     oc_error err;
     oc_error_clear(&err);
-    oc_client_http_error(c, method, target, resp, &err);
+    oc_client_http_error(c, method, target, resp, why, &err);
     oc_lua_fail(L, &err);
     {
         /* the error's copy of the answer, redacted as its message is */
@@ -173,127 +167,108 @@ int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, co
 /*
  * client:request(method, target [, query [, headers [, body [, fail_on_http]]]])
  *   -> status, raw headers (see oc_lua_push_raw_headers), body | nil, err
- * With fail_on_http, an HTTP status >= 400 gives nil, err instead.
+ * With fail_on_http, an HTTP status >= 400 gives nil, err instead. The
+ * hot path: one engine call run in C, no Lua in between.
  */
 static int client_request(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
-    oc_api_request req;
+    oc_call *call = NULL;
     oc_error err;
-    size_t blen = 0;
+    oc_rejection why = OC_REJECTED_UNKNOWN;
+    oc_code rc;
     int n;
 
-    memset(&req, 0, sizeof req);
-    req.method = luaL_checkstring(L, 2);
-    req.target = luaL_checkstring(L, 3);
-    if (!lua_isnoneornil(L, 4))
-        luaL_checktype(L, 4, LUA_TTABLE);
-    if (!lua_isnoneornil(L, 5))
-        luaL_checktype(L, 5, LUA_TTABLE);
-    req.body = luaL_optlstring(L, 6, NULL, &blen);
-    req.body_len = blen;
-
-    clear_inputs(lc);
-    if (lua_istable(L, 4)) {
-        oc_lua_read_kv(L, 4, &lc->query);
-        req.query = &lc->query;
-    }
-    if (lua_istable(L, 5)) {
-        oc_lua_read_headers(L, 5, &lc->headers);
-        req.headers = lc->headers;
-    }
+    oc_lua_read_request(L, 2, &lc->in);
     oc_error_clear(&err);
-    n = oc_client_request(lc->c, &req, &lc->resp, &err);
-    clear_inputs(lc);
-    if (n != OC_OK)
-        return oc_lua_fail(L, &err);
-    if (lua_toboolean(L, 7) && lc->resp.status >= 400)
-        n = oc_lua_http_failure(L, lc->c, req.method, req.target, &lc->resp);
-    else {
-        lua_pushinteger(L, lc->resp.status);
-        oc_lua_push_raw_headers(L, &lc->resp);
-        lua_pushlstring(L, lc->resp.body.data ? lc->resp.body.data : "", lc->resp.body.len);
-        n = 3;
+    if ((rc = oc_call_api(lc->c, &lc->in.req, &lc->in.resp, &call, &err)) == OC_OK) {
+        oc_call_allow_login(call);
+        rc = oc_easy_run(lc->c, call, &err);
+        why = oc_call_rejection(call);
     }
-    oc_response_reset(&lc->resp);
+    oc_call_free(call);
+    n = oc_lua_push_request_result(L, lc->c, rc, &err, &lc->in, why);
+    oc_lua_request_clear_inputs(&lc->in);
     return n;
 }
 
 /*
  * client:request_many({ {method, path, query, fail_on_http}, ... }) -> { res_or_err, ... } | nil, err
- * GETs at once (paging): each result is {status, headers (raw), body}, or an
- * error object (a table with code and message) for that request; with
- * fail_on_http, an HTTP status >= 400 is such an error too.
+ * Requests at once (paging), each an engine call of its own, run together
+ * over parallel transfers: each result is {status, headers (raw), body}, or
+ * an error object for that request; with fail_on_http, an HTTP status >= 400
+ * is such an error too.
  */
 static int client_request_many(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
-    oc_api_request reqs[OC_MAX_IN_FLIGHT];
-    oc_code codes[OC_MAX_IN_FLIGHT];
-    oc_error errs[OC_MAX_IN_FLIGHT], err;
-    int fail_on_http[OC_MAX_IN_FLIGHT];
-    size_t i, n;
+    oc_call *calls[OC_MAX_IN_FLIGHT];
+    size_t i, n, started = 0;
+    oc_error err;
+    oc_code rc = OC_OK;
 
     luaL_checktype(L, 2, LUA_TTABLE);
     n = (size_t)lua_rawlen(L, 2);
     luaL_argcheck(L, n >= 1 && n <= OC_MAX_IN_FLIGHT, 2, "1 to 32 requests");
-    clear_inputs(lc);
-    if (!lc->batch_resp) {
-        if (!(lc->batch_query = calloc(OC_MAX_IN_FLIGHT, sizeof *lc->batch_query)) ||
-            !(lc->batch_resp = calloc(OC_MAX_IN_FLIGHT, sizeof *lc->batch_resp)))
+    if (!lc->batch) {
+        if (!(lc->batch = calloc(OC_MAX_IN_FLIGHT, sizeof *lc->batch)))
             return luaL_error(L, "out of memory");
         for (i = 0; i < OC_MAX_IN_FLIGHT; i++)
-            oc_response_init(&lc->batch_resp[i]);
+            oc_lua_request_init(&lc->batch[i]);
     }
-    lc->batch_used = n;
-    memset(reqs, 0, sizeof reqs);
-    for (i = 0; i < n; i++) {
+    lua_settop(L, 2);
+    for (i = 0; i < n; i++) { /* each request's fields, on the stack while they are used */
+        int base;
+        luaL_checkstack(L, 8, "too many requests");
         lua_rawgeti(L, 2, (int)i + 1);
         luaL_argcheck(L, lua_istable(L, -1), 2, "each request must be a table");
-        lua_getfield(L, -1, "method");
-        reqs[i].method = lua_isstring(L, -1) ? lua_tostring(L, -1) : "GET";
-        lua_pop(L, 1);
-        lua_getfield(L, -1, "path");
-        if (!lua_isstring(L, -1))
-            luaL_error(L, "request %d needs a path", (int)i + 1);
-        reqs[i].target = lua_tostring(L, -1);
-        lua_pop(L, 1);
-        lua_getfield(L, -1, "fail_on_http");
-        fail_on_http[i] = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-        lua_getfield(L, -1, "query");
-        if (lua_istable(L, -1)) {
-            oc_lua_read_kv(L, lua_gettop(L), &lc->batch_query[i]);
-            reqs[i].query = &lc->batch_query[i];
+        base = lua_gettop(L);
+        lua_getfield(L, base, "method");
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushliteral(L, "GET");
         }
-        lua_pop(L, 2); /* the strings stay alive in the requests table */
+        lua_getfield(L, base, "path");
+        lua_getfield(L, base, "query");
+        lua_pushnil(L); /* headers */
+        lua_pushnil(L); /* body */
+        lua_getfield(L, base, "fail_on_http");
+        oc_lua_read_request(L, base + 1, &lc->batch[i]);
     }
     oc_error_clear(&err);
-    if (oc_client_request_many(lc->c, reqs, n, lc->batch_resp, codes, errs, &err) != OC_OK) {
-        clear_inputs(lc);
+    for (i = 0; i < n && rc == OC_OK; i++) {
+        if ((rc = oc_call_api(lc->c, &lc->batch[i].req, &lc->batch[i].resp, &calls[i], &err)) == OC_OK) {
+            oc_call_allow_login(calls[i]);
+            started++;
+        }
+    }
+    if (rc == OC_OK)
+        oc_easy_run_many(lc->c, calls, n);
+    if (rc != OC_OK) {
+        for (i = 0; i < started; i++)
+            oc_call_free(calls[i]);
+        for (i = 0; i < n; i++)
+            oc_lua_request_clear_inputs(&lc->batch[i]);
         return oc_lua_fail(L, &err);
     }
-    clear_inputs(lc);
     lua_createtable(L, (int)n, 0);
     for (i = 0; i < n; i++) {
-        oc_response *r = &lc->batch_resp[i];
-        if (codes[i] != OC_OK) {
-            oc_lua_fail(L, &errs[i]); /* nil, err */
-            lua_remove(L, -2);
-        } else if (fail_on_http[i] && r->status >= 400) {
-            oc_lua_http_failure(L, lc->c, reqs[i].method, reqs[i].target, r);
-            lua_remove(L, -2);
+        oc_error e;
+        oc_code one;
+        oc_error_clear(&e);
+        one = oc_call_result(calls[i], &e);
+        if (oc_lua_push_request_result(L, lc->c, one, &e, &lc->batch[i], oc_call_rejection(calls[i])) == 2) {
+            lua_remove(L, -2); /* nil, err: the error is the result */
         } else {
-            lua_createtable(L, 0, 3);
-            lua_pushinteger(L, r->status);
+            lua_createtable(L, 0, 3); /* status, headers, body, {} */
+            lua_insert(L, -4);
+            lua_setfield(L, -4, "body");
+            lua_setfield(L, -3, "headers");
             lua_setfield(L, -2, "status");
-            oc_lua_push_raw_headers(L, r);
-            lua_setfield(L, -2, "headers");
-            lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
-            lua_setfield(L, -2, "body");
         }
         lua_rawseti(L, -2, (int)i + 1);
-        oc_response_reset(r);
+        oc_call_free(calls[i]);
+        oc_lua_request_clear_inputs(&lc->batch[i]);
     }
     return 1;
 }
@@ -307,7 +282,68 @@ static int client_token(lua_State *L)
     oc_error_clear(&err);
     if (oc_client_token(lc->c, lua_toboolean(L, 2), &t, &err) != OC_OK)
         return oc_lua_fail(L, &err);
+    if (!t)
+        lua_pushboolean(L, 1);
+    else
+        oc_lua_push_token(L, t);
+    return 1;
+}
+
+/* client:login() -> token table | nil, err: the login now, whatever is stored. */
+static int client_login(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    oc_error err;
+    oc_error_clear(&err);
+    if (oc_client_login(lc->c, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    oc_lua_push_token(L, oc_client_current_token(lc->c));
+    return 1;
+}
+
+/* client:ready() -> ticket | false: the ticket of the credentials a
+   request made now carries, when nothing must happen first (no I/O, no
+   allocation); false when a call must run (load, refresh). */
+static int client_ready(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    const char *line;
+    if (oc_client_ready_credentials(lc->c, oc_now_ms(), &line))
+        lua_pushinteger(L, (lua_Integer)oc_client_generation(lc->c));
+    else
+        lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* client:credentials() -> name, value | nothing: the header the current
+   credentials make (nothing for AuthScheme=NONE). */
+static int client_credentials(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    const char *line;
+    size_t nlen;
+    if (!oc_client_ready_credentials(lc->c, oc_now_ms(), &line) || !line)
+        return 0;
+    nlen = strcspn(line, ":");
+    lua_pushlstring(L, line, nlen);
+    lua_pushstring(L, line[nlen] ? line + nlen + 1 + (line[nlen + 1] == ' ') : "");
+    return 2;
+}
+
+/* client:current_token() -> token table | nil: the token in use, without
+   loading or renewing anything. */
+static int client_current_token(lua_State *L)
+{
+    const oc_token *t = oc_client_current_token(check_client(L, 1)->c);
+    if (!t)
+        return 0;
     oc_lua_push_token(L, t);
+    return 1;
+}
+
+static int client_is_ntlm(lua_State *L)
+{
+    lua_pushboolean(L, oc_client_is_ntlm(check_client(L, 1)->c));
     return 1;
 }
 
@@ -339,29 +375,32 @@ static int client_authorization_url(lua_State *L)
     return 3;
 }
 
-/* client:exchange_code(code [, params [, verifier [, redirect_uri]]]) -> token | nil, err */
+/* client:exchange_code(code [, state [, callback [, verifier [, redirect_uri]]]])
+   -> token | nil, err */
 static int client_exchange_code(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
-    const char *code = luaL_checkstring(L, 2);
-    const char *verifier = luaL_optstring(L, 4, NULL);
-    const char *redirect = luaL_optstring(L, 5, NULL);
-    const oc_token *t;
+    oc_exchange x;
     oc_error err;
     oc_code rc;
-    if (!lua_isnoneornil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
-    clear_inputs(lc);
-    if (lua_istable(L, 3))
-        oc_lua_read_kv(L, 3, &lc->query);
+    memset(&x, 0, sizeof x);
+    x.code = luaL_checkstring(L, 2);
+    x.state = luaL_optstring(L, 3, NULL);
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TTABLE);
+    x.verifier = luaL_optstring(L, 5, NULL);
+    x.redirect_uri = luaL_optstring(L, 6, NULL);
+    oc_lua_request_clear_inputs(&lc->in);
+    if (lua_istable(L, 4)) {
+        oc_lua_read_kv(L, 4, &lc->in.query);
+        x.callback = &lc->in.query;
+    }
     oc_error_clear(&err);
-    rc = oc_client_exchange_code(lc->c, code, &lc->query, verifier, redirect, &err);
-    clear_inputs(lc);
-    if (rc == OC_OK)
-        rc = oc_client_token(lc->c, 0, &t, &err);
+    rc = oc_client_exchange_code(lc->c, &x, &err);
+    oc_lua_request_clear_inputs(&lc->in);
     if (rc != OC_OK)
         return oc_lua_fail(L, &err);
-    oc_lua_push_token(L, t);
+    oc_lua_push_token(L, oc_client_current_token(lc->c));
     return 1;
 }
 
@@ -403,17 +442,25 @@ static int client_tostring(lua_State *L)
 
 static const luaL_Reg client_methods[] = {
     { "connect", client_connect },
-    { "prepare", client_prepare },
     { "login", client_login },
-    { "call_request", oc_lua_call_request },
-    { "call_token", oc_lua_call_token },
-    { "call_exchange", oc_lua_call_exchange },
     { "request", client_request },
     { "request_many", client_request_many },
     { "token", client_token },
+    { "ready", client_ready },
+    { "credentials", client_credentials },
+    { "is_ntlm", client_is_ntlm },
+    { "current_token", client_current_token },
+    { "rejected", client_rejected },
     { "authorization_url", client_authorization_url },
     { "exchange_code", client_exchange_code },
     { "forget", client_forget },
+    { "call_request", oc_lua_call_request },
+    { "call_token", oc_lua_call_token },
+    { "call_rejected", oc_lua_call_rejected },
+    { "call_exchange", oc_lua_call_exchange },
+    { "call_login", oc_lua_call_login },
+    { "call_authorization", oc_lua_call_authorization },
+    { "call_forget", oc_lua_call_forget },
     { "generation", client_generation },
     { "api_url", client_api_url },
     { "describe", client_describe },
@@ -437,5 +484,4 @@ void oc_lua_open_client(lua_State *L)
     luaL_setfuncs(L, client_methods, 0);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
-
 }

@@ -4,6 +4,7 @@
 
 #include "lua_binding.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 /* ---- boxes ------------------------------------------------------------------------ */
 

@@ -10,6 +10,7 @@
 #include "lua_binding.h"
 #include "oc_buf.h"
 #include "oc_store.h"
+#include "oc_time.h"
 #include "oc_version.h"
 
 /* Turns integral floats (|x| <= 2^53) into integers, walking the tables of
@@ -185,6 +186,15 @@ static int l_profile_fields(lua_State *L)
     return 1;
 }
 
+/* core.sleep(seconds): a plain sleep, for the Lua driver outside nginx. */
+static int l_sleep(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    luaL_argcheck(L, s >= 0 && s <= 86400, 1, "0 to 86400 seconds");
+    oc_sleep_ms((int64_t)(s * 1000.0 + 0.5));
+    return 0;
+}
+
 static const luaL_Reg module_functions[] = {
     { "client", oc_lua_client_new },
     { "profile_fields", l_profile_fields },
@@ -197,6 +207,10 @@ static const luaL_Reg module_functions[] = {
     { "headers", oc_lua_headers },
     { "verify_hmac_sha256", oc_lua_verify_hmac_sha256 },
     { "verify_jwt_hs256", oc_lua_verify_jwt_hs256 },
+    { "sleep", l_sleep },
+    { "redis_target", oc_lua_redis_target },
+    { "redis_format", oc_lua_redis_format },
+    { "redis_reader", oc_lua_redis_reader },
     { NULL, NULL }
 };
 

@@ -139,8 +139,25 @@ static int challenge_param(const char *header, const char *name, char *out, size
     return 0;
 }
 
+/* What a 401 that stands leaves the user to do. */
+static void hint_401(const oc_client *c, oc_rejection why, char *hint, size_t max)
+{
+    oc_error advice;
+    if (why == OC_REJECTED_AFTER_REFRESH) {
+        snprintf(hint, max, "the access token was rejected even after a refresh (revoked?); log in again");
+    } else if (why == OC_REJECTED_CHURN) {
+        snprintf(hint, max, "each newer token other processes stored was rejected too; try again");
+    } else if (oc_client_uses_tokens(c) && oc_client_can_renew(c)) {
+        snprintf(hint, max, "the access token was rejected");
+    } else {
+        oc_error_clear(&advice);
+        oc_client_unrenewable_advice(c, &advice);
+        snprintf(hint, max, "%.*s", (int)(max - 1), advice.message);
+    }
+}
+
 oc_code oc_client_http_error(const oc_client *c, const char *method, const char *target,
-                             const oc_response *resp, oc_error *err)
+                             const oc_response *resp, oc_rejection why, oc_error *err)
 {
     char what[480], hint[300] = "";
     oc_buf detail;
@@ -155,25 +172,8 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
         describe_body(body, &detail, 0);
     json_decref(body);
     oc_client_describe_request(c, method, target, what, sizeof what);
-    if (status == 401) {
-        if (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF)
-            snprintf(hint, sizeof hint,
-                     "the access token was rejected (expired or revoked); with InitiateOAuth=OFF "
-                     "it is not refreshed");
-        else if (c->scheme == OC_SCHEME_NONE)
-            snprintf(hint, sizeof hint, "the server wants credentials and AuthScheme=NONE sends none");
-        else if (!oc_client_uses_tokens(c))
-            snprintf(hint, sizeof hint, "the server rejected the %s credentials",
-                     oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
-        else if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
-            snprintf(hint, sizeof hint,
-                     "the access token was rejected; %s tokens cannot be refreshed, so the app "
-                     "must be authorized again",
-                     oc_client_title(c));
-        else
-            snprintf(hint, sizeof hint,
-                     "the access token was rejected even after a refresh (revoked?); log in again");
-    }
+    if (status == 401)
+        hint_401(c, why, hint, sizeof hint);
     {
         /* RFC 6750 3.1: a Bearer challenge names what was wrong with the token */
         const char *challenge = oc_response_header(resp, "www-authenticate");

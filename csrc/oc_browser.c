@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 /* A $BROWSER entry that exits with an error within this time did not open
    the page, and the next entry is tried; one still running then (a browser

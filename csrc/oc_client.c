@@ -13,6 +13,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_login.h"
 #include "oc_time.h"
 #include "oc_url.h"
@@ -72,6 +73,7 @@ void oc_client_free_auth_headers(oc_client *c)
     oc_http_free_headers(c->auth_headers);
     oc_http_free_headers(c->body_headers);
     c->auth_headers = c->body_headers = NULL;
+    c->credentials_line = NULL;
 }
 
 /* The common lines, then "Expect:" when with_expect: a body is sent at once,
@@ -100,6 +102,8 @@ oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_err
     oc_client_free_auth_headers(c);
     c->auth_headers = plain;
     c->body_headers = body;
+    /* the third line of the list (see header_list), for oc_client_ready_credentials */
+    c->credentials_line = credentials ? plain->next->next->data : NULL;
     return OC_OK;
 }
 
@@ -108,32 +112,13 @@ const struct curl_slist *oc_client_base_headers(const oc_client *c, int has_body
     return has_body ? c->body_headers : c->auth_headers;
 }
 
-/* The store a token was issued for: the member the profile names
-   (BigCommerce's "context": "stores/abc123"), in buf; NULL when it has none. */
-static const char *token_store_id(const oc_client *c, const oc_token *t, char *buf, size_t max)
-{
-    const char *v;
-    json_t *m;
-    if (!c->profile->store_id_member || !t->extra)
-        return NULL;
-    m = json_object_get(t->extra, c->profile->store_id_member);
-    if (!json_is_string(m))
-        return NULL;
-    v = json_string_value(m);
-    if (c->profile->store_id_prefix &&
-        strncmp(v, c->profile->store_id_prefix, strlen(c->profile->store_id_prefix)) == 0)
-        v += strlen(c->profile->store_id_prefix);
-    snprintf(buf, max, "%s", v);
-    return buf;
-}
-
 /* The store the URL names: StoreId, or the token's. NULL when neither has it. */
 static const char *store_id(const oc_client *c, char *buf, size_t max)
 {
     const char *v = oc_config_get(c->cfg, OC_P_STORE_ID);
     if (v && *v)
         return v;
-    return token_store_id(c, &c->token, buf, max);
+    return oc_client_token_store_id(c, &c->token, buf, max);
 }
 
 static int valid_store_id(const char *s)
@@ -342,7 +327,7 @@ static oc_code unknown_store(const char *loc, oc_error *err)
         return OC_OK;
     return oc_fail_property(err, OC_E_BAD_VALUE, "OAuthSettingsLocation",
                             "OAuthSettingsLocation: '%.*s:' names no store this client knows; give a "
-                            "file path, file:///path, memory://NAME, redis://... or rediss://...",
+                            "file path, file:///path, memory://NAME, redis://..., rediss://... or (in nginx) shm://DICT",
                             (int)(n > 20 ? 20 : n), loc);
 }
 
@@ -359,6 +344,8 @@ static oc_code open_store(oc_client *c, oc_store *given, oc_error *err)
     }
     if (loc && has_scheme(loc, "memory"))
         return oc_store_memory_open(loc + 9, &c->store, err);
+    if (loc && has_scheme(loc, "shm")) /* nginx's shared dicts: only the nginx driver reaches them */
+        return oc_store_external_new(loc, &c->store, err);
     if (loc && (has_scheme(loc, "redis") || has_scheme(loc, "rediss"))) {
         const char *cert = oc_config_get(c->cfg, OC_P_SSL_SERVER_CERT);
         int pem = cert && strstr(cert, "-----BEGIN ") != NULL;
@@ -382,93 +369,6 @@ static oc_code open_store(oc_client *c, oc_store *given, oc_error *err)
     rc = oc_store_file_new(path, &c->store, err);
     free(path);
     return rc;
-}
-
-/* Two optional strings are equal (NULL only equals NULL). */
-static int same(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* Drops a stored set made for something else ("issued to the client 'a',
-   not to OAuthClientId 'b'"): it is never used, and the error names both. */
-static oc_code refuse_stored(const oc_client *c, oc_token *t, int *found, const char *property,
-                             const char *theirs_what, const char *theirs, const char *ours_what,
-                             const char *ours, const char *remedy, oc_error *err)
-{
-    char a[80], b[80];
-    oc_copy_printable(a, sizeof a, theirs, strlen(theirs));
-    oc_copy_printable(b, sizeof b, ours, strlen(ours));
-    *found = 0;
-    oc_token_clear(t);
-    return oc_fail_property(err, OC_E_SETTINGS, property, "%s holds tokens %s '%s', not %s '%s'; %s",
-                            oc_store_where(c->store), theirs_what, a, ours_what, b, remedy);
-}
-
-oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage, oc_error *err)
-{
-    const char *wanted_store = oc_config_get(c->cfg, OC_P_STORE_ID), *issued_store;
-    char store_buf[128];
-    oc_token_meta stored;
-    oc_code rc;
-    memset(&stored, 0, sizeof stored);
-    *found = *lineage = 0;
-    if (!c->store)
-        return OC_OK;
-    if ((rc = oc_store_load(c->store, t, &stored, found, err)) != OC_OK || !*found)
-        goto out;
-    if (!same(stored.provider, c->meta.provider) || !same(stored.api_url, c->meta.api_url) ||
-        (stored.token_url && c->meta.token_url && !same(stored.token_url, c->meta.token_url))) {
-        /* Named by what differs: the API, or only the token endpoint. */
-        int api_same = same(stored.provider, c->meta.provider) && same(stored.api_url, c->meta.api_url);
-        const char *theirs_url = api_same ? stored.token_url : stored.api_url;
-        const char *ours_url = api_same ? c->meta.token_url : c->meta.api_url;
-        char api[200], ours[200];
-        oc_url_shown(api, sizeof api, theirs_url ? theirs_url : "(unknown)");
-        oc_url_shown(ours, sizeof ours, ours_url ? ours_url : "(unknown)");
-        *found = 0;
-        oc_token_clear(t);
-        rc = oc_fail_property(err, OC_E_SETTINGS, "OAuthSettingsLocation",
-                              "%s holds tokens for %s %s %s, not for %s %s %s; they are not sent "
-                              "elsewhere. Use another OAuthSettingsLocation, or remove the file to "
-                              "log in again",
-                              oc_store_where(c->store), stored.provider ? stored.provider : "(unknown)",
-                              api_same ? "from the token endpoint" : "at", api, c->meta.provider,
-                              api_same ? "from the token endpoint" : "at", ours);
-        goto out;
-    }
-    /* A refresh token is bound to the client it was issued to (RFC 6749
-       6): another app's tokens are refused, not used and then broken. */
-    if (stored.client_id && c->meta.client_id && !same(stored.client_id, c->meta.client_id)) {
-        rc = refuse_stored(c, t, found, "OAuthSettingsLocation", "issued to the client",
-                           stored.client_id, "to OAuthClientId", c->meta.client_id,
-                           "use another OAuthSettingsLocation for this app, or remove the file to "
-                           "log in again",
-                           err);
-        goto out;
-    }
-    /* A store's token (BigCommerce) is good for that store only: sent to
-       another it would come back 401 with a misleading "authorize again". */
-    issued_store = token_store_id(c, t, store_buf, sizeof store_buf);
-    if (wanted_store && *wanted_store && issued_store && strcmp(wanted_store, issued_store) != 0) {
-        rc = refuse_stored(c, t, found, "StoreId", "for the store", issued_store, "for StoreId",
-                           wanted_store,
-                           "use another OAuthSettingsLocation for each store, or remove the file "
-                           "to authorize this one",
-                           err);
-        goto out;
-    }
-    *lineage = !c->seed[0] || same(stored.seed, c->seed);
-out:
-    oc_token_meta_clear(&stored);
-    return rc;
-}
-
-oc_code oc_client_save(oc_client *c, const oc_token *t, const char *expect, oc_error *err)
-{
-    if (!c->store)
-        return OC_OK;
-    return oc_store_save(c->store, t, &c->meta, expect, err);
 }
 
 static void compute_seed(oc_client *c)
@@ -585,9 +485,9 @@ static oc_code open_transport(oc_client *c, oc_error *err)
     if (ho.proxy && *ho.proxy && (rc = check_proxy(ho.proxy, err)) != OC_OK)
         return rc;
     if (ho.proxy && oc_config_is_set(cfg, OC_P_PROXY_PORT))
-        ho.proxy_port = (long)oc_config_int(cfg, OC_P_PROXY_PORT, 0);
+        ho.proxy_port = (long)oc_config_int(cfg, OC_P_PROXY_PORT);
     else if (ho.proxy && !strchr(strstr(ho.proxy, "://") ? strstr(ho.proxy, "://") + 3 : ho.proxy, ':'))
-        ho.proxy_port = (long)oc_config_int(cfg, OC_P_PROXY_PORT, 80);
+        ho.proxy_port = (long)oc_config_int(cfg, OC_P_PROXY_PORT);
     ho.proxy_auth = proxy_auth_bits(cfg);
     ho.proxy_user = oc_config_get(cfg, OC_P_PROXY_USER);
     ho.proxy_password = oc_config_get(cfg, OC_P_PROXY_PASSWORD);
@@ -612,7 +512,6 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     if (!(c = calloc(1, sizeof *c)))
         return oc_fail_nomem(err);
     oc_token_init(&c->token);
-    oc_response_init(&c->scratch);
     if (!(c->cfg = oc_config_clone(cfg)) || !(c->profile = oc_profile_clone(profile))) {
         oc_client_free(c);
         return oc_fail_nomem(err);
@@ -621,11 +520,11 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     c->mode = oc_config_is(cfg, OC_P_INITIATE_OAUTH, "GETANDREFRESH") ? OC_MODE_GETANDREFRESH
               : oc_config_is(cfg, OC_P_INITIATE_OAUTH, "REFRESH")     ? OC_MODE_REFRESH
                                                                       : OC_MODE_OFF;
-    c->leeway_s = oc_config_int(cfg, OC_P_REFRESH_LEEWAY, 60);
-    c->timeout_ms = oc_config_int(cfg, OC_P_TIMEOUT, 60) * 1000;
+    c->leeway_s = oc_config_int(cfg, OC_P_REFRESH_LEEWAY);
+    c->timeout_ms = oc_config_int(cfg, OC_P_TIMEOUT) * 1000;
     /* 0: no limit, as for Timeout; the login then ends on Ctrl-C */
-    c->login_timeout_ms = oc_config_int(cfg, OC_P_LOGIN_TIMEOUT, 300) > 0
-                              ? oc_config_int(cfg, OC_P_LOGIN_TIMEOUT, 300) * 1000
+    c->login_timeout_ms = oc_config_int(cfg, OC_P_LOGIN_TIMEOUT) > 0
+                              ? oc_config_int(cfg, OC_P_LOGIN_TIMEOUT) * 1000
                               : OC_LOGIN_NO_LIMIT_MS;
     c->flow.client_id = oc_config_get(cfg, OC_P_OAUTH_CLIENT_ID);
     c->flow.client_secret = oc_config_get(cfg, OC_P_OAUTH_CLIENT_SECRET);
@@ -671,8 +570,12 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     if ((rc = open_log(c, err)) != OC_OK || (rc = open_store(c, store, err)) != OC_OK ||
         (rc = open_transport(c, err)) != OC_OK)
         goto fail;
-    if (!oc_client_uses_tokens(c) && (rc = static_credentials(c, err)) != OC_OK)
-        goto fail;
+    if (!oc_client_uses_tokens(c)) {
+        if ((rc = static_credentials(c, err)) != OC_OK)
+            goto fail;
+        c->loaded = c->found = 1; /* nothing to load: the credentials are the properties */
+    }
+    c->store_where = c->store ? oc_store_where(c->store) : NULL;
     oc_logf(c->log, 1, "client for %s: AuthScheme=%s, InitiateOAuth=%s, store %s", oc_client_title(c),
             scheme_names[c->scheme], oc_config_get(cfg, OC_P_INITIATE_OAUTH),
             c->store ? oc_store_where(c->store) : "none");
@@ -689,7 +592,6 @@ void oc_client_free(oc_client *c)
         return;
     oc_client_free_auth_headers(c);
     oc_token_clear(&c->token);
-    oc_response_free(&c->scratch);
     oc_http_free(c->http);
     oc_store_release(c->store);
     oc_log_close(c->log);
@@ -703,6 +605,21 @@ void oc_client_free(oc_client *c)
 unsigned oc_client_generation(const oc_client *c)
 {
     return c->generation;
+}
+
+oc_http *oc_client_http(const oc_client *c)
+{
+    return c->http;
+}
+
+oc_store *oc_client_store(const oc_client *c)
+{
+    return c->store;
+}
+
+int oc_client_is_ntlm(const oc_client *c)
+{
+    return c->scheme == OC_SCHEME_NTLM;
 }
 
 const char *oc_client_api_url(const oc_client *c)

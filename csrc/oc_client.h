@@ -2,10 +2,12 @@
  * oc_client: the opaque handle a program holds, in libcurl's shape: create it
  * from properties and a provider profile, connect (obtain a usable token as
  * InitiateOAuth says), then perform signed requests. Tokens are refreshed
- * before they expire and once after a 401, under the store's lock, and a
- * rotated refresh token is persisted before the new access token is used.
+ * before they expire and after a 401, under the store's lock, and a rotated
+ * refresh token is persisted before the new access token is used.
  *
- * A client is used by one thread at a time.
+ * The decisions are the engine's (oc_call.h); the blocking functions below
+ * (oc_easy.c) run it with libcurl, the C stores and sleeps. A client is used
+ * by one thread at a time.
  */
 #ifndef OC_CLIENT_H
 #define OC_CLIENT_H
@@ -48,6 +50,8 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
                       oc_client **out, oc_error *err);
 void oc_client_free(oc_client *c);
 
+/* ---- blocking: oc_easy.c ---------------------------------------------------------- */
+
 /* Obtains a usable token: the given or stored one, the browser login
    (GETANDREFRESH with nothing stored), and a refresh when one is due. */
 oc_code oc_client_connect(oc_client *c, oc_error *err);
@@ -58,47 +62,64 @@ oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *
                           oc_error *err);
 
 /*
- * Performs n requests at once over parallel kept-alive connections (or
- * HTTP/2 streams), for paging: resps[i], codes[i] and errs[i] are what
- * oc_client_request would give for reqs[i]. Answers that need a refresh,
- * a retry or a redirect are redone one at a time.
+ * Performs n requests at once, each a call of its own run together over
+ * parallel kept-alive connections (curl multi), for paging: resps[i],
+ * codes[i] and errs[i] are what oc_client_request would give for reqs[i].
  */
 oc_code oc_client_request_many(oc_client *c, const oc_api_request *reqs, size_t n,
                                oc_response *resps, oc_code *codes, oc_error *errs, oc_error *err);
 
-/* The error for an HTTP answer >= 400: status, a stable code, and the
-   provider's own message, naming the method and URL. */
-oc_code oc_client_http_error(const oc_client *c, const char *method, const char *target,
-                             const oc_response *resp, oc_error *err);
-
 /* The current token, refreshed first when due (or always, with force). */
 oc_code oc_client_token(oc_client *c, int force_refresh, const oc_token **out, oc_error *err);
 
-/* Loads the token from the properties or the store, without the network
-   and without a login (hosts that drive requests themselves, oc_call.h);
-   nothing to do once loaded. */
-oc_code oc_client_prepare(oc_client *c, oc_error *err);
-/* The token in use, or NULL before one is loaded; refreshes nothing. */
-const oc_token *oc_client_current_token(const oc_client *c);
+/* A request signed with ticket's credentials got a 401: OC_OK when other
+   credentials are in place now (see oc_call_rejected). */
+oc_code oc_client_rejected(oc_client *c, unsigned ticket, oc_error *err);
 
-/* Runs the desktop login now, whatever is stored, and stores the result. */
+/* Runs the login now, whatever is stored, and stores the result. */
 oc_code oc_client_login(oc_client *c, oc_error *err);
 
 /* Web flow: the authorization URL for redirect_uri (NULL: CallbackURL),
-   with a fresh state and, when the profile takes PKCE, a code verifier the
-   caller keeps until the code comes back (*verifier NULL otherwise). */
+   with a fresh state and, when the profile takes PKCE, a code verifier
+   (kept for the exchange; *verifier NULL without PKCE). */
 oc_code oc_client_authorization_url(oc_client *c, const char *redirect_uri, char **url,
                                     char **state, char **verifier, oc_error *err);
-/* Web flow: exchanges a code (with the callback's other parameters, e.g.
-   BigCommerce's context) for tokens, stores and adopts them. */
-oc_code oc_client_exchange_code(oc_client *c, const char *code, const oc_kv *callback_params,
-                                const char *verifier, const char *redirect_uri, oc_error *err);
+/* Web flow: exchanges a code (see oc_exchange in oc_call.h), stores and
+   adopts the tokens. */
+struct oc_exchange;
+oc_code oc_client_exchange_code(oc_client *c, const struct oc_exchange *x, oc_error *err);
 
-/* Counts token changes (login, refresh, adoption of another process's
-   refresh), so a caller can tell when to report new tokens. */
-unsigned oc_client_generation(const oc_client *c);
 /* Removes the stored tokens (logout). */
 oc_code oc_client_forget(oc_client *c, oc_error *err);
+
+/* ---- no I/O ------------------------------------------------------------------------ */
+
+/* Why a 401 stands as a request's answer (the advice its error gives). */
+typedef enum oc_rejection {
+    OC_REJECTED_UNKNOWN,        /* the scheme's own advice */
+    OC_REJECTED_NOT_RENEWABLE,  /* no refresh in this mode or for this provider */
+    OC_REJECTED_AFTER_REFRESH,  /* the newest token, from this client's own refresh, refused */
+    OC_REJECTED_CHURN           /* the store kept moving to newer tokens, each refused */
+} oc_rejection;
+
+/* The error for an HTTP answer >= 400: status, a stable code, and the
+   provider's own message, naming the method and URL; why says what a 401
+   left to do. */
+oc_code oc_client_http_error(const oc_client *c, const char *method, const char *target,
+                             const oc_response *resp, oc_rejection why, oc_error *err);
+
+/* The token in use, or NULL before one is loaded; refreshes nothing. */
+const oc_token *oc_client_current_token(const oc_client *c);
+
+/* The credentials line ("Name: value") a request made now carries, when
+   the engine has nothing to do first (the token is loaded and not due): 1
+   and *line (NULL for a scheme that sends none, or NTLM's, which libcurl
+   makes); 0 when a call must run first. Reads the clock, nothing else. */
+int oc_client_ready_credentials(const oc_client *c, int64_t now_ms, const char **line);
+
+/* Counts token changes (login, refresh, adoption of another process's
+   refresh): the ticket of the credentials in use. */
+unsigned oc_client_generation(const oc_client *c);
 const char *oc_client_api_url(const oc_client *c);
 /* Appends text to out with every secret the client knows (its secret
    properties, credentials inside its addresses, the tokens in use)
@@ -108,5 +129,10 @@ void oc_client_redact(const oc_client *c, const char *text, size_t len, oc_buf *
    the API base, with no query and no credentials. */
 void oc_client_describe_request(const oc_client *c, const char *method, const char *target,
                                 char *out, size_t max);
+/* What drivers use: the libcurl transport, the store (NULL without one). */
+oc_http *oc_client_http(const oc_client *c);
+oc_store *oc_client_store(const oc_client *c);
+/* Whether AuthScheme is NTLM (a connection, not a request, is authenticated). */
+int oc_client_is_ntlm(const oc_client *c);
 
 #endif

@@ -1,11 +1,7 @@
 /*
- * The client's tokens: where they come from (the properties, the store, the
- * browser login, the client-credentials grant) and how they are renewed.
- *
- * The rules that keep tokens from being lost: a refresh or login runs under
- * the store's lock and re-reads the store first (another client or process
- * may have done it already); a rotated refresh token is saved before the new
- * access token is used; a failed refresh leaves the store as it was.
+ * The token a client holds: adopting one (and the header lines it makes),
+ * when it is due, whether a stored set may be used, and what a rejected
+ * token leaves to do. No I/O: the engine (oc_call*.c) decides with these.
  */
 #include "oc_client_internal.h"
 
@@ -14,9 +10,8 @@
 #include <string.h>
 
 #include "oc_buf.h"
-#include "oc_call.h"
 #include "oc_crypto.h"
-#include "oc_login.h"
+#include "oc_mem.h"
 #include "oc_time.h"
 #include "oc_url.h"
 
@@ -39,25 +34,25 @@ oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
     oc_token_move(&c->token, t);
     if (changed)
         c->generation++;
-    c->loaded = 1;
+    c->loaded = c->found = 1;
     /* The token may name the store the API URL needs (BigCommerce's context). */
     if (!c->api_url)
         oc_client_resolve_api_url(c, NULL);
     return OC_OK;
 }
 
-static oc_code token_from_properties(const oc_client *c, oc_token *t, oc_error *err)
+oc_code oc_client_token_from_properties(const oc_client *c, oc_token *t, oc_error *err)
 {
     const char *a = oc_config_get(c->cfg, OC_P_OAUTH_ACCESS_TOKEN);
     const char *r = oc_config_get(c->cfg, OC_P_OAUTH_REFRESH_TOKEN);
-    int64_t expires_in = oc_config_int(c->cfg, OC_P_OAUTH_EXPIRES_IN, -1);
+    int64_t expires_in = oc_config_int(c->cfg, OC_P_OAUTH_EXPIRES_IN);
     oc_token_init(t);
     if ((a && !(t->access_token = oc_strdup(a))) || (r && !(t->refresh_token = oc_strdup(r)))) {
         oc_token_clear(t);
         return oc_fail_nomem(err);
     }
-    t->obtained_ms = oc_config_int(c->cfg, OC_P_OAUTH_TOKEN_TIMESTAMP, 0);
-    if (t->obtained_ms == 0)
+    t->obtained_ms = oc_config_int(c->cfg, OC_P_OAUTH_TOKEN_TIMESTAMP);
+    if (t->obtained_ms <= 0)
         t->obtained_ms = oc_now_ms();
     if (expires_in > 0) {
         t->expires_in = expires_in;
@@ -72,21 +67,6 @@ int64_t oc_client_lock_timeout(const oc_client *c, int with_login)
     return with_login ? t + c->login_timeout_ms : t;
 }
 
-/*
- * Refreshes now (rejected: the access token a server refused, "" for any),
- * or, with rejected NULL, unless the store holds a newer token that is not
- * due: the oc_call state machine, driven by libcurl.
- */
-oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err)
-{
-    oc_call *call;
-    oc_code rc = oc_call_refresh(c, rejected, &call, err);
-    if (rc == OC_OK)
-        rc = oc_client_run(c, call, err);
-    oc_call_free(call);
-    return rc;
-}
-
 int oc_client_refresh_due(const oc_client *c, int64_t now_ms)
 {
     return oc_client_uses_tokens(c) && !(c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF) &&
@@ -99,203 +79,114 @@ int oc_client_can_outlive(const oc_client *c, oc_code refresh_rc, int64_t now_ms
            refresh_rc != OC_E_OAUTH && refresh_rc != OC_E_NO_TOKEN;
 }
 
-oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err)
+int oc_client_can_renew(const oc_client *c)
 {
-    int64_t now = oc_now_ms();
-    oc_error local;
-    oc_code rc;
-    if (!oc_client_refresh_due(c, now))
-        return OC_OK;
-    oc_error_clear(&local);
-    rc = oc_client_refresh(c, NULL, &local);
-    /* A failed refresh is only an error once the current token cannot be
-       used any more: a network blip within the leeway is not. */
-    if (rc == OC_OK || oc_client_can_outlive(c, rc, now))
-        return OC_OK;
+    return c->scheme == OC_SCHEME_OAUTH_CLIENT ||
+           (c->scheme == OC_SCHEME_OAUTH && c->mode != OC_MODE_OFF && c->profile->refreshable);
+}
+
+void oc_client_unrenewable_advice(const oc_client *c, oc_error *err)
+{
+    if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
+        oc_fail(err, OC_E_UNAUTHORIZED,
+                "the access token was rejected; %s tokens cannot be refreshed, so the app must be "
+                "authorized (installed) again",
+                oc_client_title(c));
+    else if (c->scheme == OC_SCHEME_OAUTH)
+        oc_fail(err, OC_E_UNAUTHORIZED,
+                "the access token was rejected (expired or revoked); with InitiateOAuth=OFF it is "
+                "not refreshed: give a new OAuthAccessToken, or use InitiateOAuth=GETANDREFRESH");
+    else if (c->scheme == OC_SCHEME_NONE)
+        oc_fail(err, OC_E_UNAUTHORIZED, "the server wants credentials and AuthScheme=NONE sends none");
+    else
+        oc_fail(err, OC_E_UNAUTHORIZED, "the server rejected the %s credentials; check them",
+                oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
     if (err)
-        *err = local;
-    return rc;
+        err->status = 401;
 }
 
-/* Exchanges a code, stores and adopts the tokens. */
-static oc_code exchange(oc_client *c, const char *code, const oc_kv *callback, const char *verifier,
-                        const char *redirect_uri, oc_error *err)
+/* Two optional strings are equal (NULL only equals NULL). */
+static int same(const char *a, const char *b)
 {
-    oc_call *call;
-    oc_code rc = oc_call_exchange(c, code, callback, verifier, redirect_uri, &call, err);
-    if (rc == OC_OK)
-        rc = oc_client_run(c, call, err);
-    oc_call_free(call);
-    return rc;
+    return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* The login under the store's lock: processes started together log in once. */
-static oc_code login_locked(oc_client *c, int force, oc_error *err)
+/* The store a token was issued for: the member the profile names
+   (BigCommerce's "context": "stores/abc123"), in buf; NULL when it has none. */
+const char *oc_client_token_store_id(const oc_client *c, const oc_token *t, char *buf, size_t max)
 {
-    const char *verifier_prop = oc_config_get(c->cfg, OC_P_OAUTH_VERIFIER);
-    const char *callback = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
-    oc_token stored;
-    oc_kv params = OC_KV_INIT;
-    char *verifier = NULL, *redirect = NULL;
-    int found = 0, lineage = 0;
-    oc_code rc;
-
-    if (force)
-        verifier_prop = NULL; /* a forced login is a browser login: the code was spent */
-    if (c->scheme != OC_SCHEME_OAUTH)
-        return oc_fail(err, OC_E_UNSUPPORTED, "the browser login is for AuthScheme=OAUTH");
-    if (!verifier_prop &&
-        ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "for the browser login", err)) != OC_OK ||
-         (rc = oc_client_need(c, OC_P_CALLBACK_URL, "for the browser login (the redirect URI "
-                                                    "registered for the app)", err)) != OC_OK ||
-         (rc = oc_url_check_no_fragment(callback, "CallbackURL", err)) != OC_OK ||
-         (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
-                                  &c->flow.authorize_url, err)) != OC_OK))
-        return rc;
-    oc_token_init(&stored);
-    if (c->store && (rc = oc_store_lock(c->store, oc_client_lock_timeout(c, 1), err)) != OC_OK)
-        return rc;
-    if (c->store && !force) {
-        if ((rc = oc_client_load_store(c, &stored, &found, &lineage, err)) != OC_OK)
-            goto out;
-        if (found) { /* another process logged in while we waited */
-            rc = oc_client_adopt(c, &stored, 1, err);
-            goto out;
-        }
-    }
-    if (verifier_prop) {
-        /* The login happened elsewhere: its state is not ours to check, but
-           the PKCE verifier that went with its challenge must go along. */
-        rc = oc_login_take_code(verifier_prop, NULL, OC_STATE_UNCHECKED, &params, err);
-        if (rc == OC_OK)
-            rc = exchange(c, oc_kv_get(&params, "code"), &params,
-                          oc_config_get(c->cfg, OC_P_PKCE_VERIFIER), callback, err);
-        else if (err) {
-            oc_error_prefix(err, "OAuthVerifier");
-            snprintf(err->property, sizeof err->property, "OAuthVerifier");
-        }
-    } else {
-        oc_login_request lr;
-        lr.flow = &c->flow;
-        lr.callback_url = callback;
-        lr.title = oc_client_title(c);
-        lr.pkce = c->profile->pkce;
-        lr.state_rule = c->profile->stateless_callback ? OC_STATE_IF_SENT : OC_STATE_REQUIRED;
-        lr.timeout_ms = c->login_timeout_ms;
-        oc_logf(c->log, 1, "starting the browser login; callback %s", callback);
-        if ((rc = oc_login_desktop(&lr, &params, &verifier, &redirect, err)) == OC_OK)
-            rc = exchange(c, oc_kv_get(&params, "code"), &params, verifier, redirect, err);
-        else if (err)
-            oc_logf(c->log, 1, "the browser login failed: %s", err->message);
-    }
-out:
-    if (c->store)
-        oc_store_unlock(c->store);
-    oc_token_clear(&stored);
-    oc_kv_free(&params);
-    oc_free_secret(verifier);
-    free(redirect);
-    return rc;
+    const char *v;
+    json_t *m;
+    if (!c->profile->store_id_member || !t->extra)
+        return NULL;
+    m = json_object_get(t->extra, c->profile->store_id_member);
+    if (!json_is_string(m))
+        return NULL;
+    v = json_string_value(m);
+    if (c->profile->store_id_prefix &&
+        strncmp(v, c->profile->store_id_prefix, strlen(c->profile->store_id_prefix)) == 0)
+        v += strlen(c->profile->store_id_prefix);
+    snprintf(buf, max, "%s", v);
+    return buf;
 }
 
-/*
- * The token to start from: with InitiateOAuth=OFF, OAuthAccessToken as given;
- * else the stored set when it descends from the token properties (or none
- * were given); else the token properties, which replace what is stored.
- * *found = 0 when there is none.
- */
-static oc_code load_initial(oc_client *c, int *found, oc_error *err)
+/* A stored set made for something else ("issued to the client 'a', not
+   to OAuthClientId 'b'"): never used, and the error names both. */
+static oc_code refuse_stored(const oc_client *c, const char *property, const char *theirs_what,
+                             const char *theirs, const char *ours_what, const char *ours,
+                             const char *remedy, oc_error *err)
 {
-    oc_token t;
-    int lineage = 0, locked = 0;
-    oc_code rc = OC_OK;
-
-    *found = 0;
-    oc_token_init(&t);
-    if (c->mode == OC_MODE_OFF && c->scheme == OC_SCHEME_OAUTH &&
-        oc_config_is_set(c->cfg, OC_P_OAUTH_ACCESS_TOKEN)) {
-        if ((rc = token_from_properties(c, &t, err)) == OC_OK)
-            rc = oc_client_adopt(c, &t, 0, err);
-        *found = rc == OC_OK;
-        return rc;
-    }
-    /* Token properties may replace what is stored: compare and replace
-       under the lock, or a process could write back a spent refresh token
-       another one just rotated. */
-    if (c->seed[0] && c->store) {
-        if ((rc = oc_store_lock(c->store, oc_client_lock_timeout(c, 0), err)) != OC_OK)
-            return rc;
-        locked = 1;
-    }
-    if ((rc = oc_client_load_store(c, &t, found, &lineage, err)) != OC_OK)
-        goto out;
-    if (*found && lineage) {
-        rc = oc_client_adopt(c, &t, 0, err);
-    } else if (c->seed[0]) {
-        oc_token_clear(&t);
-        if ((rc = token_from_properties(c, &t, err)) == OC_OK && t.access_token)
-            rc = oc_client_save(c, &t, NULL, err);
-        if (rc == OC_OK)
-            rc = oc_client_adopt(c, &t, 0, err);
-        *found = rc == OC_OK;
-    } else {
-        *found = 0;
-    }
-out:
-    if (locked)
-        oc_store_unlock(c->store);
-    oc_token_clear(&t);
-    return rc;
+    char a[80], b[80];
+    oc_copy_printable(a, sizeof a, theirs, strlen(theirs));
+    oc_copy_printable(b, sizeof b, ours, strlen(ours));
+    return oc_fail_property(err, OC_E_SETTINGS, property, "%s holds tokens %s '%s', not %s '%s'; %s",
+                            c->store_where, theirs_what, a, ours_what, b, remedy);
 }
 
-oc_code oc_client_load(oc_client *c, int allow_login, oc_error *err)
+oc_code oc_client_check_stored(const oc_client *c, const oc_settings *doc, int *lineage,
+                               oc_error *err)
 {
-    int found = 0;
-    oc_code rc;
-
-    if (!oc_client_uses_tokens(c)) {
-        c->loaded = 1;
+    const oc_token_meta *stored = &doc->meta;
+    const char *wanted_store = oc_config_get(c->cfg, OC_P_STORE_ID), *issued_store;
+    char store_buf[128];
+    *lineage = 0;
+    if (!doc->has_token)
         return OC_OK;
+    if (!same(stored->provider, c->meta.provider) || !same(stored->api_url, c->meta.api_url) ||
+        (stored->token_url && c->meta.token_url && !same(stored->token_url, c->meta.token_url))) {
+        /* Named by what differs: the API, or only the token endpoint. */
+        int api_same = same(stored->provider, c->meta.provider) && same(stored->api_url, c->meta.api_url);
+        const char *theirs_url = api_same ? stored->token_url : stored->api_url;
+        const char *ours_url = api_same ? c->meta.token_url : c->meta.api_url;
+        char api[200], ours[200];
+        oc_url_shown(api, sizeof api, theirs_url ? theirs_url : "(unknown)");
+        oc_url_shown(ours, sizeof ours, ours_url ? ours_url : "(unknown)");
+        return oc_fail_property(err, OC_E_SETTINGS, "OAuthSettingsLocation",
+                                "%s holds tokens for %s %s %s, not for %s %s %s; they are not sent "
+                                "elsewhere. Use another OAuthSettingsLocation, or remove the file to "
+                                "log in again",
+                                c->store_where, stored->provider ? stored->provider : "(unknown)",
+                                api_same ? "from the token endpoint" : "at", api, c->meta.provider,
+                                api_same ? "from the token endpoint" : "at", ours);
     }
-    if ((rc = load_initial(c, &found, err)) != OC_OK)
-        return rc;
-    if (c->scheme == OC_SCHEME_OAUTH_CLIENT)
-        return OC_OK; /* a missing or due token is fetched by the refresh */
-    if (c->mode == OC_MODE_OFF && !c->token.access_token)
-        return oc_fail_property(err, OC_E_MISSING_PROPERTY, "OAuthAccessToken",
-                                "OAuthAccessToken is required with InitiateOAuth=OFF (nothing is "
-                                "stored%s%s); or use InitiateOAuth=GETANDREFRESH to log in",
-                                c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
-    if (found)
-        return OC_OK;
-    if (c->mode == OC_MODE_GETANDREFRESH && allow_login)
-        return login_locked(c, 0, err);
-    if (c->mode == OC_MODE_GETANDREFRESH)
-        return oc_fail(err, OC_E_NO_TOKEN,
-                       "no token is stored%s%s; log in first (the browser login, or the web flow's "
-                       "get_access_token)",
-                       c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
-    return oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
-                            "no token is stored%s%s and OAuthRefreshToken is not set; "
-                            "InitiateOAuth=REFRESH never opens a browser: set "
-                            "OAuthRefreshToken or log in once with InitiateOAuth=GETANDREFRESH",
-                            c->store ? " in " : "", c->store ? oc_store_where(c->store) : "");
-}
-
-oc_code oc_client_connect(oc_client *c, oc_error *err)
-{
-    oc_code rc;
-    if ((rc = oc_client_load(c, 1, err)) != OC_OK || !oc_client_uses_tokens(c))
-        return rc;
-    if (!c->token.access_token || (c->scheme == OC_SCHEME_OAUTH_CLIENT &&
-                                   oc_token_due(&c->token, oc_now_ms(), c->leeway_s)))
-        return oc_client_refresh(c, NULL, err);
-    return oc_client_refresh_if_due(c, err);
-}
-
-oc_code oc_client_prepare(oc_client *c, oc_error *err)
-{
-    return c->loaded ? OC_OK : oc_client_load(c, 0, err);
+    /* A refresh token is bound to the client it was issued to (RFC 6749
+       6): another app's tokens are refused, not used and then broken. */
+    if (stored->client_id && c->meta.client_id && !same(stored->client_id, c->meta.client_id))
+        return refuse_stored(c, "OAuthSettingsLocation", "issued to the client", stored->client_id,
+                             "to OAuthClientId", c->meta.client_id,
+                             "use another OAuthSettingsLocation for this app, or remove the file to "
+                             "log in again",
+                             err);
+    /* A store's token (BigCommerce) is good for that store only: sent to
+       another it would come back 401 with a misleading "authorize again". */
+    issued_store = oc_client_token_store_id(c, &doc->token, store_buf, sizeof store_buf);
+    if (wanted_store && *wanted_store && issued_store && strcmp(wanted_store, issued_store) != 0)
+        return refuse_stored(c, "StoreId", "for the store", issued_store, "for StoreId", wanted_store,
+                             "use another OAuthSettingsLocation for each store, or remove the file "
+                             "to authorize this one",
+                             err);
+    *lineage = !c->seed[0] || same(stored->seed, c->seed);
+    return OC_OK;
 }
 
 const oc_token *oc_client_current_token(const oc_client *c)
@@ -303,85 +194,12 @@ const oc_token *oc_client_current_token(const oc_client *c)
     return c->token.access_token ? &c->token : NULL;
 }
 
-oc_code oc_client_login(oc_client *c, oc_error *err)
+int oc_client_ready_credentials(const oc_client *c, int64_t now_ms, const char **line)
 {
-    return login_locked(c, 1, err);
-}
-
-oc_code oc_client_token(oc_client *c, int force_refresh, const oc_token **out, oc_error *err)
-{
-    oc_code rc;
-    int found = 0;
-    *out = NULL;
-    if (!oc_client_uses_tokens(c))
-        return oc_fail(err, OC_E_UNSUPPORTED, "AuthScheme=%s uses no OAuth token",
-                       oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
-    /* Refreshing on request works from a refresh token alone, whatever the
-       mode (CData's RefreshOAuthAccessToken). */
-    if (!c->loaded &&
-        (rc = force_refresh ? load_initial(c, &found, err) : oc_client_connect(c, err)) != OC_OK)
-        return rc;
-    if (force_refresh && !c->loaded && !found && c->scheme == OC_SCHEME_OAUTH)
-        return oc_fail_property(err, OC_E_NO_TOKEN, "OAuthRefreshToken",
-                                "there is no refresh token: set OAuthRefreshToken%s%s",
-                                c->store ? " or store tokens in " : "",
-                                c->store ? oc_store_where(c->store) : "");
-    if (force_refresh)
-        rc = oc_client_refresh(c, c->token.access_token ? c->token.access_token : "", err);
-    else if (!c->token.access_token)
-        rc = oc_client_refresh(c, NULL, err);
-    else
-        rc = oc_client_refresh_if_due(c, err);
-    if (rc == OC_OK)
-        *out = &c->token;
-    return rc;
-}
-
-oc_code oc_client_authorization_url(oc_client *c, const char *redirect_uri, char **url,
-                                    char **state, char **verifier, oc_error *err)
-{
-    char *challenge = NULL;
-    oc_code rc;
-    *url = *state = *verifier = NULL;
-    if (!redirect_uri)
-        redirect_uri = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
-    if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "to build the authorization URL", err)) != OC_OK ||
-        (!redirect_uri &&
-         (rc = oc_client_need(c, OC_P_CALLBACK_URL, "to build the authorization URL", err)) != OC_OK) ||
-        (rc = oc_url_check_no_fragment(redirect_uri, "CallbackURL", err)) != OC_OK ||
-        (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
-                                 &c->flow.authorize_url, err)) != OC_OK ||
-        (rc = oc_random_urlsafe(32, state, err)) != OC_OK)
-        goto fail;
-    if (c->profile->pkce && ((rc = oc_random_urlsafe(32, verifier, err)) != OC_OK ||
-                             (rc = oc_pkce_s256(*verifier, &challenge, err)) != OC_OK))
-        goto fail;
-    rc = oc_oauth_authorize_url(&c->flow, redirect_uri, *state, challenge, NULL, url, err);
-    free(challenge);
-    if (rc == OC_OK)
-        return OC_OK;
-fail:
-    free(challenge);
-    free(*state);
-    oc_free_secret(*verifier);
-    *state = *verifier = NULL;
-    return rc;
-}
-
-oc_code oc_client_exchange_code(oc_client *c, const char *code, const oc_kv *callback_params,
-                                const char *verifier, const char *redirect_uri, oc_error *err)
-{
-    return exchange(c, code, callback_params, verifier, redirect_uri, err);
-}
-
-oc_code oc_client_forget(oc_client *c, oc_error *err)
-{
-    oc_code rc = OC_OK;
-    if (c->store) {
-        if ((rc = oc_store_lock(c->store, oc_client_lock_timeout(c, 0), err)) != OC_OK)
-            return rc;
-        rc = oc_store_remove(c->store, err);
-        oc_store_unlock(c->store);
-    }
-    return rc;
+    if (!c->loaded || c->unsaved)
+        return 0;
+    if (oc_client_uses_tokens(c) && (!c->token.access_token || oc_client_refresh_due(c, now_ms)))
+        return 0;
+    *line = c->credentials_line;
+    return 1;
 }

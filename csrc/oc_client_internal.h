@@ -1,7 +1,10 @@
 /*
  * The client's insides, shared by its files: oc_client.c (set-up),
- * oc_client_auth.c (tokens: load, login, refresh), oc_client_request.c
- * (signed requests) and oc_api_error.c (HTTP error messages).
+ * oc_client_auth.c (the token in use: adopting one, when it is due, the
+ * stored set's checks), oc_client_request.c (URLs and headers of signed
+ * requests), oc_client_secrets.c and oc_api_error.c (HTTP error messages),
+ * and by the engine (oc_call*.c) and the blocking driver (oc_easy.c). Nothing
+ * here performs I/O or waits.
  */
 #ifndef OC_CLIENT_INTERNAL_H
 #define OC_CLIENT_INTERNAL_H
@@ -10,6 +13,7 @@
 #include "oc_client.h"
 #include "oc_log.h"
 #include "oc_oauth.h"
+#include "oc_settings.h"
 
 typedef enum oc_mode { OC_MODE_OFF, OC_MODE_GETANDREFRESH, OC_MODE_REFRESH } oc_mode;
 
@@ -28,6 +32,7 @@ struct oc_client {
     oc_scheme scheme;
     oc_mode mode;
     oc_store *store;                /* NULL: the token lives in this client only */
+    const char *store_where;        /* the store, as messages name it (NULL without one) */
     oc_http *http;
     oc_log *log;                    /* NULL unless Logfile is set */
     oc_flow flow;                   /* points into cfg and profile */
@@ -39,13 +44,17 @@ struct oc_client {
     int64_t timeout_ms;
     int64_t login_timeout_ms;
     oc_token token;
-    int loaded;                     /* a token was adopted: connect has nothing to do */
+    int loaded;                     /* the first token was looked for (oc_call_load_initial) */
+    int found;                      /* ... and one was found */
     int unsaved;                    /* token is newer than the store (a save failed) */
-    unsigned generation;
+    char unsaved_over[65];          /* SHA-256 of the refresh token the unsaved set replaced */
+    unsigned generation;            /* counts token changes: a request's ticket */
+    unsigned own_generation;        /* the generation this client's own last renewal made */
     int64_t not_before_ms;          /* a spent rate-limit quota: send nothing before */
+    int quota_probes;               /* spent-quota answers in a row (the probe backs off) */
     char spent_refresh[65];         /* SHA-256 of the refresh token refused with invalid_grant, or "" */
     oc_error spent_err;             /* ... and the server's answer, reported again without resending */
-    struct oc_call *refreshing;     /* the call renewing the token, if any (single flight in-process) */
+    struct oc_call *lock_owner;     /* the call holding the client's lock (single flight in-process) */
     unsigned failed_refreshes;      /* refreshes the token endpoint failed, and the last one's error */
     oc_error failed_refresh_err;
     /* The lines every request carries (Accept, User-Agent, credentials),
@@ -55,7 +64,7 @@ struct oc_client {
        instructions. */
     struct curl_slist *auth_headers;
     struct curl_slist *body_headers;
-    oc_response scratch;            /* token endpoint answers */
+    const char *credentials_line;   /* the credentials in auth_headers, or NULL */
 };
 
 const char *oc_client_title(const oc_client *c);
@@ -81,17 +90,18 @@ void oc_client_free_auth_headers(oc_client *c);
 /* The client's header list for a request with or without a body. */
 const struct curl_slist *oc_client_base_headers(const oc_client *c, int has_body);
 
-/* Loads the store and checks the stored set is for this provider, API and
-   token endpoint (an error when not: tokens never go to another server).
-   *lineage: the stored set descends from this client's token properties
-   (or there are none); a stored set from before new properties is not. */
-oc_code oc_client_load_store(oc_client *c, oc_token *t, int *found, int *lineage, oc_error *err);
-/* expect: the refresh token the new set replaces (compare-and-set), or NULL. */
-oc_code oc_client_save(oc_client *c, const oc_token *t, const char *expect, oc_error *err);
-
 /* oc_client_auth.c */
-oc_code oc_client_refresh(oc_client *c, const char *rejected, oc_error *err);
-oc_code oc_client_refresh_if_due(oc_client *c, oc_error *err);
+/* The store a token was issued for: the member the profile names
+   (BigCommerce's "context": "stores/abc123"), in buf; NULL when it has none. */
+const char *oc_client_token_store_id(const oc_client *c, const oc_token *t, char *buf, size_t max);
+/* Whether a stored set (doc) may be used by this client: an error when it is
+   for another provider, API, token endpoint, client or store (tokens never
+   go to another server). *lineage: the set descends from this client's token
+   properties (or there are none); a set from before new properties is not. */
+oc_code oc_client_check_stored(const oc_client *c, const oc_settings *doc, int *lineage,
+                               oc_error *err);
+/* The token set the properties give (OAuthAccessToken, ...). */
+oc_code oc_client_token_from_properties(const oc_client *c, oc_token *t, oc_error *err);
 /* Whether the token should be renewed before the next request (never with
    InitiateOAuth=OFF, where the caller owns the token). */
 int oc_client_refresh_due(const oc_client *c, int64_t now_ms);
@@ -103,10 +113,14 @@ int oc_client_can_outlive(const oc_client *c, oc_code refresh_rc, int64_t now_ms
    changed: new to this program (issued, or renewed by another process), not
    merely loaded at start-up; it bumps the generation. */
 oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err);
-/* The starting token from the properties or the store; with allow_login,
-   the browser login when InitiateOAuth=GETANDREFRESH finds none. */
-oc_code oc_client_load(oc_client *c, int allow_login, oc_error *err);
+/* How long a call waits for the store's lock: twice Timeout and 10 s (a
+   refresh holding it takes at most a Timeout), plus LoginTimeout for a login. */
 int64_t oc_client_lock_timeout(const oc_client *c, int with_login);
+/* Whether the server could give other credentials after a 401: a refresh
+   (or a new client-credentials token) is possible in this mode. */
+int oc_client_can_renew(const oc_client *c);
+/* The advice a 401 that cannot be answered with new credentials gets. */
+void oc_client_unrenewable_advice(const oc_client *c, oc_error *err);
 
 /* oc_client_secrets.c */
 /* Every secret the properties hold: the OC_PF_SECRET ones, the credentials

@@ -1,7 +1,6 @@
 /*
- * Signed requests: the URL under the API base (never another origin), the
- * credentials header, same-origin redirects, and one refresh-and-retry
- * after a 401.
+ * What a signed request is made of: the URL under the API base (never
+ * another origin) and the header lines. The engine (oc_call.c) sends it.
  */
 #include "oc_client_internal.h"
 
@@ -143,95 +142,4 @@ oc_code oc_client_merge_headers(const oc_client *c, int has_body, const struct c
 nomem:
     oc_http_free_headers(list);
     return oc_fail_nomem(err);
-}
-
-oc_code oc_client_request(oc_client *c, const oc_api_request *req, oc_response *resp,
-                          oc_error *err)
-{
-    oc_call *call;
-    oc_code rc;
-    /* The browser login, when it is needed, only happens here: blocking. */
-    if (!c->loaded && (rc = oc_client_connect(c, err)) != OC_OK)
-        return rc;
-    if ((rc = oc_call_api(c, req, resp, &call, err)) == OC_OK)
-        rc = oc_client_run(c, call, err);
-    oc_call_free(call);
-    return rc;
-}
-
-/* Whether an answer needs the single-request path (refresh after 401,
-   retries, redirects) rather than being final. */
-static int needs_single_path(const oc_client *c, const oc_request *r, oc_code code,
-                             const oc_response *resp)
-{
-    if (code != OC_OK)
-        return code == OC_E_NETWORK || code == OC_E_TIMEOUT;
-    return resp->status == 401 || oc_status_is_redirect(resp->status) ||
-           oc_retry_status(resp->status, r->method, c->profile, resp);
-}
-
-oc_code oc_client_request_many(oc_client *c, const oc_api_request *reqs, size_t n,
-                               oc_response *resps, oc_code *codes, oc_error *errs, oc_error *err)
-{
-    oc_request *rs = NULL;
-    oc_buf *urls = NULL;
-    struct curl_slist **merged = NULL;
-    int64_t max_wait = oc_config_int(c->cfg, OC_P_RETRY_MAX_WAIT, 60) * 1000, wait;
-    size_t i;
-    oc_code rc;
-
-    if (n > OC_MAX_IN_FLIGHT)
-        return oc_fail(err, OC_E_INVALID_ARGUMENT, "at most %d requests at once", OC_MAX_IN_FLIGHT);
-    if (!c->loaded && (rc = oc_client_connect(c, err)) != OC_OK)
-        return rc;
-    if (oc_client_uses_tokens(c) && !c->token.access_token && (rc = oc_client_refresh(c, NULL, err)) != OC_OK)
-        return rc;
-    if ((rc = oc_client_refresh_if_due(c, err)) != OC_OK)
-        return rc;
-    if (!c->api_url && (rc = oc_client_resolve_api_url(c, err)) != OC_OK)
-        return rc;
-    if (!(rs = calloc(n ? n : 1, sizeof *rs)) || !(urls = calloc(n ? n : 1, sizeof *urls)) ||
-        !(merged = calloc(n ? n : 1, sizeof *merged))) {
-        rc = oc_fail_nomem(err);
-        goto out;
-    }
-    for (i = 0; i < n; i++) {
-        oc_buf_init(&urls[i], 0);
-        if ((rc = oc_client_build_url(c, reqs[i].target, reqs[i].query, &urls[i], err)) != OC_OK ||
-            (reqs[i].headers &&
-             (rc = oc_client_merge_headers(c, reqs[i].body != NULL, reqs[i].headers, &merged[i], err)) != OC_OK))
-            goto out;
-        rs[i].method = reqs[i].method;
-        rs[i].url = urls[i].data;
-        rs[i].headers = merged[i] ? merged[i] : oc_client_base_headers(c, reqs[i].body != NULL);
-        rs[i].body = reqs[i].body;
-        rs[i].body_len = reqs[i].body_len;
-        rs[i].max_body = reqs[i].max_body ? reqs[i].max_body : OC_API_RESPONSE_MAX;
-    }
-    if ((wait = c->not_before_ms - oc_now_ms()) > 0) /* a spent quota: waited out first */
-        oc_sleep_ms(wait < max_wait ? wait : max_wait);
-    if ((rc = oc_http_perform_many(c->http, rs, n, resps, codes, errs, err)) != OC_OK)
-        goto out;
-    for (i = 0; i < n; i++) {
-        if (codes[i] == OC_OK && (wait = oc_quota_wait_ms(&resps[i], c->profile, oc_now_ms())) > 0)
-            c->not_before_ms = oc_now_ms() + wait;
-    }
-    /* Anything that is not a final answer goes through the single-request
-       path, which refreshes after a 401 (once: later ones see the new
-       token), retries and follows same-origin redirects. */
-    for (i = 0; i < n; i++) {
-        if (!needs_single_path(c, &rs[i], codes[i], &resps[i]))
-            continue;
-        oc_error_clear(&errs[i]);
-        codes[i] = oc_client_request(c, &reqs[i], &resps[i], &errs[i]);
-    }
-out:
-    for (i = 0; urls && i < n; i++)
-        oc_buf_free(&urls[i]);
-    for (i = 0; merged && i < n; i++)
-        oc_http_free_headers(merged[i]);
-    free(merged);
-    free(urls);
-    free(rs);
-    return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_redact.h"
 
 /* Properties that may carry "user:password@" in an address. */

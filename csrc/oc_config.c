@@ -1,5 +1,6 @@
 #include "oc_config.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -521,11 +522,11 @@ int oc_config_is_set(const oc_config *cfg, oc_prop p)
     return (unsigned)p < OC_P__COUNT && cfg->value[p] != NULL;
 }
 
-int64_t oc_config_int(const oc_config *cfg, oc_prop p, int64_t fallback)
+int64_t oc_config_int(const oc_config *cfg, oc_prop p)
 {
     const char *def;
     if ((unsigned)p >= OC_P__COUNT)
-        return fallback;
+        return -1;
     if (cfg->value[p])
         return cfg->number[p];
     def = prop_table[p].def;
@@ -535,7 +536,7 @@ int64_t oc_config_int(const oc_config *cfg, oc_prop p, int64_t fallback)
             n = n * 10 + (*def - '0');
         return n;
     }
-    return fallback;
+    return -1;
 }
 
 int oc_config_bool(const oc_config *cfg, oc_prop p)

@@ -74,8 +74,9 @@ oc_code oc_config_set_prop(oc_config *cfg, oc_prop p, const char *value, size_t 
 /* The value, or the table default, or NULL. */
 const char *oc_config_get(const oc_config *cfg, oc_prop p);
 int oc_config_is_set(const oc_config *cfg, oc_prop p);
-/* The numeric value of an OC_PT_SECONDS/OC_PT_MILLIS property, or fallback when unset. */
-int64_t oc_config_int(const oc_config *cfg, oc_prop p, int64_t fallback);
+/* The numeric value of a numeric property, or its default in the property
+   table (the one place defaults live); -1 when unset without a default. */
+int64_t oc_config_int(const oc_config *cfg, oc_prop p);
 /* Case-insensitive comparison of an enum property with one allowed value. */
 int oc_config_is(const oc_config *cfg, oc_prop p, const char *value);
 /* The value of an OC_PT_BOOL property (its default when unset). */

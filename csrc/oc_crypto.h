@@ -8,14 +8,6 @@
 
 #include "oc_error.h"
 
-/* Overwrites memory in a way the compiler cannot drop (OPENSSL_cleanse). */
-void oc_wipe(void *p, size_t n);
-/* Wipes a NUL-terminated secret, then frees it. NULL is fine. */
-void oc_free_secret(char *s);
-/* Duplicates s (NULL gives NULL). */
-char *oc_strdup(const char *s);
-char *oc_strndup(const char *s, size_t n);
-
 /* nbytes of CSPRNG output as unpadded base64url, malloc'd. */
 oc_code oc_random_urlsafe(size_t nbytes, char **out, oc_error *err);
 /* The RFC 7636 S256 challenge of a verifier: BASE64URL(SHA256(verifier)), malloc'd. */

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "oc_crypto.h"
+#include "oc_time.h"
+#include "oc_mem.h"
 #include "oc_url.h"
 
 /*
@@ -24,6 +26,7 @@ typedef struct transfer {
     int via_proxy;   /* ProxyServer is set: connection failures are the proxy's */
     int body_overflow;
     int header_overflow;
+    const oc_request *req; /* the request a batch handle is performing, or NULL */
 } transfer;
 
 struct oc_http {
@@ -159,33 +162,15 @@ overflow:
     return 0;
 }
 
-/* libcurl's trace, for Verbosity 2 and up; every line goes through the
-   redacting log. The request body is logged by oc_http_perform, whole. */
+/* libcurl's own notes (connections, TLS), for Verbosity 4 and up; every
+   line goes through the redacting log. The requests and answers themselves
+   are logged by the engine, alike for every driver. */
 static int on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *ud)
 {
     transfer *h = ud;
     (void)c;
-    switch (type) {
-    case CURLINFO_HEADER_OUT: { /* the whole request head */
-        size_t i = 0;
-        while (i < size) {
-            size_t start = i;
-            while (i < size && data[i] != '\n')
-                i++;
-            oc_log_header(h->log, 2, "> ", data + start, i - start);
-            i++;
-        }
-        break;
-    }
-    case CURLINFO_HEADER_IN:
-        oc_log_header(h->log, 2, "< ", data, size);
-        break;
-    case CURLINFO_TEXT:
+    if (type == CURLINFO_TEXT)
         oc_log_header(h->log, 4, "* ", data, size);
-        break;
-    default:
-        break;
-    }
     return 0;
 }
 
@@ -223,7 +208,7 @@ static void bind_transfer(transfer *t)
     curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, t);
-    if (oc_log_level(t->log) >= 2)
+    if (oc_log_level(t->log) >= 4)
         curl_easy_setopt(t->curl, CURLOPT_DEBUGDATA, t);
 }
 
@@ -286,7 +271,7 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
         return err ? err->code : OC_E_BAD_VALUE;
     }
     h->log = h->main.log = opts->log;
-    if (oc_log_level(h->log) >= 2) {
+    if (oc_log_level(h->log) >= 4) {
         curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
         curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     }
@@ -396,11 +381,9 @@ static void prepare(transfer *t, const oc_request *req, oc_response *resp)
         }
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 ? NULL : m);
     }
-    if (req->body && oc_log_level(t->log) >= 3)
-        oc_log_body(t->log, 3, "> ", req->body, req->body_len);
 }
 
-/* After the transfer: the status, the log line, or the error. */
+/* After the transfer: the status, or the error. */
 static oc_code finish(transfer *t, CURLcode cc, const oc_request *req, oc_response *resp,
                       oc_error *err)
 {
@@ -411,22 +394,9 @@ static oc_code finish(transfer *t, CURLcode cc, const oc_request *req, oc_respon
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     if (strcmp(req->method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
-    if (cc != CURLE_OK) {
-        oc_code rc = transport_error(t, cc, req, err);
-        if (t->log && err)
-            oc_logf(t->log, 1, "%s", err->message);
-        return rc;
-    }
+    if (cc != CURLE_OK)
+        return transport_error(t, cc, req, err);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (t->log) {
-        char what[480];
-        curl_off_t us = 0;
-        curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &us);
-        oc_describe_request(what, sizeof what, req->method, req->url);
-        oc_logf(t->log, 1, "%s -> %ld (%.1f ms, %zu bytes)", what, resp->status, (double)us / 1000.0,
-                resp->body.len);
-        oc_log_body(t->log, 3, "< ", resp->body.data, resp->body.len);
-    }
     return OC_OK;
 }
 
@@ -460,49 +430,63 @@ static oc_code grow_pool(oc_http *h, size_t n, oc_error *err)
     return OC_OK;
 }
 
-oc_code oc_http_perform_many(oc_http *h, const oc_request *reqs, size_t n, oc_response *resps,
-                             oc_code *codes, oc_error *errs, oc_error *err)
+oc_code oc_http_start(oc_http *h, size_t slot, const oc_request *req, oc_response *resp,
+                      oc_error *err)
 {
-    size_t i, done = 0;
-    int running = 0;
+    transfer *t;
     oc_code rc;
-
-    if (n == 0)
-        return OC_OK;
     if (!h->multi && !(h->multi = curl_multi_init()))
         return oc_fail_nomem(err);
-    if ((rc = grow_pool(h, n, err)) != OC_OK)
+    if ((rc = grow_pool(h, slot + 1, err)) != OC_OK)
         return rc;
-    for (i = 0; i < n; i++) {
-        prepare(h->pool[i], &reqs[i], &resps[i]);
-        codes[i] = OC_E_NETWORK;
-        curl_easy_setopt(h->pool[i]->curl, CURLOPT_PRIVATE, (void *)(uintptr_t)i);
-        if (curl_multi_add_handle(h->multi, h->pool[i]->curl) != CURLM_OK) {
-            size_t k;
-            for (k = 0; k < i; k++)
-                curl_multi_remove_handle(h->multi, h->pool[k]->curl);
-            return oc_fail_nomem(err);
-        }
+    t = h->pool[slot];
+    prepare(t, req, resp);
+    t->req = req;
+    curl_easy_setopt(t->curl, CURLOPT_PRIVATE, (void *)(uintptr_t)slot);
+    if (curl_multi_add_handle(h->multi, t->curl) != CURLM_OK) {
+        t->req = NULL;
+        return oc_fail_nomem(err);
     }
-    while (done < n) {
+    return OC_OK;
+}
+
+int oc_http_wait(oc_http *h, int64_t timeout_ms, size_t *slot, oc_code *rc, int *sent, oc_error *err)
+{
+    int64_t deadline = oc_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
         CURLMsg *msg;
-        int left;
-        if (curl_multi_perform(h->multi, &running) != CURLM_OK)
-            break;
+        int running = 0, left;
+        int64_t now;
+        if (!h->multi || curl_multi_perform(h->multi, &running) != CURLM_OK)
+            return 0;
         while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
             void *priv = NULL;
+            transfer *t;
+            long n = 0;
             if (msg->msg != CURLMSG_DONE)
                 continue;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-            i = (size_t)(uintptr_t)priv;
-            oc_error_clear(&errs[i]);
-            codes[i] = finish(h->pool[i], msg->data.result, &reqs[i], &resps[i], &errs[i]);
-            done++;
+            *slot = (size_t)(uintptr_t)priv;
+            t = h->pool[*slot];
+            curl_easy_getinfo(t->curl, CURLINFO_REQUEST_SIZE, &n);
+            *sent = n > 0;
+            *rc = finish(t, msg->data.result, t->req, t->resp, err);
+            curl_multi_remove_handle(h->multi, t->curl);
+            t->req = NULL;
+            return 1;
         }
-        if (done < n && running > 0)
-            curl_multi_poll(h->multi, NULL, 0, 1000, NULL);
+        now = oc_monotonic_ms();
+        if (now >= deadline || running == 0)
+            return 0;
+        curl_multi_poll(h->multi, NULL, 0, (int)(deadline - now < 1000 ? deadline - now : 1000), NULL);
     }
-    for (i = 0; i < n; i++)
-        curl_multi_remove_handle(h->multi, h->pool[i]->curl);
-    return OC_OK;
+}
+
+void oc_http_cancel(oc_http *h, size_t slot)
+{
+    if (h->multi && slot < h->npool && h->pool[slot]->req) {
+        curl_multi_remove_handle(h->multi, h->pool[slot]->curl);
+        h->pool[slot]->req = NULL;
+        h->pool[slot]->resp = NULL;
+    }
 }

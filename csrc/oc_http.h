@@ -12,6 +12,7 @@
     "is not BASIC)"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <curl/curl.h>
 
@@ -66,13 +67,20 @@ void oc_http_free(oc_http *h);
 oc_code oc_http_perform(oc_http *h, const oc_request *req, oc_response *resp, oc_error *err);
 
 /*
- * Performs n requests at once (curl multi; HTTP/2 multiplexed where the
+ * Requests performed together (curl multi; HTTP/2 multiplexed where the
  * server offers it, else parallel connections kept alive for the next
- * batch). codes[i] and errs[i] say how each went, as oc_http_perform's
- * result would; the call itself fails only when the batch cannot start.
+ * batch), each on a slot of its own (0 to OC_MAX_IN_FLIGHT - 1): start one,
+ * then wait for any to finish. The request and response must stay alive
+ * until that slot finishes or is cancelled.
  */
-oc_code oc_http_perform_many(oc_http *h, const oc_request *reqs, size_t n, oc_response *resps,
-                             oc_code *codes, oc_error *errs, oc_error *err);
+oc_code oc_http_start(oc_http *h, size_t slot, const oc_request *req, oc_response *resp,
+                      oc_error *err);
+/* Waits at most timeout_ms for a started request to finish: 1 with its
+   slot, its outcome (as oc_http_perform's) and whether any of it was sent;
+   0 when none finished in time (or none is running). */
+int oc_http_wait(oc_http *h, int64_t timeout_ms, size_t *slot, oc_code *rc, int *sent, oc_error *err);
+/* Stops a started request (its call was abandoned). */
+void oc_http_cancel(oc_http *h, size_t slot);
 
 /* Whether the last perform sent any of its request (a failure before that,
    such as a refused connection, is safe to retry for any method). */

@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 int oc_kv_add(oc_kv *kv, const char *name, size_t nlen, const char *value, size_t vlen)
 {
@@ -47,6 +48,15 @@ const char *oc_kv_get(const oc_kv *kv, const char *name)
         if (strcmp(kv->name[i], name) == 0)
             return kv->value[i];
     return NULL;
+}
+
+int oc_kv_copy(oc_kv *dst, const oc_kv *src)
+{
+    size_t i;
+    for (i = 0; src && i < src->n; i++)
+        if (oc_kv_adds(dst, src->name[i], src->value[i]) != 0)
+            return -1;
+    return 0;
 }
 
 void oc_kv_free(oc_kv *kv)

@@ -25,6 +25,8 @@ int oc_kv_adds(oc_kv *kv, const char *name, const char *value);
 /* The value of the last pair with this name, or NULL. */
 const char *oc_kv_get(const oc_kv *kv, const char *name);
 void oc_kv_free(oc_kv *kv);
+/* Appends every pair of src to dst. Returns 0 or -1. */
+int oc_kv_copy(oc_kv *dst, const oc_kv *src);
 
 /* Appends name=value, percent-encoded, with '&' before it when out is not
    empty. Returns 0 or -1. */

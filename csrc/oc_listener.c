@@ -13,6 +13,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_oauth.h"
 #include "oc_time.h"
 #include "oc_url.h"

@@ -11,6 +11,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 enum { BODY_CUT = 64 * 1024 };
 

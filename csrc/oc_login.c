@@ -11,6 +11,7 @@
 
 #include "oc_browser.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_listener.h"
 #include "oc_time.h"
 

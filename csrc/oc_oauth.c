@@ -8,6 +8,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_http.h"
 #include "oc_url.h"
 #include "oc_version.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 static const oc_field_info field_table[] = {
 #define OC_FIELD_INFO(member, kind, doc) { #member, OC_FK_##kind, doc },

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_kv.h"
 
 enum { MIN_SECRET = 4, MAX_SECRETS = 64 };

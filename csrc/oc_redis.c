@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_time.h"
 
 enum { REPLY_MAX = 4 * 1024 * 1024 };

@@ -149,40 +149,90 @@ int64_t oc_retry_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_
     return -1;
 }
 
-int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms)
+/* Walks the profile's quota_headers ("Remaining=window_ms" or
+   "Remaining=@ResetMsHeader"): for each quota the answer shows spent, the
+   window it counts in (*window, the largest) or the wait its reset header
+   names (*reset, the largest). Returns whether any is spent. */
+static int spent_quotas(const oc_response *r, const oc_profile *p, int64_t now_ms, int64_t *window,
+                        int64_t *reset)
 {
     const char *list;
-    int64_t wait = 0;
-    /* "Remaining=window_ms" or "Remaining=@ResetHeaderMs" */
+    int spent = 0;
+    *window = 0;
+    *reset = -1;
     for (list = p ? p->quota_headers : NULL; list && *list;) {
         size_t n = strcspn(list, ","), eq = strcspn(list, "=");
         if (eq < n && whole(header(r, list, eq)) == 0) {
             const char *hint = list + eq + 1;
             size_t hlen = n - eq - 1;
             int64_t w;
+            spent = 1;
             if (hlen && *hint == '@') {
                 w = wait_from(header(r, hint + 1, hlen - 1), "ms", 2, now_ms);
+                if (w > *reset)
+                    *reset = w;
             } else {
                 char num[24];
                 if (hlen >= sizeof num)
                     hlen = sizeof num - 1;
                 memcpy(num, hint, hlen);
                 num[hlen] = '\0';
-                w = whole(num);
+                if ((w = whole(num)) > *window)
+                    *window = clamp_wait(w);
             }
-            if (w > wait)
-                wait = w;
         }
         list += n + (list[n] == ',');
     }
-    /* A spent quota holds the next request back a window; a wait the same
-       answer names (Retry-After, a reset time) is exact and wins. */
-    if (wait > 0) {
-        int64_t named = oc_retry_wait_ms(r, p, now_ms);
-        if (named >= 0)
-            return named;
+    return spent;
+}
+
+int oc_quota_spent(const oc_response *r, const oc_profile *p)
+{
+    int64_t window, reset;
+    return spent_quotas(r, p, 0, &window, &reset);
+}
+
+/* A uniform random wait in [0, max_ms]: processes that learn of the same
+   spent quota do not all come back at the same moment. */
+static int64_t jitter(int64_t max_ms)
+{
+    return oc_backoff_ms(1, max_ms, max_ms);
+}
+
+int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms, int *probes)
+{
+    int64_t window, reset, named, wait, probe;
+    const char *date;
+    if (!spent_quotas(r, p, now_ms, &window, &reset)) {
+        *probes = 0;
+        return 0;
     }
-    return clamp_wait(wait);
+    /* A wait the answer names (Retry-After, a reset time) is exact. */
+    if ((named = oc_retry_wait_ms(r, p, now_ms)) >= 0)
+        return named;
+    if (reset >= 0)
+        return reset;
+    if (window <= 1000)
+        return window;
+    /* Quotas count in windows; most servers (Jumpseller's among them) use
+       calendar ones, which end at the next whole minute of the server's
+       clock: its Date says when that is, whatever this machine's clock says.
+       Past that, a server counting in sliding windows is probed, backing
+       off, never left a whole window to guess. */
+    wait = window;
+    date = oc_response_header(r, "date");
+    if (*probes == 0 && date && INT64_C(3600000) % window == 0) {
+        int64_t server_ms = oc_parse_time_ms(date);
+        if (server_ms >= 0)
+            wait = window - server_ms % window;
+    } else {
+        probe = INT64_C(1000) << (*probes < 6 ? *probes : 6);
+        if (probe < wait)
+            wait = probe;
+    }
+    ++*probes;
+    wait += jitter(1000);
+    return clamp_wait(wait < window ? wait : window);
 }
 
 int oc_retry_status(long status, const char *method, const oc_profile *p, const oc_response *r)
@@ -193,7 +243,7 @@ int oc_retry_status(long status, const char *method, const oc_profile *p, const 
         /* Only a 403 that says when to come back (Retry-After, the ban's
            reset time) or that the quota is spent is a rate limit; any other
            403 is a real refusal. */
-        return oc_retry_wait_ms(r, p, 0) >= 0 || oc_quota_wait_ms(r, p, 0) > 0;
+        return oc_retry_wait_ms(r, p, 0) >= 0 || oc_quota_spent(r, p);
     if (status == 502 || status == 503 || status == 504)
         return oc_method_is_idempotent(method);
     return 0;

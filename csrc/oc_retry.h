@@ -16,10 +16,17 @@
    wait_headers. -1 when it names none. */
 int64_t oc_retry_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms);
 
-/* The wait before the next request when the answer says a quota is spent
-   (a quota_headers header is 0): the wait it names (oc_retry_wait_ms) when
-   it names one, else the quota's window; 0 when no quota is spent. */
-int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms);
+/* Whether the answer shows a quota spent (a quota_headers header is 0). */
+int oc_quota_spent(const oc_response *r, const oc_profile *p);
+
+/* The wait before the next request when the answer shows a quota spent:
+   the wait it names (Retry-After, a reset header) when it names one; a
+   window of a second or less whole; a longer one until its end by the
+   server's Date (windows are calendar ones), or when *probes > 0 (that
+   many answers in a row showed a long window spent) a probe backing off
+   from 1 s, never longer than the window. *probes counts this answer, or
+   goes back to 0 when no quota is spent. 0 when no quota is spent. */
+int64_t oc_quota_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms, int *probes);
 
 /* Whether status should be retried for method: 429 always (and 403 when the
    profile says its server signals rate limits that way and the answer shows

@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 static int hmac_sha256(const void *key, size_t klen, const void *data, size_t dlen,
                        unsigned char out[32])

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_time.h"
 
 oc_code oc_store_init(oc_store *s, const oc_store_ops *ops, const char *where, oc_error *err)
@@ -43,20 +44,23 @@ static oc_code blame_location(oc_code rc, oc_error *err)
     return rc;
 }
 
-oc_code oc_store_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
+oc_code oc_store_load(oc_store *s, oc_buf *text, int *found, oc_error *err)
 {
-    return blame_location(s->ops->load(s, out, meta, found, err), err);
+    oc_buf_init_secret(text, 0);
+    *found = 0;
+    return blame_location(s->ops->load(s, text, found, err), err);
 }
 
-oc_code oc_store_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, const char *expect,
-                      oc_error *err)
+oc_code oc_store_save(oc_store *s, const char *text, size_t len, const char *expected, size_t elen,
+                      int expected_found, oc_error *err)
 {
-    return blame_location(s->ops->save(s, t, meta, expect, err), err);
+    return blame_location(s->ops->save(s, text, len, expected, elen, expected_found, err), err);
 }
 
-oc_code oc_store_remove(oc_store *s, oc_error *err)
+oc_code oc_store_remove(oc_store *s, const char *expected, size_t elen, int expected_found,
+                        oc_error *err)
 {
-    return blame_location(s->ops->remove(s, err), err);
+    return blame_location(s->ops->remove(s, expected, elen, expected_found, err), err);
 }
 
 oc_code oc_store_reserve(oc_store *s, size_t bytes, oc_error *err)
@@ -64,9 +68,25 @@ oc_code oc_store_reserve(oc_store *s, size_t bytes, oc_error *err)
     return s->ops->reserve ? blame_location(s->ops->reserve(s, bytes, err), err) : OC_OK;
 }
 
-oc_code oc_store_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
+oc_code oc_store_try_lock(oc_store *s, oc_error *err)
 {
-    return blame_location(s->ops->lock(s, timeout_ms, err), err);
+    return blame_location(s->ops->lock(s, err), err);
+}
+
+oc_code oc_store_lock_wait(oc_store *s, int64_t timeout_ms, oc_error *err)
+{
+    int64_t deadline = oc_monotonic_ms() + timeout_ms, pause = 1;
+    oc_code rc;
+    while ((rc = oc_store_try_lock(s, err)) == OC_E_LOCK) {
+        if (oc_monotonic_ms() >= deadline)
+            return oc_fail(err, OC_E_LOCK,
+                           "timed out after %lld ms waiting for the lock on %s (another process is "
+                           "refreshing or logging in)",
+                           (long long)timeout_ms, s->where);
+        oc_sleep_ms(pause);
+        pause = pause < 16 ? pause * 2 : 16;
+    }
+    return rc;
 }
 
 void oc_store_unlock(oc_store *s)
@@ -84,91 +104,87 @@ const char *oc_store_where(const oc_store *s)
 typedef struct memory_store {
     oc_store base;
     pthread_mutex_t mutex; /* guards the fields below */
-    int has_token;
-    oc_token token;
-    oc_token_meta meta;
+    int found;
+    oc_buf text;
     int locked;
     /* In the process-wide registry (oc_store_memory_open) only: */
     char *name;
     struct memory_store *next;
 } memory_store;
 
-static oc_code memory_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
+static oc_code memory_load(oc_store *s, oc_buf *text, int *found, oc_error *err)
 {
     memory_store *m = (memory_store *)s;
     oc_code rc = OC_OK;
     pthread_mutex_lock(&m->mutex);
-    *found = m->has_token;
-    if (m->has_token) {
-        rc = oc_token_copy(out, &m->token, err);
-        if (rc == OC_OK && meta)
-            rc = oc_token_meta_copy(meta, &m->meta, err);
-    }
+    *found = m->found;
+    if (m->found && oc_buf_append(text, m->text.data ? m->text.data : "", m->text.len) != 0)
+        rc = oc_fail_nomem(err);
     pthread_mutex_unlock(&m->mutex);
     return rc;
 }
 
-static oc_code memory_save(oc_store *s, const oc_token *t, const oc_token_meta *meta,
-                           const char *expect, oc_error *err)
+/* Whether the stored text is `expected` (expected_found 0: nothing stored).
+   Called with the mutex held. */
+static int memory_holds(const memory_store *m, const char *expected, size_t elen, int expected_found)
+{
+    if (!expected_found)
+        return !m->found;
+    return m->found && m->text.len == elen && memcmp(m->text.data ? m->text.data : "", expected, elen) == 0;
+}
+
+static oc_code conflict(const oc_store *s, oc_error *err)
+{
+    return oc_fail(err, OC_E_CONFLICT, "%s changed since it was read; nothing was written over it",
+                   s->where);
+}
+
+static oc_code memory_save(oc_store *s, const char *text, size_t len, const char *expected,
+                           size_t elen, int expected_found, oc_error *err)
 {
     memory_store *m = (memory_store *)s;
-    oc_token copy;
-    oc_token_meta mcopy;
-    oc_code rc;
-    oc_token_init(&copy);
-    memset(&mcopy, 0, sizeof mcopy);
-    if ((rc = oc_token_copy(&copy, t, err)) != OC_OK ||
-        (meta && (rc = oc_token_meta_copy(&mcopy, meta, err)) != OC_OK)) {
-        oc_token_clear(&copy);
-        return rc;
-    }
+    oc_buf copy;
+    oc_buf_init_secret(&copy, 0);
+    if (oc_buf_append(&copy, text, len) != 0)
+        return oc_fail_nomem(err);
     pthread_mutex_lock(&m->mutex);
-    if (expect && m->has_token &&
-        (!m->token.refresh_token || strcmp(m->token.refresh_token, expect) != 0)) {
+    if (!memory_holds(m, expected, elen, expected_found)) {
         pthread_mutex_unlock(&m->mutex);
-        oc_token_clear(&copy);
-        oc_token_meta_clear(&mcopy);
-        return oc_fail(err, OC_E_CONFLICT, "%s holds a newer token set than the one refreshed; "
-                                           "the older one is not written over it",
-                       s->where);
+        oc_buf_free(&copy);
+        return conflict(s, err);
     }
-    oc_token_move(&m->token, &copy);
-    oc_token_meta_clear(&m->meta);
-    m->meta = mcopy;
-    m->has_token = 1;
+    oc_buf_free(&m->text);
+    m->text = copy;
+    m->found = 1;
     pthread_mutex_unlock(&m->mutex);
     return OC_OK;
 }
 
-static oc_code memory_remove(oc_store *s, oc_error *err)
+static oc_code memory_remove(oc_store *s, const char *expected, size_t elen, int expected_found,
+                             oc_error *err)
 {
     memory_store *m = (memory_store *)s;
-    (void)err;
     pthread_mutex_lock(&m->mutex);
-    oc_token_clear(&m->token);
-    oc_token_meta_clear(&m->meta);
-    m->has_token = 0;
+    if (!memory_holds(m, expected, elen, expected_found)) {
+        pthread_mutex_unlock(&m->mutex);
+        return conflict(s, err);
+    }
+    oc_buf_free(&m->text);
+    oc_buf_init_secret(&m->text, 0);
+    m->found = 0;
     pthread_mutex_unlock(&m->mutex);
     return OC_OK;
 }
 
-static oc_code memory_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
+static oc_code memory_lock(oc_store *s, oc_error *err)
 {
     memory_store *m = (memory_store *)s;
-    int64_t deadline = oc_monotonic_ms() + timeout_ms, pause = 1;
-    for (;;) {
-        int got;
-        pthread_mutex_lock(&m->mutex);
-        got = !m->locked;
-        m->locked = 1;
-        pthread_mutex_unlock(&m->mutex);
-        if (got)
-            return OC_OK;
-        if (oc_monotonic_ms() >= deadline)
-            return oc_fail(err, OC_E_LOCK, "timed out waiting for the lock on %s", s->where);
-        oc_sleep_ms(pause);
-        pause = pause < 20 ? pause * 2 : 20;
-    }
+    int got;
+    pthread_mutex_lock(&m->mutex);
+    got = !m->locked;
+    m->locked = 1;
+    pthread_mutex_unlock(&m->mutex);
+    return got ? OC_OK : oc_fail(err, OC_E_LOCK, "%s is locked by another client", s->where);
 }
 
 static void memory_unlock(oc_store *s)
@@ -183,8 +199,7 @@ static void memory_destroy(oc_store *s)
 {
     memory_store *m = (memory_store *)s;
     free(m->name);
-    oc_token_clear(&m->token);
-    oc_token_meta_clear(&m->meta);
+    oc_buf_free(&m->text);
     pthread_mutex_destroy(&m->mutex);
     free(m);
 }
@@ -208,7 +223,7 @@ oc_code oc_store_memory_new(const char *name, oc_store **out, oc_error *err)
         return rc;
     }
     pthread_mutex_init(&m->mutex, NULL);
-    oc_token_init(&m->token);
+    oc_buf_init_secret(&m->text, 0);
     *out = &m->base;
     return OC_OK;
 }
@@ -283,4 +298,76 @@ char *oc_expand_home(const char *path)
         strcpy(out + hl, path + 1);
     }
     return out;
+}
+
+/* ---- stores the C core cannot reach --------------------------------------- */
+
+static oc_code external_refuse(oc_store *s, oc_error *err)
+{
+    return oc_fail_property(err, OC_E_UNSUPPORTED, "OAuthSettingsLocation",
+                            "%s is kept by the Lua driver (nginx's shared memory, or the store "
+                            "functions given to connect); this call cannot reach it",
+                            s->where);
+}
+
+static oc_code external_load(oc_store *s, oc_buf *text, int *found, oc_error *err)
+{
+    (void)text;
+    (void)found;
+    return external_refuse(s, err);
+}
+
+static oc_code external_save(oc_store *s, const char *text, size_t len, const char *expected,
+                             size_t elen, int expected_found, oc_error *err)
+{
+    (void)text, (void)len, (void)expected, (void)elen, (void)expected_found;
+    return external_refuse(s, err);
+}
+
+static oc_code external_remove(oc_store *s, const char *expected, size_t elen, int expected_found,
+                               oc_error *err)
+{
+    (void)expected, (void)elen, (void)expected_found;
+    return external_refuse(s, err);
+}
+
+static oc_code external_lock(oc_store *s, oc_error *err)
+{
+    return external_refuse(s, err);
+}
+
+static void external_unlock(oc_store *s)
+{
+    (void)s;
+}
+
+static void external_destroy(oc_store *s)
+{
+    free(s);
+}
+
+static const oc_store_ops external_ops = {
+    external_load, external_save, external_remove, external_lock, external_unlock,
+    external_destroy, NULL
+};
+
+oc_code oc_store_external_new(const char *where, oc_store **out, oc_error *err)
+{
+    oc_store *s = calloc(1, sizeof *s);
+    oc_code rc;
+    *out = NULL;
+    if (!s)
+        return oc_fail_nomem(err);
+    if ((rc = oc_store_init(s, &external_ops, where, err)) != OC_OK) {
+        free(s);
+        return rc;
+    }
+    s->strict = 1; /* shared by workers or machines: an unsaved set would fork the connection */
+    *out = s;
+    return OC_OK;
+}
+
+int oc_store_is_external(const oc_store *s)
+{
+    return s && s->ops == &external_ops;
 }

@@ -24,6 +24,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_time.h"
 
 enum { SETTINGS_FILE_MAX = 1024 * 1024 };
@@ -144,7 +145,13 @@ oc_code oc_read_private_file(const char *path, const char *label, size_t max, oc
     return rc;
 }
 
-static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
+/* The length of the text a file holds: without the newline a save adds. */
+static size_t text_length(const oc_buf *b)
+{
+    return b->len && b->data[b->len - 1] == '\n' ? b->len - 1 : b->len;
+}
+
+static oc_code file_load(oc_store *s, oc_buf *text, int *found, oc_error *err)
 {
     file_store *f = (file_store *)s;
     oc_buf buf;
@@ -155,14 +162,14 @@ static oc_code file_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *f
     if ((rc = oc_read_private_file(f->path, SETTINGS_LABEL, SETTINGS_FILE_MAX, &buf, &present,
                                    err)) != OC_OK || !present)
         return rc;
-    if ((rc = check_dir(f, 0, err)) != OC_OK) {
-        oc_buf_free(&buf);
-        return rc;
+    if ((rc = check_dir(f, 0, err)) == OC_OK) {
+        /* the newline a save adds after the text is not part of it */
+        if (oc_buf_append(text, buf.data ? buf.data : "", text_length(&buf)) != 0)
+            rc = oc_fail_nomem(err);
+        else
+            *found = 1;
     }
-    rc = oc_token_from_settings(buf.data ? buf.data : "", buf.len, f->base.where, out, meta, err);
     oc_buf_free(&buf);
-    if (rc == OC_OK)
-        *found = 1;
     return rc;
 }
 
@@ -207,9 +214,8 @@ static int write_all(int fd, const char *p, size_t n)
 
 /*
  * Removes "<file>.tmp.*" left by writers that died mid-save. Called when the
- * lock is taken: a writer holds it while saving (or, when it could not take
- * it, writes again if its file vanished), so any temporary file present now
- * belongs to a dead one.
+ * lock is taken: a writer holds it while saving, so any temporary file
+ * present now belongs to a dead one.
  */
 static void remove_stale_temps(const file_store *f)
 {
@@ -233,73 +239,84 @@ static void remove_stale_temps(const file_store *f)
     closedir(d);
 }
 
-static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err);
+static oc_code file_lock(oc_store *s, oc_error *err);
 static void file_unlock(oc_store *s);
 
-static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *meta,
-                         const char *expect, oc_error *err)
+/* Whether the file holds `expected` now (expected_found 0: no file). The
+   caller holds the lock, so the answer stays true until it writes. */
+static oc_code file_holds(file_store *f, const char *expected, size_t elen, int expected_found,
+                          oc_error *err)
+{
+    oc_buf cur;
+    int present;
+    size_t len;
+    oc_code rc = oc_read_private_file(f->path, SETTINGS_LABEL, SETTINGS_FILE_MAX, &cur, &present, err);
+    if (rc != OC_OK)
+        return rc;
+    len = text_length(&cur);
+    if (present != (expected_found != 0) ||
+        (present && (len != elen || memcmp(cur.data ? cur.data : "", expected, elen) != 0)))
+        rc = oc_fail(err, OC_E_CONFLICT, "%s changed since it was read; nothing was written over it",
+                     f->base.where);
+    oc_buf_free(&cur);
+    return rc;
+}
+
+/* The lock for one save or removal made outside the engine's own (which
+   holds it across the whole refresh): a short wait, as a save is short. */
+static oc_code lock_for_write(file_store *f, int *locked_here, oc_error *err)
+{
+    oc_code rc;
+    *locked_here = 0;
+    if (f->lock_fd >= 0)
+        return OC_OK;
+    if ((rc = oc_store_lock_wait(&f->base, 10000, err)) != OC_OK)
+        return rc;
+    *locked_here = 1;
+    return OC_OK;
+}
+
+static oc_code file_save(oc_store *s, const char *text, size_t len, const char *expected,
+                         size_t elen, int expected_found, oc_error *err)
 {
     file_store *f = (file_store *)s;
-    json_t *doc;
-    char *text, *tmp;
+    char *tmp = NULL;
     size_t tmplen;
-    int fd, dfd, locked_here = 0, attempt;
+    int fd, dfd, locked_here = 0;
     oc_code rc;
 
-    if ((rc = check_dir(f, 1, err)) != OC_OK)
+    if ((rc = check_dir(f, 1, err)) != OC_OK || (rc = lock_for_write(f, &locked_here, err)) != OC_OK)
         return rc;
-    /* expect needs no check here: every writer holds the flock while it
-       reads, refreshes and saves, and a read would only widen the window in
-       which a killed process loses a rotated token. */
-    (void)expect;
-    if (!(doc = oc_token_to_json(t, meta)))
-        return oc_fail_nomem(err);
-    text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(doc);
-    if (!text)
-        return oc_fail_nomem(err);
-
+    if ((rc = file_holds(f, expected, elen, expected_found, err)) != OC_OK)
+        goto out;
     tmplen = strlen(f->path) + 16;
     if (!(tmp = malloc(tmplen))) {
-        oc_free_secret(text);
-        return oc_fail_nomem(err);
+        rc = oc_fail_nomem(err);
+        goto out;
     }
-    /* A save outside a refresh (a code exchange) takes the lock when it is
-       free: taking it clears what dead writers left (see file_lock). */
-    if (f->lock_fd < 0 && file_lock(s, 0, NULL) == OC_OK)
-        locked_here = 1;
-    for (attempt = 1;; attempt++) {
-        snprintf(tmp, tmplen, "%s.tmp.XXXXXX", f->path);
-        fd = mkostemp(tmp, O_CLOEXEC); /* created 0600 */
-        if (fd < 0) {
-            rc = oc_fail(err, OC_E_SETTINGS, "cannot create a temporary file next to %s: %s",
-                         f->base.where, strerror(errno));
-            goto out;
-        }
-        /*
-         * Order matters. A rotated refresh token is lost if the process dies
-         * between the server issuing it and the rename, so the rename comes
-         * right after the write, before any fsync: a killed process leaves
-         * either file whole (the page cache outlives it). The fsyncs that
-         * follow make it durable across power loss; until they complete, the
-         * file system's rename-over-existing ordering (ext4's auto_da_alloc)
-         * is what keeps the new name from pointing at unwritten data.
-         */
-        if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
-            write_all(fd, "\n", 1) != 0) {
-            rc = oc_fail(err, OC_E_SETTINGS, "cannot write %s: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            goto out;
-        }
-        if (rename(tmp, f->path) == 0)
-            break;
-        /* Saved without the lock, the temporary file may have been taken
-           for a dead writer's by a process clearing them: write it again. */
-        if (errno == ENOENT && f->lock_fd < 0 && attempt < 3) {
-            close(fd);
-            continue;
-        }
+    snprintf(tmp, tmplen, "%s.tmp.XXXXXX", f->path);
+    fd = mkostemp(tmp, O_CLOEXEC); /* created 0600 */
+    if (fd < 0) {
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot create a temporary file next to %s: %s",
+                     f->base.where, strerror(errno));
+        goto out;
+    }
+    /*
+     * Order matters. A rotated refresh token is lost if the process dies
+     * between the server issuing it and the rename, so the rename comes
+     * right after the write, before any fsync: a killed process leaves
+     * either file whole (the page cache outlives it). The fsyncs that
+     * follow make it durable across power loss; until they complete, the
+     * file system's rename-over-existing ordering (ext4's auto_da_alloc)
+     * is what keeps the new name from pointing at unwritten data.
+     */
+    if (fchmod(fd, 0600) != 0 || write_all(fd, text, len) != 0 || write_all(fd, "\n", 1) != 0) {
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot write %s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, f->path) != 0) {
         rc = oc_fail(err, OC_E_SETTINGS, "cannot replace %s: %s", f->base.where, strerror(errno));
         close(fd);
         unlink(tmp);
@@ -317,25 +334,29 @@ static oc_code file_save(oc_store *s, const oc_token *t, const oc_token_meta *me
     }
     rc = OC_OK;
 out:
+    free(tmp);
     if (locked_here)
         file_unlock(s);
-    free(tmp);
-    oc_free_secret(text);
     return rc;
 }
 
-static oc_code file_remove(oc_store *s, oc_error *err)
+static oc_code file_remove(oc_store *s, const char *expected, size_t elen, int expected_found,
+                           oc_error *err)
 {
     file_store *f = (file_store *)s;
-    if (unlink(f->path) != 0 && errno != ENOENT)
-        return oc_fail(err, OC_E_SETTINGS, "cannot remove %s: %s", f->base.where, strerror(errno));
-    return OC_OK;
+    int locked_here = 0;
+    oc_code rc = lock_for_write(f, &locked_here, err);
+    if (rc == OC_OK && (rc = file_holds(f, expected, elen, expected_found, err)) == OC_OK &&
+        unlink(f->path) != 0 && errno != ENOENT)
+        rc = oc_fail(err, OC_E_SETTINGS, "cannot remove %s: %s", f->base.where, strerror(errno));
+    if (locked_here)
+        file_unlock(s);
+    return rc;
 }
 
-static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
+static oc_code file_lock(oc_store *s, oc_error *err)
 {
     file_store *f = (file_store *)s;
-    int64_t deadline, pause = 1;
     oc_code rc;
     int fd;
 
@@ -352,22 +373,15 @@ static oc_code file_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
         close(fd);
         return rc;
     }
-    deadline = oc_monotonic_ms() + timeout_ms;
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            rc = oc_fail(err, OC_E_SETTINGS, "cannot lock %s: %s", f->lock_path, strerror(errno));
-            close(fd);
-            return rc;
-        }
-        if (oc_monotonic_ms() >= deadline) {
-            close(fd);
-            return oc_fail(err, OC_E_LOCK,
-                           "timed out after %lld ms waiting for the lock %s (another process is "
-                           "refreshing or logging in)",
-                           (long long)timeout_ms, f->lock_path);
-        }
-        oc_sleep_ms(pause);
-        pause = pause < 16 ? pause * 2 : 16;
+        if (errno == EINTR)
+            continue;
+        rc = errno == EWOULDBLOCK
+                 ? oc_fail(err, OC_E_LOCK, "the lock %s is held (another process is refreshing or "
+                                           "logging in)", f->lock_path)
+                 : oc_fail(err, OC_E_SETTINGS, "cannot lock %s: %s", f->lock_path, strerror(errno));
+        close(fd);
+        return rc;
     }
     f->lock_fd = fd;
     f->lock_depth = 1;

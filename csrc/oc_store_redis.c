@@ -5,9 +5,9 @@
  *   lock   SET <key>:lock <random> NX PX <lease>, retried until the deadline,
  *          renewed by a thread while held (a slow refresh must not lose it),
  *          released only by its owner (compare-and-delete in a script);
- *   save   compare-and-set in a script: written only while the stored set
- *          still holds the refresh token that was used, so an older set can
- *          never overwrite a newer one, even if a lease ran out;
+ *   save   compare-and-set in a script: written only while the stored text
+ *          is still the one the writer read, so an older set can never
+ *          overwrite a newer one, even if a lease ran out;
  *   strict a set that could not be written is never used (it would fork the
  *          connection between machines).
  *
@@ -22,18 +22,26 @@
 #include <string.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 #include "oc_redis.h"
 #include "oc_time.h"
 
-enum { LEASE_MS = 10000, RENEW_EVERY_MS = 3000, OC_REDIS_COMMAND_TIMEOUT_MS = 5000 };
+enum { LEASE_MS = OC_REDIS_LEASE_MS, RENEW_EVERY_MS = OC_REDIS_RENEW_MS,
+       OC_REDIS_COMMAND_TIMEOUT_MS = 5000 };
 
+/* Compare-and-set: ARGV[1] the new text, ARGV[2] the expected one, ARGV[3]
+   "1" when something was expected to be stored ("0": nothing). */
 static const char SAVE_SCRIPT[] =
     "local cur = redis.call('GET', KEYS[1])\n"
-    "if ARGV[2] ~= '' and cur then\n"
-    "  local ok, doc = pcall(cjson.decode, cur)\n"
-    "  if ok and type(doc) == 'table' and doc.refresh_token ~= ARGV[2] then return 0 end\n"
-    "end\n"
+    "if ARGV[3] == '1' then if cur ~= ARGV[2] then return 0 end elseif cur then return 0 end\n"
     "redis.call('SET', KEYS[1], ARGV[1])\n"
+    "return 1\n";
+
+/* Compare-and-delete: ARGV[1] the expected text, ARGV[2] as ARGV[3] above. */
+static const char REMOVE_SCRIPT[] =
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if ARGV[2] == '1' then if cur ~= ARGV[1] then return 0 end elseif cur then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
     "return 1\n";
 
 static const char UNLOCK_SCRIPT[] =
@@ -43,6 +51,19 @@ static const char UNLOCK_SCRIPT[] =
 static const char RENEW_SCRIPT[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
     "return 0\n";
+
+const char *oc_store_redis_script(const char *name)
+{
+    if (strcmp(name, "save") == 0)
+        return SAVE_SCRIPT;
+    if (strcmp(name, "remove") == 0)
+        return REMOVE_SCRIPT;
+    if (strcmp(name, "unlock") == 0)
+        return UNLOCK_SCRIPT;
+    if (strcmp(name, "renew") == 0)
+        return RENEW_SCRIPT;
+    return NULL;
+}
 
 typedef struct redis_store {
     oc_store base;
@@ -99,7 +120,7 @@ static oc_code run(redis_store *r, int argc, const char **argv, const size_t *le
     return rc;
 }
 
-static oc_code redis_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *found, oc_error *err)
+static oc_code redis_load(oc_store *s, oc_buf *text, int *found, oc_error *err)
 {
     redis_store *r = (redis_store *)s;
     const char *argv[2] = { "GET", r->target.key };
@@ -110,10 +131,13 @@ static oc_code redis_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *
     if ((rc = run(r, 2, argv, lens, &reply, err)) != OC_OK)
         return rc;
     if (reply->type == REDIS_REPLY_STRING) {
-        rc = oc_token_from_settings(reply->str, reply->len, s->where, out, meta, err);
-        *found = rc == OC_OK;
+        if (oc_buf_append(text, reply->str, reply->len) != 0)
+            rc = oc_fail_nomem(err);
+        else
+            *found = 1;
     } else if (reply->type != REDIS_REPLY_NIL) {
-        rc = oc_fail(err, OC_E_SETTINGS, "%s holds something that is not a token set", s->where);
+        rc = oc_fail(err, OC_E_SETTINGS, "%s holds something that is not a settings document",
+                     s->where);
     }
     oc_wipe(reply->str, reply->len);
     freeReplyObject(reply);
@@ -123,8 +147,8 @@ static oc_code redis_load(oc_store *s, oc_token *out, oc_token_meta *meta, int *
 static oc_code eval(redis_store *r, const char *script, int nkeys, int argc, const char **args,
                     const size_t *alens, long long *result, oc_error *err)
 {
-    const char *argv[8];
-    size_t lens[8];
+    const char *argv[9];
+    size_t lens[9];
     char nk[8];
     redisReply *reply = NULL;
     int i;
@@ -136,7 +160,7 @@ static oc_code eval(redis_store *r, const char *script, int nkeys, int argc, con
     lens[1] = strlen(script);
     argv[2] = nk;
     lens[2] = strlen(nk);
-    for (i = 0; i < argc && i < 5; i++) {
+    for (i = 0; i < argc && i < 6; i++) {
         argv[3 + i] = args[i];
         lens[3 + i] = alens[i];
     }
@@ -147,59 +171,67 @@ static oc_code eval(redis_store *r, const char *script, int nkeys, int argc, con
     return OC_OK;
 }
 
-static oc_code redis_save(oc_store *s, const oc_token *t, const oc_token_meta *meta, const char *expect,
-                          oc_error *err)
+static oc_code conflict(const oc_store *s, oc_error *err)
+{
+    return oc_fail(err, OC_E_CONFLICT, "%s changed since it was read; nothing was written over it",
+                   s->where);
+}
+
+/* Whether the key holds text now (an answer to a script whose reply was
+   lost with the connection: it may or may not have run). -1 when Redis
+   cannot say. */
+static int holds(oc_store *s, const char *text, size_t len, int present)
+{
+    oc_buf cur;
+    int found = 0, same;
+    oc_error again;
+    oc_buf_init_secret(&cur, 0);
+    if (redis_load(s, &cur, &found, &again) != OC_OK) {
+        oc_buf_free(&cur);
+        return -1;
+    }
+    same = found == present && (!found || (cur.len == len && memcmp(cur.data, text, len) == 0));
+    oc_buf_free(&cur);
+    return same;
+}
+
+static oc_code redis_save(oc_store *s, const char *text, size_t len, const char *expected,
+                          size_t elen, int expected_found, oc_error *err)
 {
     redis_store *r = (redis_store *)s;
-    json_t *doc = oc_token_to_json(t, meta);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    const char *args[3];
-    size_t lens[3];
+    const char *args[4] = { r->target.key, text, expected ? expected : "", expected_found ? "1" : "0" };
+    size_t lens[4] = { strlen(r->target.key), len, expected ? elen : 0, 1 };
     long long applied = 0;
-    oc_code rc;
-
-    json_decref(doc);
-    if (!text)
-        return oc_fail_nomem(err);
-    args[0] = r->target.key;
-    args[1] = text;
-    args[2] = expect ? expect : "";
-    lens[0] = strlen(args[0]);
-    lens[1] = strlen(text);
-    lens[2] = strlen(args[2]);
-    rc = eval(r, SAVE_SCRIPT, 1, 3, args, lens, &applied, err);
+    oc_code rc = eval(r, SAVE_SCRIPT, 1, 4, args, lens, &applied, err);
     if (rc != OC_OK && r->conn == NULL) {
         /* The connection failed: the script may or may not have run. Look. */
-        oc_token cur;
-        int found = 0;
-        oc_error again;
-        oc_token_init(&cur);
-        if (redis_load(s, &cur, NULL, &found, &again) == OC_OK && found && cur.refresh_token &&
-            t->refresh_token && strcmp(cur.refresh_token, t->refresh_token) == 0) {
+        int now = holds(s, text, len, 1);
+        if (now == 1) {
             rc = OC_OK;
             applied = 1;
-        } else if (redis_load(s, &cur, NULL, &found, &again) == OC_OK) {
-            rc = eval(r, SAVE_SCRIPT, 1, 3, args, lens, &applied, err);
+        } else if (now == 0) {
+            rc = eval(r, SAVE_SCRIPT, 1, 4, args, lens, &applied, err);
         }
-        oc_token_clear(&cur);
     }
-    oc_free_secret(text);
     if (rc == OC_OK && !applied)
-        rc = oc_fail(err, OC_E_CONFLICT, "%s holds a newer token set than the one refreshed; the "
-                                         "older one is not written over it",
-                     s->where);
+        rc = conflict(s, err);
     return rc;
 }
 
-static oc_code redis_remove(oc_store *s, oc_error *err)
+static oc_code redis_remove(oc_store *s, const char *expected, size_t elen, int expected_found,
+                            oc_error *err)
 {
     redis_store *r = (redis_store *)s;
-    const char *argv[2] = { "DEL", r->target.key };
-    size_t lens[2] = { 3, strlen(r->target.key) };
-    redisReply *reply = NULL;
-    oc_code rc = run(r, 2, argv, lens, &reply, err);
-    if (reply)
-        freeReplyObject(reply);
+    const char *args[3] = { r->target.key, expected ? expected : "", expected_found ? "1" : "0" };
+    size_t lens[3] = { strlen(r->target.key), expected ? elen : 0, 1 };
+    long long applied = 0;
+    oc_code rc = eval(r, REMOVE_SCRIPT, 1, 3, args, lens, &applied, err);
+    if (rc != OC_OK && r->conn == NULL && holds(s, NULL, 0, 0) == 1) {
+        rc = OC_OK;
+        applied = 1;
+    }
+    if (rc == OC_OK && !applied)
+        rc = conflict(s, err);
     return rc;
 }
 
@@ -246,11 +278,14 @@ static void *renew_loop(void *arg)
     return NULL;
 }
 
-static oc_code redis_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
+static oc_code redis_lock(oc_store *s, oc_error *err)
 {
     redis_store *r = (redis_store *)s;
-    int64_t deadline = oc_monotonic_ms() + timeout_ms, pause = 5;
+    const char *argv[6];
+    size_t lens[6];
+    redisReply *reply = NULL;
     char lease[16];
+    int taken;
     oc_code rc;
 
     if (r->lock_depth > 0) {
@@ -262,27 +297,27 @@ static oc_code redis_lock(oc_store *s, int64_t timeout_ms, oc_error *err)
     if ((rc = oc_random_urlsafe(24, &r->lock_value, err)) != OC_OK)
         return rc;
     snprintf(lease, sizeof lease, "%d", LEASE_MS);
-    for (;;) {
-        const char *argv[6] = { "SET", r->lock_key, r->lock_value, "NX", "PX", lease };
-        size_t lens[6] = { 3, strlen(r->lock_key), strlen(r->lock_value), 2, 2, strlen(lease) };
-        redisReply *reply = NULL;
-        if ((rc = run(r, 6, argv, lens, &reply, err)) != OC_OK) {
-            oc_error_prefix(err, "cannot take the lock"); /* keeps its code: not "held by another" */
-            return rc;
-        }
-        if (reply->type == REDIS_REPLY_STATUS) { /* OK: ours */
-            freeReplyObject(reply);
-            break;
-        }
-        freeReplyObject(reply);
-        if (oc_monotonic_ms() >= deadline)
-            return oc_fail(err, OC_E_LOCK,
-                           "timed out after %lld ms waiting for the lock on %s (another machine "
-                           "or process is refreshing or logging in)",
-                           (long long)timeout_ms, s->where);
-        oc_sleep_ms(pause);
-        pause = pause < 50 ? pause * 2 : 50;
+    argv[0] = "SET";
+    argv[1] = r->lock_key;
+    argv[2] = r->lock_value;
+    argv[3] = "NX";
+    argv[4] = "PX";
+    argv[5] = lease;
+    lens[0] = 3;
+    lens[1] = strlen(r->lock_key);
+    lens[2] = strlen(r->lock_value);
+    lens[3] = lens[4] = 2;
+    lens[5] = strlen(lease);
+    if ((rc = run(r, 6, argv, lens, &reply, err)) != OC_OK) {
+        oc_error_prefix(err, "cannot take the lock"); /* keeps its code: not "held by another" */
+        return rc;
     }
+    taken = reply->type == REDIS_REPLY_STATUS; /* OK: ours; nil: another's */
+    freeReplyObject(reply);
+    if (!taken)
+        return oc_fail(err, OC_E_LOCK, "the lock on %s is held (another machine or process is "
+                                       "refreshing or logging in)",
+                       s->where);
     r->stop = 0;
     r->renewing = pthread_create(&r->renewer, NULL, renew_loop, r) == 0;
     r->lock_depth = 1;

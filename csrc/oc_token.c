@@ -8,6 +8,7 @@
 
 #include "oc_buf.h"
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 /* Members of a token response the token itself models; the rest go to extra. */
 static const char *const known_members[] = {
@@ -388,9 +389,6 @@ oc_code oc_token_meta_copy(oc_token_meta *dst, const oc_token_meta *src, oc_erro
     return OC_OK;
 }
 
-/* The settings form this version writes and reads. */
-#define SETTINGS_FORMAT "oauthconnect-settings-1"
-
 /* Adds a member, or fails: a token set missing a member must never be
    written, or a refresh token could silently drop out of the file. */
 static int put(json_t *o, const char *key, json_t *v)
@@ -408,7 +406,7 @@ json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    if (put(o, "format", json_string(SETTINGS_FORMAT)) ||
+    if (put(o, "format", json_string(OC_SETTINGS_FORMAT)) ||
         put(o, "access_token", json_string(t->access_token ? t->access_token : "")) ||
         put(o, "refresh_token", string_or_null(t->refresh_token)) ||
         put(o, "token_type", string_or_null(t->token_type)) ||
@@ -468,13 +466,13 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta
     /* A set written by a later version may mean more than this one reads:
        refused, never half-read and written back. (No format: hand-made.) */
     if ((extra = json_object_get(obj, "format")) &&
-        (!json_is_string(extra) || strcmp(json_string_value(extra), SETTINGS_FORMAT) != 0)) {
+        (!json_is_string(extra) || strcmp(json_string_value(extra), OC_SETTINGS_FORMAT) != 0)) {
         char shown[48] = "?";
         if (json_is_string(extra))
             oc_copy_printable(shown, sizeof shown, json_string_value(extra), json_string_length(extra));
         return oc_fail(err, OC_E_SETTINGS,
                        "%s is in the format '%s', which this version (%s) does not know", where,
-                       shown, SETTINGS_FORMAT);
+                       shown, OC_SETTINGS_FORMAT);
     }
     oc_token_init(&t);
     if ((rc = read_string(obj, "access_token", 1, &t.access_token, where, err)) != OC_OK ||

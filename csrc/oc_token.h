@@ -84,6 +84,9 @@ typedef struct oc_token_meta {
 void oc_token_meta_clear(oc_token_meta *m);
 oc_code oc_token_meta_copy(oc_token_meta *dst, const oc_token_meta *src, oc_error *err);
 
+/* The settings form this version writes and reads (oc_settings.h). */
+#define OC_SETTINGS_FORMAT "oauthconnect-settings-1"
+
 /* Settings-file form: a JSON object with the token's fields and the meta. */
 json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta);
 /* meta may be NULL when the caller does not want it. */

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
 
 void oc_url_free(oc_url *u)
 {

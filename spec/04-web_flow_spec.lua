@@ -105,7 +105,6 @@ describe("the web flow", function()
   it("takes the callback's whole query in place of the code", function()
     local url, _, verifier = assert(jumpseller.get_authorization_url(props))
     local callback = follow(url)
-    callback.code_verifier = verifier
     local token = assert(jumpseller.get_access_token(props, callback))
     assert.is_string(token.access_token)
     -- or the query as it came, and the verifier in params beside it
@@ -116,15 +115,59 @@ describe("the web flow", function()
     assert.equal(token.access_token, reported.access_token)
   end)
 
-  it("fails clearly when the PKCE verifier is missing", function()
+  it("finishes the login it started when given the code alone", function()
+    local url = assert(jumpseller.get_authorization_url(props))
+    local token = assert(jumpseller.get_access_token(props, follow(url).code))
+    assert.is_string(token.access_token)
+    -- the verifier was the one that login's challenge was made from, and is spent now
+    local exchange = sandbox:requests("/oauth/token")[1]
+    assert.matches("code_verifier=", exchange.body, 1, true)
+    assert.is_nil(H.settings(props.OAuthSettingsLocation).pending_logins)
+  end)
+
+  it("finds the login a callback's state names among several pending", function()
+    local url1 = assert(jumpseller.get_authorization_url(props))
+    local url2 = assert(jumpseller.get_authorization_url(props))
+    local cb1, cb2 = follow(url1), follow(url2)
+    -- the code alone cannot say which login it ends: a clear error, nothing sent
+    local token, err = jumpseller.get_access_token(props, cb2.code)
+    assert.is_nil(token)
+    assert.equal("invalid_argument", err.code)
+    assert.matches("pass the callback's query", err.message, 1, true)
+    assert.equal(0, sandbox:stats().code_exchanges)
+    -- the query's state says, in any order
+    assert(jumpseller.get_access_token(props, cb2))
+    assert(jumpseller.get_access_token(props, cb1))
+    assert.equal(2, sandbox:stats().code_exchanges)
+  end)
+
+  it("never lets the callback's query choose the redirect URI or the verifier", function()
     local url = assert(jumpseller.get_authorization_url(props))
     local callback = follow(url)
-    local token, err = jumpseller.get_access_token(props, callback.code)
+    callback.redirect_uri = "https://attacker.example/cb"
+    callback.code_verifier = string.rep("a", 43)
+    assert(jumpseller.get_access_token(props, callback))
+    local body = sandbox:requests("/oauth/token")[1].body
+    assert.not_matches("attacker", body, 1, true)
+    assert.not_matches("code_verifier=" .. string.rep("a", 43), body, 1, true)
+  end)
+
+  it("sends an explicit code_verifier over the one it recorded", function()
+    local url = assert(jumpseller.get_authorization_url(props))
+    local token, err = jumpseller.get_access_token(props, follow(url),
+      { code_verifier = string.rep("b", 43) })
     assert.is_nil(token)
-    assert.equal("oauth_error", err.code)
     assert.equal("invalid_grant", err.oauth_error)
-    assert.equal(400, err.status)
-    assert.matches("the authorization code exchange was refused by http://127%.0%.0%.1:%d+/oauth/token %(HTTP 400%): invalid_grant", err.message)
+    assert.matches("code_verifier=" .. string.rep("b", 43), sandbox:requests("/oauth/token")[1].body, 1, true)
+  end)
+
+  it("keeps the verifier in the process when there is no settings store", function()
+    local bare = {}
+    for k, v in pairs(props) do bare[k] = v end
+    bare.OAuthSettingsLocation = nil
+    local url = assert(jumpseller.get_authorization_url(bare))
+    local token = assert(jumpseller.get_access_token(bare, follow(url).code))
+    assert.is_string(token.access_token)
     assert.is_nil(H.read_file(props.OAuthSettingsLocation))
   end)
 

@@ -1,15 +1,22 @@
 -- The client object a script holds: signed requests, JSON in and out,
--- pagination. The OAuth work (tokens, refresh, locking) is in the C core;
--- this file only turns Lua values into core calls and back.
+-- pagination, and the auth plugin (authorize, rejected, send) for requests
+-- the caller sends with its own HTTP client. The OAuth work (tokens,
+-- refresh, locking) is the C engine's; this file turns Lua values into
+-- core calls and picks who performs their I/O: the core itself (libcurl and
+-- the C stores: the hot path, no Lua in between), or the Lua driver
+-- (oauthconnect/driver.lua) with nginx's I/O, a user's transport or store.
 
 local core = require "oauthconnect.core"
 local json = require "oauthconnect.json"
 local pagination = require "oauthconnect.pagination"
 local nginx = require "oauthconnect.nginx"
+local driver = require "oauthconnect.driver"
 
-local type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs, pairs =
-  type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs, pairs
+local type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs, pairs, error, select =
+  type, pcall, setmetatable, getmetatable, tostring, rawset, ipairs, pairs, error, select
+local unpack = table.unpack or unpack -- luacheck: ignore (LuaJIT)
 local encode, decode = json.encode, json.decode
+local finish, choose = driver.finish, nginx.choose
 
 local _M = {}
 local mt = { __index = _M }
@@ -19,30 +26,67 @@ local JSON_HEADERS = { ["Content-Type"] = "application/json" }
 local VERBS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true, OPTIONS = true }
 
 -- Wraps a core client. lua_opts: on_token (function), io ("curl", "nginx"
--- or nil to choose by where it runs), nginx_location.
-function _M.wrap(handle, profile, lua_opts)
+-- or nil to choose by where it runs), nginx_location, transport (function),
+-- store (table); location: OAuthSettingsLocation as given.
+function _M.wrap(handle, profile, lua_opts, location, timeout_ms)
   local self = setmetatable({
     core = handle,
     profile = profile,
     on_token = lua_opts.on_token,
-    io = lua_opts.io,
+    io_mode = lua_opts.io,
     location = lua_opts.nginx_location or nginx.location,
+    transport = lua_opts.transport and driver.user_transport(lua_opts.transport),
+    user_store = lua_opts.store,
+    settings_location = location,
+    timeout_ms = timeout_ms,
     generation = handle:generation(),
+    ntlm = handle:is_ntlm(),
   }, mt)
+  -- The performers of each driver, made once: false means the core's own
+  -- (the blocking hot path).
+  self.script_io = (self.transport or self.user_store or (location and location:match("^[sS][hH][mM]://")))
+    and { http = self.transport, store = self.user_store, sleep = driver.sleep } or false
+  -- the hot path: a script whose client the core runs alone
+  self.fast = not self.script_io and (self.io_mode == "curl" or (not self.io_mode and not nginx.available()))
   return self
 end
 
--- The core's request, through the driver for where this runs: libcurl in
--- scripts, nginx subrequests in an nginx handler (see oauthconnect/nginx.lua).
--- Outside nginx the callers go to the core directly, without this.
-local IN_NGINX = nginx.available()
-local drive = nginx.drive
-
-local function curl_request(self, ...) return self.core:request(...) end
-local function nginx_request(self, ...) return nginx.request(self.core, self.location, ...) end
-local function perform(self, method, path, query, headers, body, fail_on_http)
-  return drive(self.io, curl_request, nginx_request, self, method, path, query, headers, body, fail_on_http)
+-- The performers for this moment: false for the core's own (libcurl and
+-- the C stores, blocking), a driver io table, or nil, err.
+local function io_for(self)
+  local how, why = choose(self.io_mode)
+  if not how then return nil, core.error("unsupported", why) end
+  if how == "curl" then
+    local io = self.script_io
+    if io and not io.store and nginx.available() and not self.user_store then
+      -- shm:// is reachable in nginx's blocking phases too (init_worker)
+      io.store = nginx.store(self.settings_location, self.timeout_ms)
+    end
+    return io
+  end
+  local io = self.nginx_io
+  if not io then
+    io = { http = self.transport or nginx.http(self.location),
+      store = self.user_store or nginx.store(self.settings_location, self.timeout_ms),
+      sleep = nginx.sleep }
+    self.nginx_io = io
+  end
+  return io
 end
+_M.io_for = io_for
+
+-- Reports new tokens to on_token once per change (login, refresh, another
+-- process's refresh adopted).
+local function notify(self)
+  if not self.on_token then return end
+  local g = self.core:generation()
+  if g ~= self.generation then
+    self.generation = g
+    local token = self.core:current_token()
+    if token then self.on_token(token) end
+  end
+end
+_M.notify = notify
 
 -- res.headers is made from the core's raw block only when a caller reads
 -- it: most callers never do, and a table of every header per response
@@ -66,24 +110,49 @@ local function new_res(status, raw, body)
   return res
 end
 
--- Reports new tokens to on_token once per change (login, refresh, another
--- process's refresh adopted).
-local function notify(self)
-  if not self.on_token then return end
-  local g = self.core:generation()
-  if g ~= self.generation then
-    self.generation = g
-    local token = self.core:token()
-    if token then self.on_token(token) end
-  end
+-- The core's request through the driver for this moment.
+local function perform(self, method, path, query, headers, body, fail_on_http)
+  local io, err = io_for(self)
+  if io == false then return self.core:request(method, path, query, headers, body, fail_on_http) end
+  if not io then return nil, err end
+  return finish(io, self.core:call_request(method, path, query, headers, body, fail_on_http))
 end
-_M.notify = notify
 
--- Pages at once: parallel libcurl transfers, or light threads in nginx.
-local function curl_many(self, reqs) return self.core:request_many(reqs) end
-local function nginx_many(self, reqs) return nginx.request_many(self.core, self.location, reqs) end
+-- client:request_many({ {method, path, query, fail_on_http}, ... }): each
+-- request a call of its own, run together (curl multi in scripts, light
+-- threads in nginx, one after another through a user's transport).
 function _M:request_many(reqs)
-  local results, err = drive(self.io, curl_many, nginx_many, self, reqs)
+  if type(reqs) ~= "table" then error("request_many expects a table of requests", 2) end
+  local io, err = io_for(self)
+  local results
+  if io == false then
+    results, err = self.core:request_many(reqs)
+  elseif not io then
+    return nil, err
+  else
+    results = {}
+    local threads = {}
+    for i, r in ipairs(reqs) do
+      if type(r) ~= "table" then error("each request must be a table", 2) end
+      local method, path = r.method or "GET", r.path
+      if type(method) ~= "string" or type(path) ~= "string" then
+        error(("request %d: method and path must be strings"):format(i), 2)
+      end
+      if io.http and nginx.available() and choose(self.io_mode) == "nginx" then
+        threads[i] = ngx.thread.spawn(function() -- luacheck: ignore (ngx)
+          return finish(io, self.core:call_request(method, path, r.query, nil, nil, r.fail_on_http))
+        end)
+      else
+        results[i] = { finish(io, self.core:call_request(method, path, r.query, nil, nil, r.fail_on_http)) }
+      end
+    end
+    for i, t in pairs(threads) do
+      results[i] = { select(2, assert(ngx.thread.wait(t))) } -- luacheck: ignore (ngx)
+    end
+    for i, r in ipairs(results) do
+      if r[1] then results[i] = { status = r[1], headers = r[2], body = r[3] } else results[i] = r[2] end
+    end
+  end
   notify(self)
   if results then
     for i, r in ipairs(results) do
@@ -92,7 +161,6 @@ function _M:request_many(reqs)
   end
   return results, err
 end
-
 
 -- client:request{method, path, query, json, body, headers} -> res | nil, err
 -- res = {status, headers (case-insensitive), body}. Any HTTP status is a res.
@@ -127,10 +195,10 @@ function _M:request(req)
   if body ~= nil and type(body) ~= "string" then error("client:request: body must be a string (or use json)", 2) end
   -- (the common case inline: this runs once per request)
   local status, res_headers, res_body
-  if IN_NGINX then
-    status, res_headers, res_body = perform(self, method, path, req.query, headers, body)
-  else
+  if self.fast then
     status, res_headers, res_body = self.core:request(method, path, req.query, headers, body)
+  else
+    status, res_headers, res_body = perform(self, method, path, req.query, headers, body)
   end
   if self.on_token then notify(self) end
   if not status then return nil, res_headers end
@@ -154,10 +222,10 @@ local function call(self, method, path, query, payload)
     headers = JSON_HEADERS
   end
   local status, res_headers, res_body
-  if IN_NGINX then
-    status, res_headers, res_body = perform(self, method, path, query, headers, payload, true)
-  else
+  if self.fast then
     status, res_headers, res_body = self.core:request(method, path, query, headers, payload, true)
+  else
+    status, res_headers, res_body = perform(self, method, path, query, headers, payload, true)
   end
   if self.on_token then notify(self) end
   if not status then return nil, res_headers end
@@ -186,6 +254,7 @@ function _M:delete(path, query) return call(self, "DELETE", path, query) end
 function _M:each(path, query, opts)
   local style = pagination[self.profile.pagination or "page"]
   if not style then error("unknown pagination style " .. tostring(self.profile.pagination), 2) end
+  if type(path) ~= "string" then error("each: path must be a string", 2) end
   if opts ~= nil and type(opts) ~= "table" then error("each: options must be a table", 2) end
   for k in pairs(opts or {}) do
     if k ~= "in_flight" and k ~= "on_page" then
@@ -202,13 +271,112 @@ function _M:each(path, query, opts)
   return style(self, path, query, in_flight, opts and opts.on_page)
 end
 
+-- A token call through the driver for this moment: the token table (true
+-- for a scheme without tokens), or nil, err. need: "if_due", "force", "connect".
+local function token_call(self, need)
+  local io, err = io_for(self)
+  if io == false then
+    if need == "connect" then
+      local ok, cerr = self.core:connect()
+      if not ok then return nil, cerr end
+      return true
+    end
+    return self.core:token(need == "force")
+  end
+  if not io then return nil, err end
+  local c, cerr = self.core:call_token(need)
+  if c and need == "connect" and choose(self.io_mode) == "curl" then c:allow_login() end
+  return finish(io, c, cerr)
+end
+_M.token_call = token_call
+
 -- The current token table (refreshed first when due; always with force).
-local function curl_token(self, force) return self.core:token(force) end
-local function nginx_token(self, force) return nginx.token(self.core, self.location, force and "force" or "if_due") end
 function _M:token(force)
-  local token, err = drive(self.io, curl_token, nginx_token, self, force)
+  local token, err = token_call(self, force and "force" or "if_due")
   notify(self)
   return token, err
+end
+
+-- ---- the auth plugin: requests sent by the caller's own HTTP client -------------------
+
+-- headers, ticket = client:authorize([headers]): the header(s) that
+-- authenticate a request now, set in headers (created when absent; a header
+-- of the same name in any case is replaced), after a refresh when one is
+-- due. ticket names the credentials, for client:rejected. With a usable
+-- token this does no I/O and makes no string.
+function _M:authorize(headers)
+  local handle = self.core
+  if headers ~= nil and type(headers) ~= "table" then error("authorize: headers must be a table", 2) end
+  if self.ntlm then
+    return nil, core.error("unsupported", "AuthScheme=NTLM authenticates a connection, not a request: "
+      .. "send with the client's own requests (client:get, client:request)")
+  end
+  local ticket = handle:ready()
+  if not ticket then
+    local ok, err = token_call(self, "if_due")
+    if not ok then return nil, err end
+    notify(self)
+    ticket = handle:ready()
+    if not ticket then
+      return nil, core.error("no_token", "no usable credentials: the token is due and could not be renewed")
+    end
+  end
+  if ticket ~= self.auth_ticket then
+    local name, value = handle:credentials()
+    self.auth_name, self.auth_value, self.auth_lname = name, value, name and name:lower()
+    self.auth_ticket = ticket
+  end
+  headers = headers or {}
+  local name = self.auth_name
+  if name then
+    local lname = self.auth_lname
+    for k in pairs(headers) do
+      if k ~= name and type(k) == "string" and #k == #lname and k:lower() == lname then headers[k] = nil end
+    end
+    headers[name] = self.auth_value
+  end
+  return headers, ticket
+end
+
+-- ok, err = client:rejected(ticket): a request signed with ticket got a
+-- 401. true when the next authorize() gives other credentials (newer ones
+-- from the store, or one refresh's); nil, err when there is nothing better.
+function _M:rejected(ticket)
+  if type(ticket) ~= "number" then error("rejected expects the ticket authorize returned", 2) end
+  local io, err = io_for(self)
+  local ok
+  if io == false then
+    ok, err = self.core:rejected(ticket)
+  elseif not io then
+    return nil, err
+  else
+    ok, err = finish(io, self.core:call_rejected(ticket))
+  end
+  notify(self)
+  if not ok then return nil, err end
+  return true
+end
+
+-- ... = client:send(fn): calls fn(headers) with fresh auth headers; fn
+-- sends the request with the caller's own client and returns the HTTP
+-- status first (then anything); on 401, when rejected() says other
+-- credentials are in place, fn is called once more. Returns what the last
+-- fn call returned, or nil, err.
+function _M:send(fn)
+  if type(fn) ~= "function" then error("send expects a function(headers)", 2) end
+  local headers, ticket = self:authorize()
+  if not headers then return nil, ticket end
+  local r = { n = 0 }
+  local function keep(...) r = { n = select("#", ...), ... } end
+  keep(fn(headers))
+  if r[1] == 401 then
+    local ok, err = self:rejected(ticket)
+    if not ok then return nil, err end
+    headers, ticket = self:authorize()
+    if not headers then return nil, ticket end
+    keep(fn(headers))
+  end
+  return unpack(r, 1, r.n)
 end
 
 function _M:api_url() return self.core:api_url() end

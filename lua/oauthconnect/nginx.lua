@@ -1,8 +1,9 @@
 -- The nginx driver: inside an nginx request handler (OpenResty, or Debian's
--- libnginx-mod-http-lua) the core's HTTP steps go out as subrequests to an
--- internal location that proxies them (nginx does the I/O, so the worker
--- keeps serving other requests) and its waits are ngx.sleep. The OAuth
--- decisions stay in the C core (see csrc/oc_call.h).
+-- libnginx-mod-http-lua) the engine's HTTP steps go out as subrequests to an
+-- internal location that proxies them, its store steps go to nginx's shared
+-- dicts (shm://) or to Redis over cosockets (redis://), and its waits are
+-- ngx.sleep: the worker keeps serving other requests. The decisions stay in
+-- the C core (csrc/oc_call.h); the loop is oauthconnect/driver.lua's.
 --
 -- The location, in the server block (examples/openresty/oauthconnect.conf):
 --
@@ -17,7 +18,7 @@
 local core = require "oauthconnect.core"
 
 local ngx = ngx -- luacheck: ignore (nil outside nginx)
-local pcall, error, ipairs, pairs = pcall, error, ipairs, pairs
+local ipairs, pairs, tostring, tonumber, error = ipairs, pairs, tostring, tonumber, error
 
 local _M = { location = "/_oauthconnect" }
 
@@ -43,14 +44,39 @@ function _M.choose(mode)
     .. "content handlers, or make the client with io = \"curl\" (which blocks the worker)"):format(phase)
 end
 
--- curl_fn(...) where blocking is right, nginx_fn(...) in a handler that can
--- make subrequests, or nil, err (code "unsupported") where neither can run.
-function _M.drive(mode, curl_fn, nginx_fn, ...)
-  local how, why = _M.choose(mode)
-  if how == "curl" then return curl_fn(...) end
-  if not how then return nil, core.error("unsupported", why) end
-  return nginx_fn(...)
+-- ---- properties nginx cannot honour --------------------------------------------------
+
+-- What the subrequest location cannot do, and what to do instead.
+local NOT_HONOURED = {
+  ProxyServer = "nginx's proxy module cannot send through a forward proxy: reach the provider "
+    .. "directly, or make the client with io = \"curl\" (which blocks the worker)",
+  ProxyPort = "set with ProxyServer, which the nginx driver cannot honour",
+  ProxyUser = "set with ProxyServer, which the nginx driver cannot honour",
+  ProxyPassword = "set with ProxyServer, which the nginx driver cannot honour",
+  ProxyAuthScheme = "set with ProxyServer, which the nginx driver cannot honour",
+  SSLServerCert = "in nginx the trusted certificates are the location's: set "
+    .. "proxy_ssl_trusted_certificate in oauthconnect.conf (and lua_ssl_trusted_certificate for rediss://)",
+}
+
+-- nil, or the error naming the first property in props (a table of
+-- canonical names) the nginx driver cannot honour.
+function _M.refused_property(props, scheme)
+  for name in pairs(props) do
+    local why = NOT_HONOURED[name]
+    if why then
+      return core.error("unsupported", ("%s cannot be honoured inside nginx: %s"):format(name, why),
+        { property = name })
+    end
+  end
+  if scheme == "NTLM" then
+    return core.error("unsupported", "AuthScheme=NTLM cannot be honoured inside nginx: NTLM "
+      .. "authenticates a connection, and the nginx driver's subrequests share nginx's; make the "
+      .. "client with io = \"curl\" (which blocks the worker)", { property = "AuthScheme" })
+  end
+  return nil
 end
+
+-- ---- HTTP through the internal location ----------------------------------------------
 
 -- In the internal location: the subrequest carries exactly the headers the
 -- core built (a subrequest starts with a copy of its parent's, which may
@@ -69,7 +95,8 @@ function _M.subrequest()
 end
 
 -- In the internal location's header filter: what nginx knows of the
--- exchange with the server, for the driver to read after the capture.
+-- exchange with the server, for the driver to read after the capture; an
+-- answer announcing more than the limit is not read into memory at all.
 function _M.subrequest_answered()
   local ctx, var = ngx.ctx, ngx.var
   if not ctx.oauthconnect_headers then return end
@@ -77,6 +104,30 @@ function _M.subrequest_answered()
     header_time = var.upstream_header_time, -- "-" or empty: no answer came
     bytes_sent = var.upstream_bytes_sent,
   }
+  local length = tonumber(ngx.header["Content-Length"] or "")
+  if length and ctx.oauthconnect_max and ctx.oauthconnect_max > 0 and length > ctx.oauthconnect_max then
+    ctx.oauthconnect_too_large = true
+  end
+end
+
+-- In the internal location's body filter: the answer is counted as it
+-- arrives, and what passes the limit is dropped there, so a huge answer
+-- never grows the worker (the capture keeps only what this lets through).
+function _M.subrequest_body()
+  local ctx = ngx.ctx
+  local max = ctx.oauthconnect_max
+  if not ctx.oauthconnect_headers or not max or max <= 0 then return end
+  if ctx.oauthconnect_too_large then
+    ngx.arg[1] = ""
+    return
+  end
+  local chunk = ngx.arg[1]
+  local seen = (ctx.oauthconnect_seen or 0) + (chunk and #chunk or 0)
+  ctx.oauthconnect_seen = seen
+  if seen > max then
+    ctx.oauthconnect_too_large = true
+    ngx.arg[1] = ""
+  end
 end
 
 local METHODS
@@ -89,106 +140,65 @@ local function method_code(m)
   return METHODS[m]
 end
 
--- One HTTP step as a subrequest: status, headers, body, or nil, message,
--- sent, timed_out.
-local function perform(location, method, url, lines, body)
-  local code = method_code(method)
-  if not code then return nil, method .. " cannot be sent through an nginx subrequest", false end
-  local headers = {}
-  for i, line in ipairs(lines) do
-    local name, value = line:match("^([^:]+):%s*(.*)$")
-    headers[i] = { name, value }
-  end
-  -- Without a body of its own a POST or PUT subrequest would forward the
-  -- parent's (the request nginx is serving).
-  if body == nil and method ~= "GET" and method ~= "HEAD" and method ~= "DELETE" then body = "" end
-  local ctx = { oauthconnect_url = url, oauthconnect_headers = headers, oauthconnect_body = body ~= nil }
-  local res = ngx.location.capture(location, {
-    method = code,
-    body = body,
-    ctx = ctx,
-  })
-  local shown = method .. " " .. url:match("^[^?#]*")
-  local answer = ctx.oauthconnect_answer
-  if not answer then
-    return nil, ("%s: the nginx location %s is missing or not set up as in "
-      .. "examples/openresty/oauthconnect.conf (HTTP %d)"):format(shown, location, res.status), false
-  end
-  local header_time = answer.header_time
-  if header_time == nil or header_time == "" or header_time:find("^%-") then
-    local timed_out = res.status == 504
-    return nil, ("%s: %s (nginx's error log says why)"):format(shown,
-      timed_out and "the server did not answer in time" or "nginx could not get an answer from the server"),
-      (answer.bytes_sent or ""):find("[1-9]") ~= nil, timed_out
-  end
-  if res.truncated then
-    return nil, shown .. ": the answer was cut short", true
-  end
-  return res.status, res.header, res.body or ""
-end
-
-local function run(call, location)
-  while true do
-    local step, a, b, c, d = call:next()
-    if step == "done" then return end
-    if step == "wait" then
-      ngx.sleep(a)
-    else
-      local status, headers, body, timed_out = perform(location, a, b, c, d)
-      if status then
-        call:feed(status, headers, body)
-      else
-        call:fail(headers, body, timed_out)
-      end
+-- The HTTP performer for the driver: one step as a subrequest to location.
+function _M.http(location)
+  return function(method, url, lines, body, _, max_body)
+    local code = method_code(method)
+    if not code then return nil, method .. " cannot be sent through an nginx subrequest", false end
+    local headers = {}
+    for i, line in ipairs(lines) do
+      local name, value = line:match("^([^:]+):%s*(.*)$")
+      headers[i] = { name, value }
     end
-  end
-end
-
--- Runs a started call to its end and returns its result; the call is
--- closed (its locks released) even when something raises.
-local function finish(location, call, err)
-  if not call then return nil, err end
-  local ok, e = pcall(run, call, location)
-  if not ok then
-    call:close()
-    error(e, 0)
-  end
-  local a, b, c = call:result()
-  call:close()
-  return a, b, c
-end
-
-function _M.request(handle, location, method, path, query, headers, body, fail_on_http)
-  return finish(location, handle:call_request(method, path, query, headers, body, fail_on_http))
-end
-
--- need: "if_due", "force" or "connect" (see csrc/oc_call.h)
-function _M.token(handle, location, need)
-  return finish(location, handle:call_token(need))
-end
-
-function _M.exchange_code(handle, location, code, params, verifier, redirect_uri)
-  return finish(location, handle:call_exchange(code, params, verifier, redirect_uri))
-end
-
--- request_many's shape ({ res_or_err, ... }) from light threads, one per
--- request; they share one refresh through the core.
-function _M.request_many(handle, location, reqs)
-  local threads, results = {}, {}
-  for i, r in ipairs(reqs) do
-    threads[i] = ngx.thread.spawn(_M.request, handle, location, r.method or "GET", r.path, r.query,
-      nil, nil, r.fail_on_http)
-  end
-  for i, t in ipairs(threads) do
-    local ok, status, headers, body = ngx.thread.wait(t)
-    if not ok then error(status, 0) end
-    if status then
-      results[i] = { status = status, headers = headers, body = body } -- headers raw
-    else
-      results[i] = headers
+    -- Without a body of its own a POST or PUT subrequest would forward the
+    -- parent's (the request nginx is serving).
+    if body == nil and method ~= "GET" and method ~= "HEAD" and method ~= "DELETE" then body = "" end
+    local ctx = { oauthconnect_url = url, oauthconnect_headers = headers, oauthconnect_body = body ~= nil,
+      oauthconnect_max = max_body }
+    local res = ngx.location.capture(location, { method = code, body = body, ctx = ctx })
+    local shown = method .. " " .. url:match("^[^?#]*")
+    local answer = ctx.oauthconnect_answer
+    if not answer then
+      return nil, ("%s: the nginx location %s is missing or not set up as in "
+        .. "examples/openresty/oauthconnect.conf (HTTP %d)"):format(shown, location, res.status), false
     end
+    if ctx.oauthconnect_too_large then
+      return nil, ("%s: the answer is larger than the limit of %d bytes"):format(shown, max_body), true,
+        false, true
+    end
+    local header_time = answer.header_time
+    if header_time == nil or header_time == "" or header_time:find("^%-") then
+      local timed_out = res.status == 504
+      return nil, ("%s: %s (nginx's error log says why)"):format(shown,
+        timed_out and "the server did not answer in time" or "nginx could not get an answer from the server"),
+        (answer.bytes_sent or ""):find("[1-9]") ~= nil, timed_out
+    end
+    if res.truncated then
+      return nil, shown .. ": the answer was cut short", true
+    end
+    return res.status, res.header, res.body or ""
   end
-  return results
 end
+
+-- ---- stores ----------------------------------------------------------------------------
+
+-- The Lua store the nginx driver keeps for OAuthSettingsLocation, or nil
+-- when the client's C store serves (files, memory://); raises on a bad one.
+function _M.store(location, timeout_ms)
+  if not location then return nil end
+  local scheme = location:match("^(%a[%w+.-]*)://")
+  scheme = scheme and scheme:lower()
+  if scheme == "shm" then
+    return require("oauthconnect.store.shm").new(location)
+  end
+  if scheme == "redis" or scheme == "rediss" then
+    local store, err = require("oauthconnect.store.redis").new(location, timeout_ms)
+    if not store then error(err, 0) end
+    return store
+  end
+  return nil
+end
+
+_M.sleep = function(s) return ngx.sleep(s) end
 
 return _M

@@ -6,17 +6,21 @@
 local core = require "oauthconnect.core"
 local client = require "oauthconnect.client"
 local nginx = require "oauthconnect.nginx"
+local driver = require "oauthconnect.driver"
 
-local type, pairs, error = type, pairs, error
+local type, pairs, error, tostring, tonumber = type, pairs, error, tostring, tonumber
 
 local _M = {}
 
 -- Options only the Lua layer reads; everything else is a connection property.
-local LUA_OPTIONS = { on_token = true, io = true, nginx_location = true }
+local LUA_OPTIONS = { on_token = true, io = true, nginx_location = true, transport = true, store = true }
 local IO_MODES = { curl = true, nginx = true }
 
 -- Splits options (a connection string or a table) and extra (a table) into
 -- the properties for the core and the Lua-only options.
+-- Splits options (a connection string or a table) and extra (a table) into
+-- the properties for the core and the Lua-only options. Raises at the
+-- caller of the public function (split <- new_handle <- one_off <- it).
 local function split(options, extra)
   local props, lua_opts = {}, {}
   if type(options) == "string" then
@@ -28,13 +32,13 @@ local function split(options, extra)
       if LUA_OPTIONS[k] then lua_opts[k] = v else props[k] = v end
     end
   else
-    error("options must be a connection string or a table", 4)
+    error("options must be a connection string or a table", 5)
   end
   if extra ~= nil then
-    if type(extra) ~= "table" then error("extra options must be a table", 4) end
+    if type(extra) ~= "table" then error("extra options must be a table", 5) end
     for k, v in pairs(extra) do
       if LUA_OPTIONS[k] then
-        lua_opts[k] = v
+        lua_opts[k] = v -- extra wins, as for properties
       else
         -- extra wins over options however either spells the name
         if type(k) == "string" then
@@ -48,43 +52,87 @@ local function split(options, extra)
     end
   end
   if lua_opts.on_token ~= nil and type(lua_opts.on_token) ~= "function" then
-    error("on_token must be a function", 4)
+    error("on_token must be a function", 5)
   end
   if lua_opts.io ~= nil and not IO_MODES[lua_opts.io] then
-    error("io must be \"curl\" or \"nginx\"", 4)
+    error("io must be \"curl\" or \"nginx\"", 5)
   end
   if lua_opts.nginx_location ~= nil and type(lua_opts.nginx_location) ~= "string" then
-    error("nginx_location must be a string (an internal location's URI)", 4)
+    error("nginx_location must be a string (an internal location's URI)", 5)
   end
+  if lua_opts.transport ~= nil and type(lua_opts.transport) ~= "function" then
+    error("transport must be a function(req) returning {status, headers, body}", 5)
+  end
+  if lua_opts.store ~= nil then driver.check_store(lua_opts.store, 6) end
   return props, lua_opts
+end
+
+-- The value of a property in props, whatever the spelling of its name.
+local function prop(props, name)
+  for k, v in pairs(props) do
+    if type(k) == "string" and core.property_name(k) == name then return v end
+  end
+  return nil
+end
+
+-- The properties named as core.property_name spells them.
+local function canonical(props)
+  local out = {}
+  for k in pairs(props) do
+    local name = type(k) == "string" and core.property_name(k)
+    if name then out[name] = true end
+  end
+  return out
+end
+
+-- What the driver that will run the client's I/O cannot honour: nil, or the error.
+local function refused(props, lua_opts)
+  local scheme = tostring(prop(props, "AuthScheme") or ""):upper()
+  if lua_opts.transport then
+    for _, name in pairs({ "ProxyServer", "SSLServerCert" }) do
+      if prop(props, name) then
+        return core.error("unsupported", ("%s cannot be honoured with a transport function: the "
+          .. "transport sends every request, so its own settings decide that"):format(name), { property = name })
+      end
+    end
+    if scheme == "NTLM" then
+      return core.error("unsupported", "AuthScheme=NTLM cannot be honoured with a transport function: "
+        .. "NTLM authenticates the connection libcurl keeps", { property = "AuthScheme" })
+    end
+  end
+  if nginx.available() and lua_opts.io ~= "curl" and not lua_opts.transport then
+    return nginx.refused_property(canonical(props), scheme)
+  end
+  return nil
 end
 
 local function new_handle(profile, options, extra)
   local props, lua_opts, err = split(options, extra)
   if not props then return nil, err end
-  local handle, herr = core.client(props, profile)
+  local refusal = refused(props, lua_opts)
+  if refusal then return nil, refusal end
+  -- a user's store: the core keeps none of its own, the Lua driver asks it
+  local handle, herr = core.client(props, profile, lua_opts.store and "the store given to connect" or nil)
   if not handle then return nil, herr end
-  return handle, lua_opts
+  local timeout = tonumber(prop(props, "Timeout") or "")
+  return handle, lua_opts, prop(props, "OAuthSettingsLocation"), timeout and timeout * 1000 or 60000
 end
 
--- The token work of connect, refresh and exchange goes through
--- nginx.drive: libcurl in scripts, subrequests in an nginx handler.
-local function connect_curl(handle) return handle:connect() end
-local function connect_nginx(handle, location)
-  local ok, err = handle:prepare()
-  if not ok then return nil, err end
-  return nginx.token(handle, location, "connect")
+-- A client for a one-off call (the web flow), through the driver for now.
+local function one_off(profile, options, extra)
+  local handle, lua_opts, location, timeout = new_handle(profile, options, extra)
+  if not handle then return nil, lua_opts end
+  return client.wrap(handle, profile, lua_opts, location, timeout)
 end
 
 -- A client ready for requests, or nil, err.
 function _M.connect(profile, options, extra)
-  local handle, lua_opts = new_handle(profile, options, extra)
-  if not handle then return nil, lua_opts end
-  local c = client.wrap(handle, profile, lua_opts)
-  local ok, err = nginx.drive(lua_opts.io, connect_curl, connect_nginx, handle, c.location)
+  local c, err = one_off(profile, options, extra)
+  if not c then return nil, err end
+  local ok, cerr = client.token_call(c, "connect")
   if not ok then
-    handle:close()
-    return nil, err
+    c:close()
+    return nil, cerr
   end
   client.notify(c)
   return c
@@ -92,25 +140,32 @@ end
 
 -- Runs the browser login now, whatever is stored; returns the token table.
 function _M.login(profile, options, extra)
-  local handle, lua_opts = new_handle(profile, options, extra)
-  if not handle then return nil, lua_opts end
-  if nginx.choose(lua_opts.io) ~= "curl" then
-    handle:close()
+  local c, err = one_off(profile, options, extra)
+  if not c then return nil, err end
+  if nginx.choose(c.io_mode) ~= "curl" then
+    c:close()
     return nil, core.error("unsupported", "the browser login is for scripts; in nginx use the web "
       .. "flow (get_authorization_url, then get_access_token in the callback handler)")
   end
-  local ok, err = handle:login()
-  local token
-  if ok then token, err = handle:token() end
-  handle:close()
-  if token and lua_opts.on_token then lua_opts.on_token(token) end
-  return token, err
+  local io = client.io_for(c)
+  local token, lerr
+  if io == false then
+    token, lerr = c.core:login()
+  else
+    local call, cerr = c.core:call_login(true)
+    if call then call:allow_login() end
+    token, lerr = driver.finish(io, call, cerr)
+  end
+  c:close()
+  if token and c.on_token then c.on_token(token) end
+  return token, lerr
 end
 
 -- url, state, code_verifier (nil unless the provider takes PKCE) | nil, err.
--- The caller keeps state and code_verifier until the browser comes back.
+-- The verifier is also kept (in the store, else in this process) for ten
+-- minutes, for get_access_token to find by the callback's state.
 -- extra.redirect_uri replaces CallbackURL for this login (an app registered
--- with several); get_access_token then needs the same in its params.
+-- with several).
 function _M.get_authorization_url(profile, options, extra)
   local redirect_uri
   if type(extra) == "table" and extra.redirect_uri ~= nil then
@@ -122,16 +177,21 @@ function _M.get_authorization_url(profile, options, extra)
     end
     extra = rest
   end
-  local handle, lua_opts = new_handle(profile, options, extra)
-  if not handle then return nil, lua_opts end
-  local url, state, verifier = handle:authorization_url(redirect_uri)
-  handle:close()
+  local c, err = one_off(profile, options, extra)
+  if not c then return nil, err end
+  local io, ierr = client.io_for(c)
+  local url, state, verifier
+  if io == false then
+    url, state, verifier = c.core:authorization_url(redirect_uri)
+  elseif not io then
+    url, state = nil, ierr
+  else
+    url, state, verifier = driver.finish(io, c.core:call_authorization(redirect_uri))
+  end
+  c:close()
   return url, state, verifier
 end
 
--- Exchanges the code from the callback for tokens (stored when
--- OAuthSettingsLocation is set). code may be the callback's whole query table;
--- params may carry code_verifier, redirect_uri and provider extras (context, scope).
 -- The error a callback carries instead of a code (RFC 6749 4.1.2.1): the
 -- user said no, or the server refused; its texts are the server's, shown
 -- printable and short.
@@ -147,50 +207,64 @@ local function callback_error(query)
     { oauth_error = shown })
 end
 
+-- Exchanges the code from the callback for tokens (stored when
+-- OAuthSettingsLocation is set). code may be the callback's whole query
+-- table: its state then names the login get_authorization_url started,
+-- whose PKCE verifier goes along. params may carry code_verifier,
+-- redirect_uri, on_token and provider extras (context, scope); only params
+-- and the library's own records choose the verifier and redirect URI, never
+-- the callback's query.
 function _M.get_access_token(profile, options, code, params)
   if params ~= nil and type(params) ~= "table" then error("params must be a table", 2) end
+  params = params or {}
+  local callback, state = {}, nil
   if type(code) == "table" then
     if code.error ~= nil and code.code == nil then return nil, callback_error(code) end
-    -- The callback's query, and params (code_verifier, redirect_uri,
-    -- on_token) beside it: both count, params winning.
-    local merged = {}
-    for k, v in pairs(code) do merged[k] = v end
-    for k, v in pairs(params or {}) do merged[k] = v end
-    params, code = merged, code.code
+    for k, v in pairs(code) do
+      if type(v) == "string" and k ~= "code" and k ~= "state" and k ~= "code_verifier" and k ~= "redirect_uri" then
+        callback[k] = v
+      end
+    end
+    state = type(code.state) == "string" and code.state or nil
+    code = code.code
   end
   if type(code) ~= "string" then error("the authorization code must be a string", 2) end
-  params = params or {}
-  local handle, lua_opts = new_handle(profile, options)
-  if not handle then return nil, lua_opts end
-  local callback = {}
   for k, v in pairs(params) do
     if type(v) == "string" and k ~= "code_verifier" and k ~= "redirect_uri" then callback[k] = v end
   end
-  if params.on_token ~= nil then
-    if type(params.on_token) ~= "function" then error("on_token must be a function", 2) end
-    lua_opts.on_token = params.on_token
+  if params.code_verifier ~= nil and type(params.code_verifier) ~= "string" then
+    error("code_verifier must be a string", 2)
   end
-  local token, err = nginx.drive(lua_opts.io,
-    function() return handle:exchange_code(code, callback, params.code_verifier, params.redirect_uri) end,
-    function()
-      return nginx.exchange_code(handle, lua_opts.nginx_location or nginx.location, code, callback,
-        params.code_verifier, params.redirect_uri)
-    end)
-  handle:close()
-  if token and lua_opts.on_token then lua_opts.on_token(token) end
+  if params.redirect_uri ~= nil and type(params.redirect_uri) ~= "string" then
+    error("redirect_uri must be a string", 2)
+  end
+  if params.on_token ~= nil and type(params.on_token) ~= "function" then error("on_token must be a function", 2) end
+  local c, err = one_off(profile, options)
+  if not c then return nil, err end
+  if params.on_token then c.on_token = params.on_token end
+  local io, ierr = client.io_for(c)
+  local token
+  if io == false then
+    token, err = c.core:exchange_code(code, state, callback, params.code_verifier, params.redirect_uri)
+  elseif not io then
+    err = ierr
+  else
+    token, err = driver.finish(io, c.core:call_exchange(code, state, callback, params.code_verifier,
+      params.redirect_uri))
+  end
+  c:close()
+  if token and c.on_token then c.on_token(token) end
   return token, err
 end
 
 -- Refreshes now from OAuthRefreshToken or the stored refresh token.
 function _M.refresh_access_token(profile, options, extra)
-  local handle, lua_opts = new_handle(profile, options, extra)
-  if not handle then return nil, lua_opts end
-  local token, err = nginx.drive(lua_opts.io,
-    function() return handle:token(true) end,
-    function() return nginx.token(handle, lua_opts.nginx_location or nginx.location, "force") end)
-  handle:close()
-  if token and lua_opts.on_token then lua_opts.on_token(token) end
-  return token, err
+  local c, err = one_off(profile, options, extra)
+  if not c then return nil, err end
+  local token, terr = client.token_call(c, "force")
+  c:close()
+  if token and c.on_token then c.on_token(token) end
+  return token, terr
 end
 
 -- verify_webhook(raw_body, signature_or_headers, key) for a profile with

@@ -4,6 +4,8 @@
 
 #include "oc_call.h"
 #include "oc_client.h"
+#include "oc_easy.h"
+#include "oc_settings.h"
 #include "oc_test.h"
 #include "oc_time.h"
 
@@ -13,8 +15,10 @@
 static const oc_api_request get_info = {"GET", "/store/info.json", NULL, NULL, NULL, 0, 0};
 
 /* A client holding an hour-long token (A1, R1) with seconds_left to live,
-   on the given store or a private memory store. */
-static oc_client *client_on(oc_store *store, const char *name, long seconds_left)
+   on the given store or a private memory store; quota_headers, when
+   given, is the profile's field of that name. */
+static oc_client *client_with(oc_store *store, const char *name, long seconds_left,
+                              const char *quota_headers)
 {
     char props[512];
     oc_config *cfg = oc_config_new();
@@ -28,6 +32,8 @@ static oc_client *client_on(oc_store *store, const char *name, long seconds_left
     CHECK_INT(oc_profile_set(p, "token_url", "https://as.example/token", &err), OC_OK);
     CHECK_INT(oc_profile_set(p, "api_url", "https://api.example/v1", &err), OC_OK);
     CHECK_INT(oc_profile_set(p, "refreshable", "true", &err), OC_OK);
+    if (quota_headers)
+        CHECK_INT(oc_profile_set(p, "quota_headers", quota_headers, &err), OC_OK);
     snprintf(props, sizeof props,
              "InitiateOAuth=REFRESH;OAuthClientId=id;OAuthClientSecret=secret;"
              "OAuthSettingsLocation=memory://%s;OAuthAccessToken=A1;OAuthRefreshToken=R1;"
@@ -40,20 +46,64 @@ static oc_client *client_on(oc_store *store, const char *name, long seconds_left
     return c;
 }
 
-/* One call in progress and the step it asks for. */
+static oc_client *client_on(oc_store *store, const char *name, long seconds_left)
+{
+    return client_with(store, name, seconds_left, NULL);
+}
+
+/* One call in progress and the step it asks for. Store steps are
+   performed on the spot (the client's memory store): what is tested is the
+   order of the HTTP requests and waits. */
 typedef struct run {
+    oc_client *c;
     oc_response resp;
     oc_call *call;
     oc_step step;
     oc_error err;
 } run;
 
+/* The next step that is not a store step. */
+static void advance(run *r)
+{
+    oc_call_next(r->call, &r->step);
+    while (r->step.kind == OC_STEP_STORE) {
+        oc_buf text;
+        oc_error serr;
+        int found = 0;
+        oc_code rc;
+        oc_buf_init_secret(&text, 0);
+        oc_error_clear(&serr);
+        rc = oc_easy_store_step(oc_client_store(r->c), &r->step, &text, &found, &serr);
+        oc_call_feed_store(r->call, rc, text.data, text.len, found, &serr);
+        oc_buf_free(&text);
+        oc_call_next(r->call, &r->step);
+    }
+}
+
 static void start(run *r, oc_client *c, const oc_api_request *req)
 {
+    r->c = c;
     oc_response_init(&r->resp);
     oc_error_clear(&r->err);
     CHECK_INT(oc_call_api(c, req, &r->resp, &r->call, &r->err), OC_OK);
-    oc_call_next(r->call, &r->step);
+    advance(r);
+}
+
+/* The stored token set of a store. */
+static void load_stored(oc_store *store, oc_token *out)
+{
+    oc_settings doc;
+    oc_buf text;
+    oc_error err;
+    int found = 0;
+    oc_settings_init(&doc);
+    CHECK_INT(oc_store_load(store, &text, &found, &err), OC_OK);
+    CHECK(found);
+    CHECK_INT(oc_settings_parse(text.data, text.len, "test", &doc, &err), OC_OK);
+    CHECK(doc.has_token);
+    CHECK_INT(oc_token_copy(out, &doc.token, &err), OC_OK);
+    oc_settings_clear(&doc);
+    oc_buf_free(&text);
 }
 
 /* Answers the HTTP step (header: "name: value" or NULL) and takes the next. */
@@ -69,7 +119,7 @@ static void reply(run *r, long status, const char *header, const char *body)
     }
     oc_buf_puts(&resp->body, body);
     oc_call_feed(r->call, OC_OK, 1, NULL);
-    oc_call_next(r->call, &r->step);
+    advance(r);
 }
 
 static oc_code done(run *r)
@@ -136,7 +186,6 @@ OC_TEST(rotated_token_is_stored_before_it_is_used)
     oc_token stored;
     oc_client *c;
     oc_error err;
-    int found = 0;
     run r;
     oc_token_init(&stored);
     CHECK_INT(oc_store_memory_new("call3", &store, &err), OC_OK);
@@ -144,8 +193,7 @@ OC_TEST(rotated_token_is_stored_before_it_is_used)
     start(&r, c, &get_info);
     reply(&r, 200, JSON, TOKEN_JSON("A2", "R2"));
     CHECK_INT(r.step.kind, OC_STEP_HTTP);
-    CHECK_INT(oc_store_load(store, &stored, NULL, &found, &err), OC_OK);
-    CHECK(found);
+    load_stored(store, &stored);
     CHECK_STR(stored.refresh_token, "R2");
     CHECK_STR(stored.access_token, "A2");
     stop(&r); /* abandoned mid-way: nothing held, nothing leaked */
@@ -194,7 +242,7 @@ OC_TEST(a_429_waits_as_told_then_resends)
     reply(&r, 429, "retry-after: 2", "");
     CHECK_INT(r.step.kind, OC_STEP_WAIT);
     CHECK_INT(r.step.wait_ms, 2000);
-    oc_call_next(r.call, &r.step);
+    advance(&r);
     CHECK_STR(r.step.request->method, "GET");
     reply(&r, 200, NULL, "{}");
     CHECK_INT(done(&r), OC_OK);
@@ -214,7 +262,7 @@ OC_TEST(a_post_lost_in_transit_is_not_resent)
     start(&r, c, &post);
     CHECK_STR(r.step.request->method, "POST");
     oc_call_feed(r.call, OC_E_TIMEOUT, 1, &terr);
-    oc_call_next(r.call, &r.step);
+    advance(&r);
     CHECK_INT(done(&r), OC_E_TIMEOUT);
     stop(&r);
     oc_client_free(c);
@@ -243,7 +291,7 @@ OC_TEST(concurrent_calls_share_one_refresh)
     start(&b, c, &get_info);
     CHECK_INT(b.step.kind, OC_STEP_WAIT);
     reply(&a, 200, JSON, TOKEN_JSON("A2", "R2"));
-    oc_call_next(b.call, &b.step);
+    advance(&b);
     CHECK_STR(url(&b), "https://api.example/v1/store/info.json");
     CHECK_STR(auth(&b), "Authorization: Bearer A2");
     stop(&a);
@@ -269,4 +317,107 @@ OC_TEST(a_401_after_another_calls_refresh_resends_without_refreshing)
     stop(&a);
     stop(&b);
     oc_client_free(c);
+}
+
+/* A token call of c (a refresh forced, as another process's would be),
+   answered with the given set. */
+static void refresh_elsewhere(oc_client *c, const char *answer)
+{
+    run r;
+    r.c = c;
+    oc_response_init(&r.resp);
+    oc_error_clear(&r.err);
+    CHECK_INT(oc_call_token(c, OC_TOKEN_FORCE, &r.call, &r.err), OC_OK);
+    advance(&r);
+    CHECK_STR(url(&r), "https://as.example/token");
+    reply(&r, 200, JSON, answer);
+    CHECK_INT(done(&r), OC_OK);
+    stop(&r);
+}
+
+/* Processes A, B and C share one store; each refresh revokes the token
+   before. A's request meets a 401 twice, each time for a token another
+   process had replaced: each time A takes the stored one and sends again,
+   without a refresh of its own and without failing. */
+OC_TEST(a_401_for_a_replaced_token_is_answered_with_the_stored_one_each_time)
+{
+    oc_store *store;
+    oc_client *a, *b, *cc;
+    oc_error err;
+    run r;
+    CHECK_INT(oc_store_memory_new("churn1", &store, &err), OC_OK);
+    a = client_on(store, "churn1", 3600);
+    b = client_on(store, "churn1", 3600);
+    cc = client_on(store, "churn1", 3600);
+    start(&r, a, &get_info);
+    CHECK_STR(auth(&r), "Authorization: Bearer A1");
+    refresh_elsewhere(b, TOKEN_JSON("A2", "R2"));
+    reply(&r, 401, NULL, "{\"message\":\"revoked\"}");
+    CHECK_STR(url(&r), "https://api.example/v1/store/info.json");
+    CHECK_STR(auth(&r), "Authorization: Bearer A2");
+    refresh_elsewhere(cc, TOKEN_JSON("A3", "R3"));
+    reply(&r, 401, NULL, "{\"message\":\"revoked\"}");
+    CHECK_STR(url(&r), "https://api.example/v1/store/info.json");
+    CHECK_STR(auth(&r), "Authorization: Bearer A3");
+    reply(&r, 200, NULL, "{}");
+    CHECK_INT(done(&r), OC_OK);
+    CHECK_INT(r.resp.status, 200);
+    stop(&r);
+    oc_client_free(a);
+    oc_client_free(b);
+    oc_client_free(cc);
+    oc_store_release(store);
+}
+
+/* The newest token, from the call's own refresh, refused: the 401 stands,
+   said as "rejected even after a refresh". */
+OC_TEST(a_401_after_the_calls_own_refresh_stands)
+{
+    oc_store *store;
+    oc_client *a;
+    oc_error err;
+    run r;
+    CHECK_INT(oc_store_memory_new("churn2", &store, &err), OC_OK);
+    a = client_on(store, "churn2", 3600);
+    start(&r, a, &get_info);
+    reply(&r, 401, NULL, "{}");
+    CHECK_STR(url(&r), "https://as.example/token");
+    reply(&r, 200, JSON, TOKEN_JSON("A2", "R2"));
+    CHECK_STR(auth(&r), "Authorization: Bearer A2");
+    reply(&r, 401, NULL, "{}");
+    CHECK_INT(done(&r), OC_OK);
+    CHECK_INT(r.resp.status, 401);
+    CHECK_INT(oc_call_rejection(r.call), OC_REJECTED_AFTER_REFRESH);
+    stop(&r);
+    oc_client_free(a);
+    oc_store_release(store);
+}
+
+/* A spent quota holds the next request back; the token it then carries is
+   the one the store holds after the wait (another process renewed). */
+OC_TEST(the_token_is_chosen_after_a_quota_wait)
+{
+    oc_store *store;
+    oc_client *a, *b;
+    oc_error err;
+    run r;
+    CHECK_INT(oc_store_memory_new("churn3", &store, &err), OC_OK);
+    a = client_with(store, "churn3", 3600, "Jumpseller-PerSecondRateLimit-Remaining=1000");
+    b = client_on(store, "churn3", 3600);
+    start(&r, a, &get_info);
+    reply(&r, 200, "jumpseller-persecondratelimit-remaining: 0", "{}");
+    CHECK_INT(done(&r), OC_OK);
+    stop(&r);
+    start(&r, a, &get_info);
+    CHECK_INT(r.step.kind, OC_STEP_WAIT);
+    CHECK(r.step.wait_ms > 0 && r.step.wait_ms <= 1000);
+    refresh_elsewhere(b, TOKEN_JSON("A2", "R2"));
+    advance(&r);
+    CHECK_STR(auth(&r), "Authorization: Bearer A2");
+    reply(&r, 200, NULL, "{}");
+    CHECK_INT(done(&r), OC_OK);
+    stop(&r);
+    oc_client_free(a);
+    oc_client_free(b);
+    oc_store_release(store);
 }

@@ -53,7 +53,7 @@ OC_TEST(unquoted_value_keeps_equals_signs)
 OC_TEST(last_duplicate_wins_and_trailing_semicolons)
 {
     oc_config *c = parse_ok("Timeout=5;TIMEOUT=7;;;  ;");
-    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT, -1), 7);
+    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT), 7);
     oc_config_free(c);
 }
 
@@ -61,9 +61,9 @@ OC_TEST(defaults_when_unset)
 {
     oc_config *c = parse_ok("");
     CHECK_STR(oc_config_get(c, OC_P_INITIATE_OAUTH), "OFF");
-    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT, -1), 60);
-    CHECK_INT(oc_config_int(c, OC_P_REFRESH_LEEWAY, -1), 60);
-    CHECK_INT(oc_config_int(c, OC_P_LOGIN_TIMEOUT, -1), 300);
+    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT), 60);
+    CHECK_INT(oc_config_int(c, OC_P_REFRESH_LEEWAY), 60);
+    CHECK_INT(oc_config_int(c, OC_P_LOGIN_TIMEOUT), 300);
     CHECK(oc_config_get(c, OC_P_SCOPE) == NULL);
     CHECK(!oc_config_is_set(c, OC_P_SCOPE));
     oc_config_free(c);
@@ -72,7 +72,7 @@ OC_TEST(defaults_when_unset)
 OC_TEST(empty_value_unsets)
 {
     oc_config *c = parse_ok("Timeout=5;Timeout=");
-    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT, -1), 60);
+    CHECK_INT(oc_config_int(c, OC_P_TIMEOUT), 60);
     oc_config_free(c);
 }
 
@@ -177,7 +177,7 @@ OC_TEST(set_by_name_like_a_table)
     oc_error err;
     oc_error_clear(&err);
     CHECK_INT(oc_config_set(c, "refreshleeway", 13, "10", 2, &err), OC_OK);
-    CHECK_INT(oc_config_int(c, OC_P_REFRESH_LEEWAY, -1), 10);
+    CHECK_INT(oc_config_int(c, OC_P_REFRESH_LEEWAY), 10);
     CHECK_INT(oc_config_set(c, "Nope", 4, "1", 1, &err), OC_E_UNKNOWN_PROPERTY);
     oc_config_free(c);
 }

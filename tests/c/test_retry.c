@@ -35,7 +35,10 @@ OC_TEST(a_403_is_a_rate_limit_only_when_it_says_so)
     oc_response_reset(&r);
     add(&r, "Jumpseller-PerSecondRateLimit-Remaining", "0");
     CHECK_INT(oc_retry_status(403, "GET", p, &r), 1);
-    CHECK_INT(oc_quota_wait_ms(&r, p, NOW), 1000);
+    {
+        int probes = 0;
+        CHECK_INT(oc_quota_wait_ms(&r, p, NOW, &probes), 1000);
+    }
     /* without the profile's word, a 403 is never retried */
     CHECK_INT(oc_retry_status(403, "GET", NULL, &r), 0);
     oc_response_free(&r);
@@ -87,4 +90,42 @@ OC_TEST(backoff_ceilings_by_cause)
     }
     CHECK(most_429 > 250);
     CHECK(most_503 > 0);
+}
+
+/* A spent per-minute quota with no reset header: the wait ends at the
+   server's next whole minute (its Date, not this machine's clock), then
+   probes back off from a second, never past the window. */
+OC_TEST(a_spent_minute_quota_waits_for_the_servers_minute_then_probes)
+{
+    oc_profile *p = oc_profile_new();
+    oc_response r;
+    oc_error err;
+    int probes = 0, i;
+    int64_t w;
+    CHECK_INT(oc_profile_set(p, "quota_headers",
+                             "Jumpseller-PerSecondRateLimit-Remaining=1000,"
+                             "Jumpseller-PerMinuteRateLimit-Remaining=60000", &err), OC_OK);
+    oc_response_init(&r);
+    add(&r, "Jumpseller-PerMinuteRateLimit-Remaining", "0");
+    add(&r, "Jumpseller-PerSecondRateLimit-Remaining", "3");
+    /* the server's clock reads :52 while this machine's (NOW) reads :20 */
+    add(&r, "Date", "Tue, 14 Nov 2023 22:13:52 GMT");
+    CHECK(oc_quota_spent(&r, p));
+    w = oc_quota_wait_ms(&r, p, NOW, &probes);
+    CHECK(w >= 8000 && w <= 9000);
+    CHECK_INT(probes, 1);
+    w = oc_quota_wait_ms(&r, p, NOW, &probes); /* still spent at the boundary: a sliding window */
+    CHECK(w >= 2000 && w <= 3000);
+    for (i = 0; i < 10; i++)
+        CHECK(oc_quota_wait_ms(&r, p, NOW, &probes) <= 60000);
+    /* a Retry-After is exact and wins */
+    add(&r, "Retry-After", "3");
+    CHECK_INT(oc_quota_wait_ms(&r, p, NOW, &probes), 3000);
+    /* a quota with room again starts the probing over */
+    oc_response_reset(&r);
+    add(&r, "Jumpseller-PerMinuteRateLimit-Remaining", "12");
+    CHECK_INT(oc_quota_wait_ms(&r, p, NOW, &probes), 0);
+    CHECK_INT(probes, 0);
+    oc_response_free(&r);
+    oc_profile_free(p);
 }

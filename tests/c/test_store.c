@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include "oc_crypto.h"
+#include "oc_mem.h"
+#include "oc_settings.h"
 #include "oc_store.h"
 #include "oc_test.h"
+#include "store_contract.h"
 
 static char *path_in_tmp(const char *rel)
 {
@@ -17,14 +20,34 @@ static char *path_in_tmp(const char *rel)
     return buf;
 }
 
-static void sample(oc_token *t, const char *access)
+/* The text s holds (a static buffer), or NULL when nothing is stored;
+   *rc the load's code. */
+static const char *load_text(oc_store *s, oc_code *rc, oc_error *err)
 {
-    oc_token_init(t);
-    t->access_token = oc_strdup(access);
-    t->refresh_token = oc_strdup("RT");
-    t->expires_in = 60;
-    t->obtained_ms = 1000;
-    t->expires_at_ms = 61000;
+    static char copy[8192];
+    oc_buf text;
+    int found = 0;
+    *rc = oc_store_load(s, &text, &found, err);
+    if (*rc != OC_OK || !found) {
+        oc_buf_free(&text);
+        return NULL;
+    }
+    snprintf(copy, sizeof copy, "%.*s", (int)text.len, text.data ? text.data : "");
+    oc_buf_free(&text);
+    return copy;
+}
+
+/* Saves text over whatever s holds now. */
+static oc_code save_over(oc_store *s, const char *text, oc_error *err)
+{
+    oc_code rc;
+    const char *cur = load_text(s, &rc, err);
+    char expected[8192];
+    if (rc != OC_OK)
+        return rc;
+    snprintf(expected, sizeof expected, "%s", cur ? cur : "");
+    return oc_store_save(s, text, strlen(text), cur ? expected : NULL, cur ? strlen(expected) : 0,
+                         cur != NULL, err);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -38,57 +61,56 @@ static void write_file(const char *path, const char *text, mode_t mode)
 OC_TEST(file_round_trip_private_and_nested_dirs)
 {
     oc_store *s;
-    oc_token t, back;
-    oc_token_meta meta, got;
     oc_error err;
+    oc_code rc;
     struct stat st;
     char dir[600];
-    int found = 0;
     const char *path = path_in_tmp("a/b/settings.json");
     CHECK_INT(oc_store_file_new(path, &s, &err), OC_OK);
-    CHECK_INT(oc_store_load(s, &back, NULL, &found, &err), OC_OK);
-    CHECK_INT(found, 0);
-    sample(&t, "AT1");
-    memset(&meta, 0, sizeof meta);
-    memset(&got, 0, sizeof got);
-    meta.provider = "jumpseller";
-    meta.api_url = "https://api/v1";
-    meta.seed = "seed1";
-    CHECK_INT(oc_store_save(s, &t, &meta, NULL, &err), OC_OK);
+    CHECK(load_text(s, &rc, &err) == NULL);
+    CHECK_INT(rc, OC_OK);
+    CHECK_INT(save_over(s, "{\"access_token\":\"AT1\"}", &err), OC_OK);
     CHECK_INT(stat(path, &st), 0);
     CHECK_INT(st.st_mode & 0777, 0600);
     snprintf(dir, sizeof dir, "%s/a/b", oc_test_tmpdir());
     CHECK_INT(stat(dir, &st), 0);
     CHECK_INT(st.st_mode & 0777, 0700);
-    oc_token_init(&back);
-    CHECK_INT(oc_store_load(s, &back, &got, &found, &err), OC_OK);
-    CHECK_INT(found, 1);
-    CHECK_STR(back.access_token, "AT1");
-    CHECK_STR(back.refresh_token, "RT");
-    CHECK_STR(got.seed, "seed1");
-    CHECK_STR(got.provider, "jumpseller");
-    CHECK_STR(got.api_url, "https://api/v1");
-    CHECK(got.token_url == NULL);
-    oc_token_meta_clear(&got);
-    oc_token_clear(&back);
-    oc_token_clear(&t);
+    CHECK_STR(load_text(s, &rc, &err), "{\"access_token\":\"AT1\"}");
     oc_store_release(s);
+}
+
+OC_TEST(file_store_keeps_the_contract)
+{
+    oc_store *a, *b;
+    oc_error err;
+    CHECK_INT(oc_store_file_new(path_in_tmp("contract/s.json"), &a, &err), OC_OK);
+    CHECK_INT(oc_store_file_new(path_in_tmp("contract/s.json"), &b, &err), OC_OK);
+    store_contract(a, b);
+    oc_store_release(a);
+    oc_store_release(b);
+}
+
+OC_TEST(memory_store_keeps_the_contract)
+{
+    oc_store *a, *b;
+    oc_error err;
+    CHECK_INT(oc_store_memory_open("contract", &a, &err), OC_OK);
+    CHECK_INT(oc_store_memory_open("contract", &b, &err), OC_OK);
+    store_contract(a, b);
+    oc_store_release(a);
+    oc_store_release(b);
 }
 
 OC_TEST(save_replaces_atomically_leaving_no_temp_files)
 {
     oc_store *s;
-    oc_token t;
     oc_error err;
     DIR *d;
     struct dirent *e;
     int entries = 0, i;
     CHECK_INT(oc_store_file_new(path_in_tmp("atomic/s.json"), &s, &err), OC_OK);
-    for (i = 0; i < 20; i++) {
-        sample(&t, i % 2 ? "odd" : "even");
-        CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_OK);
-        oc_token_clear(&t);
-    }
+    for (i = 0; i < 20; i++)
+        CHECK_INT(save_over(s, i % 2 ? "{\"n\":\"odd\"}" : "{\"n\":\"even\"}", &err), OC_OK);
     d = opendir(path_in_tmp("atomic"));
     while ((e = readdir(d)) != NULL)
         if (e->d_name[0] != '.' && strcmp(e->d_name, "s.json.lock") != 0) /* the lock stays */
@@ -109,13 +131,13 @@ OC_TEST(stale_temporary_files_are_cleared_by_the_next_lock)
     oc_error err;
     FILE *f;
     CHECK_INT(oc_store_file_new(path_in_tmp("stale/s.json"), &s, &err), OC_OK);
-    CHECK_INT(oc_store_lock(s, 1000, &err), OC_OK); /* makes the directory */
+    CHECK_INT(oc_store_lock_wait(s, 1000, &err), OC_OK); /* makes the directory */
     oc_store_unlock(s);
     f = fopen(path_in_tmp("stale/s.json.tmp.AbC123"), "w");
     CHECK(f != NULL);
     if (f)
         fclose(f);
-    CHECK_INT(oc_store_lock(s, 1000, &err), OC_OK);
+    CHECK_INT(oc_store_lock_wait(s, 1000, &err), OC_OK);
     CHECK(access(path_in_tmp("stale/s.json.tmp.AbC123"), F_OK) != 0);
     oc_store_unlock(s);
     oc_store_release(s);
@@ -124,40 +146,43 @@ OC_TEST(stale_temporary_files_are_cleared_by_the_next_lock)
 OC_TEST(corrupt_file_is_an_error_naming_it)
 {
     oc_store *s;
-    oc_token t;
+    oc_settings doc;
     oc_error err;
-    int found = 0;
-    const char *path = path_in_tmp("corrupt.json");
+    oc_code rc;
+    const char *text, *path = path_in_tmp("corrupt.json");
     write_file(path, "{\"access_token\": \"AT\", ", 0600);
     CHECK_INT(oc_store_file_new(path, &s, &err), OC_OK);
-    oc_token_init(&t);
-    CHECK_INT(oc_store_load(s, &t, NULL, &found, &err), OC_E_SETTINGS);
+    /* the store hands the text over; reading it is the settings module's */
+    text = load_text(s, &rc, &err);
+    CHECK_INT(rc, OC_OK);
+    oc_settings_init(&doc);
+    CHECK_INT(oc_settings_parse(text, strlen(text), oc_store_where(s), &doc, &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, path);
     CHECK_CONTAINS(err.message, "corrupt");
-    CHECK_INT(found, 0);
+    CHECK(!doc.has_token);
     oc_store_release(s);
 }
 
 OC_TEST(refuses_symlink_and_loose_permissions)
 {
     oc_store *s;
-    oc_token t;
     oc_error err;
-    int found;
+    oc_code rc;
     char target[600], dir[600];
     const char *link = path_in_tmp("link.json");
     snprintf(target, sizeof target, "%s/real.json", oc_test_tmpdir());
     write_file(target, "{\"access_token\":\"AT\"}", 0600);
     CHECK_INT(symlink(target, link), 0);
-    oc_token_init(&t);
     CHECK_INT(oc_store_file_new(link, &s, &err), OC_OK);
-    CHECK_INT(oc_store_load(s, &t, NULL, &found, &err), OC_E_SETTINGS);
+    load_text(s, &rc, &err);
+    CHECK_INT(rc, OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "symbolic link");
     oc_store_release(s);
 
     write_file(path_in_tmp("loose.json"), "{\"access_token\":\"AT\"}", 0644);
     CHECK_INT(oc_store_file_new(path_in_tmp("loose.json"), &s, &err), OC_OK);
-    CHECK_INT(oc_store_load(s, &t, NULL, &found, &err), OC_E_SETTINGS);
+    load_text(s, &rc, &err);
+    CHECK_INT(rc, OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "mode 0644");
     oc_store_release(s);
 
@@ -165,10 +190,8 @@ OC_TEST(refuses_symlink_and_loose_permissions)
     mkdir(dir, 0770);
     chmod(dir, 0770);
     CHECK_INT(oc_store_file_new(path_in_tmp("groupw/s.json"), &s, &err), OC_OK);
-    sample(&t, "AT");
-    CHECK_INT(oc_store_save(s, &t, NULL, NULL, &err), OC_E_SETTINGS);
+    CHECK_INT(oc_store_save(s, "{}", 2, NULL, 0, 0, &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "writable by group or others");
-    oc_token_clear(&t);
     oc_store_release(s);
 }
 
@@ -181,50 +204,23 @@ OC_TEST(lock_excludes_other_holders_and_processes)
     const char *path = path_in_tmp("locked.json");
     CHECK_INT(oc_store_file_new(path, &a, &err), OC_OK);
     CHECK_INT(oc_store_file_new(path, &b, &err), OC_OK);
-    CHECK_INT(oc_store_lock(a, 100, &err), OC_OK);
-    CHECK_INT(oc_store_lock(b, 50, &err), OC_E_LOCK);
+    CHECK_INT(oc_store_lock_wait(a, 100, &err), OC_OK);
+    CHECK_INT(oc_store_lock_wait(b, 50, &err), OC_E_LOCK);
     CHECK_CONTAINS(err.message, "timed out");
     pid = fork();
     if (pid == 0) {
         oc_store *c;
         oc_error e;
         oc_store_file_new(path, &c, &e);
-        _exit(oc_store_lock(c, 50, &e) == OC_E_LOCK ? 0 : 1);
+        _exit(oc_store_lock_wait(c, 50, &e) == OC_E_LOCK ? 0 : 1);
     }
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     oc_store_unlock(a);
-    CHECK_INT(oc_store_lock(b, 100, &err), OC_OK);
+    CHECK_INT(oc_store_lock_wait(b, 100, &err), OC_OK);
     oc_store_unlock(b);
     oc_store_release(a);
     oc_store_release(b);
-}
-
-OC_TEST(memory_store_shares_and_locks)
-{
-    oc_store *m;
-    oc_token t, back;
-    oc_error err;
-    int found;
-    CHECK_INT(oc_store_memory_new("x", &m, &err), OC_OK);
-    CHECK_STR(oc_store_where(m), "memory://x");
-    oc_token_init(&back);
-    CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
-    CHECK_INT(found, 0);
-    sample(&t, "AT");
-    CHECK_INT(oc_store_save(m, &t, NULL, NULL, &err), OC_OK);
-    CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
-    CHECK_INT(found, 1);
-    CHECK_STR(back.access_token, "AT");
-    CHECK_INT(oc_store_lock(m, 10, &err), OC_OK);
-    CHECK_INT(oc_store_lock(m, 10, &err), OC_E_LOCK);
-    oc_store_unlock(m);
-    CHECK_INT(oc_store_remove(m, &err), OC_OK);
-    CHECK_INT(oc_store_load(m, &back, NULL, &found, &err), OC_OK);
-    CHECK_INT(found, 0);
-    oc_token_clear(&t);
-    oc_token_clear(&back);
-    oc_store_release(m);
 }
 
 /* memory://NAME from another thread (another Lua state, in a host that runs
@@ -240,10 +236,9 @@ static void *open_shared(void *out)
 OC_TEST(memory_open_is_one_store_per_name_for_the_process)
 {
     oc_store *a, *b, *other, *from_thread = NULL;
-    oc_token t, back;
     oc_error err;
+    oc_code rc;
     pthread_t th;
-    int found;
     CHECK_INT(oc_store_memory_open("process-wide", &a, &err), OC_OK);
     CHECK_INT(oc_store_memory_open("process-wide", &b, &err), OC_OK);
     CHECK_INT(oc_store_memory_open("another", &other, &err), OC_OK);
@@ -254,26 +249,19 @@ OC_TEST(memory_open_is_one_store_per_name_for_the_process)
     CHECK_INT(pthread_join(th, NULL), 0);
     CHECK(from_thread == a);
     /* the lock is the same lock whoever opened it */
-    CHECK_INT(oc_store_lock(a, 0, &err), OC_OK);
-    CHECK_INT(oc_store_lock(from_thread, 0, &err), OC_E_LOCK);
+    CHECK_INT(oc_store_try_lock(a, &err), OC_OK);
+    CHECK_INT(oc_store_try_lock(from_thread, &err), OC_E_LOCK);
     oc_store_unlock(a);
-    sample(&t, "AT-shared");
-    CHECK_INT(oc_store_save(b, &t, NULL, NULL, &err), OC_OK);
-    oc_token_clear(&t);
+    CHECK_INT(save_over(b, "AT-shared", &err), OC_OK);
     /* with every client gone the tokens stay for the next one */
     oc_store_release(a);
     oc_store_release(b);
     oc_store_release(from_thread);
     oc_store_release(other);
     CHECK_INT(oc_store_memory_open("process-wide", &a, &err), OC_OK);
-    oc_token_init(&back);
-    CHECK_INT(oc_store_load(a, &back, NULL, &found, &err), OC_OK);
-    CHECK_INT(found, 1);
-    CHECK_STR(back.access_token, "AT-shared");
-    oc_token_clear(&back);
+    CHECK_STR(load_text(a, &rc, &err), "AT-shared");
     CHECK_INT(oc_store_memory_open("another", &other, &err), OC_OK);
-    CHECK_INT(oc_store_load(other, &back, NULL, &found, &err), OC_OK);
-    CHECK_INT(found, 0);
+    CHECK(load_text(other, &rc, &err) == NULL);
     oc_store_release(other);
     oc_store_release(a);
 }
@@ -288,19 +276,4 @@ OC_TEST(home_expansion)
     p = oc_expand_home("~other/x");
     CHECK_STR(p, "~other/x");
     free(p);
-}
-
-OC_TEST(memory_store_compare_and_set)
-{
-    oc_store *m;
-    oc_token t;
-    oc_error err;
-    CHECK_INT(oc_store_memory_new("cas", &m, &err), OC_OK);
-    sample(&t, "AT");
-    CHECK_INT(oc_store_save(m, &t, NULL, NULL, &err), OC_OK); /* holds refresh token "RT" */
-    CHECK_INT(oc_store_save(m, &t, NULL, "OTHER", &err), OC_E_CONFLICT);
-    CHECK_CONTAINS(err.message, "newer token set");
-    CHECK_INT(oc_store_save(m, &t, NULL, "RT", &err), OC_OK);
-    oc_token_clear(&t);
-    oc_store_release(m);
 }

@@ -1,0 +1,161 @@
+/*
+ * The engine's insides, shared by its files: oc_call.c (driving a call,
+ * its steps and continuations, Timeout, the API request), oc_call_store.c
+ * (the store's lock, loads and compare-and-set saves), oc_call_token.c
+ * (tokens: the first load, refreshes, exchanges, logins, pending logins).
+ *
+ * A call is written as continuations: a function that needs a step's
+ * outcome emits the step with the function to run next (`then`); the
+ * driver performs it and feeds the outcome; oc_call_next runs `then`.
+ */
+#ifndef OC_CALL_INTERNAL_H
+#define OC_CALL_INTERNAL_H
+
+#include "oc_buf.h"
+#include "oc_call.h"
+#include "oc_client_internal.h"
+#include "oc_settings.h"
+
+typedef enum {
+    KIND_API,
+    KIND_TOKEN,
+    KIND_REJECTED,
+    KIND_EXCHANGE,
+    KIND_LOGIN,
+    KIND_AUTHORIZATION,
+    KIND_FORGET
+} call_kind;
+
+/* Why a refresh runs: it decides what a failure means. */
+typedef enum { WHY_DUE, WHY_NEEDED, WHY_REJECTED } refresh_why;
+
+typedef void (*oc_cont)(oc_call *call);
+
+struct oc_call {
+    oc_client *c;
+    call_kind kind;
+    int done;
+    oc_code result;
+    oc_error err;
+    int allow_login;
+
+    /* the step handed out, and what runs once its outcome is in */
+    oc_step out;
+    int has_out;   /* out is ready to hand to the driver */
+    int awaiting;  /* out was handed out and its outcome is not fed yet */
+    oc_cont then;
+    /* the fed outcome */
+    oc_code step_rc;
+    oc_error step_err;
+    int step_sent;
+    oc_buf step_text;  /* LOAD: the stored text (a secret buffer) */
+    int step_found;
+    int64_t step_started_ms; /* HTTP: when it was handed out (for the log) */
+
+    /* Timeout, for the whole call: monotonic end from the first send (0:
+       none yet); waits for a spent quota push it back. */
+    int64_t deadline_ms;
+
+    /* the store: the lock, and the document as last read */
+    int locked;
+    oc_cont lock_then, load_then;
+    int64_t lock_deadline, lock_pause, lock_timeout_ms;
+    oc_settings doc;
+    oc_buf doc_text;     /* the text doc was read from: the save's expected text */
+    int doc_found;
+    oc_buf save_text;    /* the text being saved */
+    oc_cont save_then;
+    int save_conflicts;
+    int (*merge)(oc_call *call, oc_settings *fresh); /* re-apply this call's change to a newer document */
+
+    /* API */
+    const oc_api_request *api;
+    oc_response *resp;
+    oc_buf url;
+    char *next_url;
+    struct curl_slist *merged;
+    oc_request http;
+    unsigned sent_generation; /* the client's token generation when last sent */
+    char sent_token[65];      /* SHA-256 of the access token last sent, or "" */
+    int attempt, redirects, paced, resends;
+    int64_t quota_waited_ms;
+    int refreshed;            /* this call renewed the token itself (not adopted) */
+    oc_rejection rejection;   /* why a final 401 stands */
+
+    /* tokens: refresh, exchange, login */
+    refresh_why why;
+    oc_token_need need;
+    char *rejected;       /* the access token a server refused ("" for any), or NULL */
+    oc_cont after_load, after_ensure, after_acquire, after_exchange, after_resave, peek_then;
+    int peek_adopted;     /* the last peek adopted a newer stored set */
+    int exchanging;       /* the token request under way is a code exchange */
+    int salvaging;        /* saving a refused answer's new refresh token; then failing with: */
+    oc_error salvage_err;
+    char pending_key[65]; /* the pending login an exchange redeems, for a merge */
+    int found;            /* the store held a set for this client */
+    unsigned failed_refreshes;
+    oc_token base, fresh;
+    oc_token_request tr;
+    oc_request token_http;
+    int token_attempt;
+    int auth_switched;
+    const char *token_what;
+    oc_response token_resp;
+    int force;
+    /* exchange */
+    char *code, *state, *verifier, *redirect_uri;
+    oc_kv callback;
+    int pending_index;    /* the pending login the exchange redeems, or -1 */
+    oc_login_request login;
+    /* authorization */
+    char *auth_url;
+    /* rejected */
+    unsigned ticket;
+};
+
+/* ---- oc_call.c: plumbing ---------------------------------------------------------- */
+oc_call *oc_call_new(oc_client *c, call_kind kind, oc_error *err);
+void oc_call_emit_http(oc_call *call, const oc_request *req, oc_response *resp, oc_cont then);
+void oc_call_emit_wait(oc_call *call, int64_t ms, oc_cont then);
+/* Ends the call with rc (call->err holds the error); the lock is released first. */
+void oc_call_finish(oc_call *call, oc_code rc);
+void oc_call_fail(oc_call *call, const oc_error *e);
+/* The ms of Timeout left for an HTTP step (starting the clock on the
+   first), -1 without a limit, 0 when spent. */
+int64_t oc_call_time_left(oc_call *call);
+/* Whether a retry after wait ms can still start within Timeout. */
+int oc_call_retry_fits(const oc_call *call, int64_t wait);
+/* The API request goes out (after any wait: the token is chosen then). */
+void oc_call_send(oc_call *call);
+
+/* ---- oc_call_store.c ---------------------------------------------------------------- */
+/* The client's lock (in-process first, then the store's), waiting up to
+   timeout_ms; then `then`. A failure ends the call. */
+void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then);
+/* Reads the store into call->doc (empty without a store); then `then`. */
+void oc_call_load(oc_call *call, oc_cont then);
+/* Saves call->doc over call->doc_text; on a conflict reads the store again
+   and, when call->merge re-applies the change, tries again. `then` runs
+   with call->step_rc (and step_err) saying how it went. */
+void oc_call_save(oc_call *call, oc_cont then);
+/* Removes the stored document (compared with call->doc_text); then `then`
+   with call->step_rc. */
+void oc_call_remove(oc_call *call, oc_cont then);
+/* Asks the store for room for a token set; then `then` with call->step_rc. */
+void oc_call_reserve(oc_call *call, oc_cont then);
+/* Releases the lock when held; then `then`. */
+void oc_call_unlock(oc_call *call, oc_cont then);
+
+/* ---- oc_call_token.c ---------------------------------------------------------------- */
+/* The client's first token (properties, store, seed); then `then`. */
+void oc_call_load_initial(oc_call *call, oc_cont then);
+/* A usable token for why (rejected: the access token refused), then
+   `then`; a failure ends the call (unless a due refresh can be outlived). */
+void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_cont then);
+/* Reads the store without the lock and adopts a newer set of this client's
+   lineage; then `then` (call->step_rc OC_OK when something newer was adopted). */
+void oc_call_peek(oc_call *call, oc_cont then);
+/* API and token calls: loads, logs in or renews as the token needs, then `then`. */
+void oc_call_ensure_token(oc_call *call, oc_cont then);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * The engine's store steps: the lock (one call of a client at a time, then
+ * the store's own, with the waits as WAIT steps so no driver blocks), the
+ * document read into call->doc, and compare-and-set saves that, when
+ * another writer changed the document meanwhile, read it again and re-apply
+ * this call's change (call->merge) instead of writing over it.
+ */
+#include "oc_call_internal.h"
+
+#include <string.h>
+
+#include "oc_mem.h"
+#include "oc_time.h"
+
+enum { LOCK_PAUSE_MAX_MS = 16, MAX_SAVE_CONFLICTS = 5 };
+
+static void emit_store(oc_call *call, oc_store_op op, oc_cont then)
+{
+    memset(&call->out, 0, sizeof call->out);
+    call->out.kind = OC_STEP_STORE;
+    call->out.op = op;
+    call->has_out = 1;
+    call->then = then;
+}
+
+/* ---- the lock -------------------------------------------------------------------------- */
+
+static void try_lock(oc_call *call);
+
+static void lock_pause(oc_call *call)
+{
+    oc_call_emit_wait(call, call->lock_pause, try_lock);
+    call->lock_pause = call->lock_pause < LOCK_PAUSE_MAX_MS ? call->lock_pause * 2 : LOCK_PAUSE_MAX_MS;
+}
+
+static void lock_timed_out(oc_call *call, const char *who)
+{
+    oc_client *c = call->c;
+    oc_fail(&call->err, OC_E_LOCK, "timed out after %lld ms waiting for the lock on %s (%s)",
+            (long long)call->lock_timeout_ms, c->store_where ? c->store_where : "the client", who);
+    if (c->store_where)
+        snprintf(call->err.property, sizeof call->err.property, "OAuthSettingsLocation");
+    oc_call_finish(call, OC_E_LOCK);
+}
+
+static void locked(oc_call *call)
+{
+    oc_client *c = call->c;
+    if (call->step_rc == OC_E_LOCK) {
+        c->lock_owner = NULL;
+        if (oc_monotonic_ms() >= call->lock_deadline) {
+            lock_timed_out(call, "another process is refreshing or logging in");
+            return;
+        }
+        lock_pause(call);
+        return;
+    }
+    if (call->step_rc != OC_OK) {
+        c->lock_owner = NULL;
+        oc_call_fail(call, &call->step_err);
+        return;
+    }
+    call->locked = 1;
+    call->lock_then(call);
+}
+
+static void try_lock(oc_call *call)
+{
+    oc_client *c = call->c;
+    /* Another call of this client (an nginx light thread, a request of a
+       batch) holds it: the store's lock is taken once per client. */
+    if (c->lock_owner && c->lock_owner != call) {
+        if (oc_monotonic_ms() >= call->lock_deadline) {
+            lock_timed_out(call, "another request of this client is refreshing");
+            return;
+        }
+        lock_pause(call);
+        return;
+    }
+    c->lock_owner = call;
+    if (!c->store) {
+        call->locked = 1;
+        call->lock_then(call);
+        return;
+    }
+    emit_store(call, OC_STORE_LOCK, locked);
+    call->out.lock_wait_ms = call->lock_deadline - oc_monotonic_ms();
+    if (call->out.lock_wait_ms < 0)
+        call->out.lock_wait_ms = 0;
+}
+
+void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
+{
+    call->lock_then = then;
+    if (call->locked) {
+        then(call);
+        return;
+    }
+    call->lock_timeout_ms = timeout_ms;
+    call->lock_deadline = oc_monotonic_ms() + timeout_ms;
+    call->lock_pause = 1;
+    try_lock(call);
+}
+
+static void unlocked(oc_call *call)
+{
+    oc_cont then = call->lock_then;
+    call->locked = 0;
+    if (call->c->lock_owner == call)
+        call->c->lock_owner = NULL;
+    then(call);
+}
+
+void oc_call_unlock(oc_call *call, oc_cont then)
+{
+    if (!call->locked) {
+        if (call->c->lock_owner == call)
+            call->c->lock_owner = NULL;
+        then(call);
+        return;
+    }
+    call->lock_then = then;
+    if (!call->c->store) {
+        unlocked(call);
+        return;
+    }
+    emit_store(call, OC_STORE_UNLOCK, unlocked);
+}
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+/* The text read becomes call->doc (and doc_text, the next save's expected). */
+static oc_code take_loaded(oc_call *call, oc_settings *into, oc_buf *text, int *found)
+{
+    oc_code rc;
+    oc_buf_reset(text);
+    *found = call->step_found;
+    if (call->step_found && oc_buf_append(text, call->step_text.data ? call->step_text.data : "",
+                                          call->step_text.len) != 0)
+        return oc_fail_nomem(&call->err);
+    rc = oc_settings_parse(call->step_found ? text->data : "", call->step_found ? text->len : 0,
+                           call->c->store_where, into, &call->err);
+    if (rc != OC_OK)
+        snprintf(call->err.property, sizeof call->err.property, "OAuthSettingsLocation");
+    return rc;
+}
+
+static void loaded(oc_call *call)
+{
+    oc_cont then = call->load_then;
+    oc_code rc;
+    if (call->step_rc != OC_OK) {
+        oc_call_fail(call, &call->step_err);
+        return;
+    }
+    if ((rc = take_loaded(call, &call->doc, &call->doc_text, &call->doc_found)) != OC_OK) {
+        oc_call_finish(call, rc);
+        return;
+    }
+    then(call);
+}
+
+void oc_call_load(oc_call *call, oc_cont then)
+{
+    if (!call->c->store) {
+        oc_settings_clear(&call->doc);
+        oc_buf_reset(&call->doc_text);
+        call->doc_found = 0;
+        then(call);
+        return;
+    }
+    call->load_then = then;
+    emit_store(call, OC_STORE_LOAD, loaded);
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+static void save_again(oc_call *call);
+
+static void saved(oc_call *call)
+{
+    if (call->step_rc == OC_OK) {
+        /* what the store holds now: the next save's expected text */
+        oc_buf_reset(&call->doc_text);
+        if (oc_buf_append(&call->doc_text, call->save_text.data, call->save_text.len) != 0)
+            call->step_rc = oc_fail_nomem(&call->step_err);
+        call->doc_found = 1;
+    } else if (call->step_rc == OC_E_CONFLICT && call->merge &&
+               ++call->save_conflicts <= MAX_SAVE_CONFLICTS) {
+        emit_store(call, OC_STORE_LOAD, save_again);
+        return;
+    }
+    call->save_then(call);
+}
+
+static void emit_save(oc_call *call)
+{
+    char *text;
+    size_t len = 0;
+    oc_buf_reset(&call->save_text);
+    if (!(text = oc_settings_dump(&call->doc, &len)) ||
+        oc_buf_append(&call->save_text, text, len) != 0) {
+        oc_free_secret(text);
+        call->step_rc = oc_fail_nomem(&call->step_err);
+        call->save_then(call);
+        return;
+    }
+    oc_free_secret(text);
+    emit_store(call, OC_STORE_SAVE, saved);
+    call->out.text = call->save_text.data;
+    call->out.text_len = call->save_text.len;
+    call->out.expected = call->doc_text.data ? call->doc_text.data : "";
+    call->out.expected_len = call->doc_text.len;
+    call->out.expected_found = call->doc_found;
+}
+
+/* The document changed under the save: read it, and save this call's
+   change on top of it when merge can (else the conflict is the outcome). */
+static void save_again(oc_call *call)
+{
+    oc_settings fresh;
+    oc_code rc;
+    if (call->step_rc != OC_OK) {
+        call->save_then(call);
+        return;
+    }
+    oc_settings_init(&fresh);
+    if ((rc = take_loaded(call, &fresh, &call->doc_text, &call->doc_found)) != OC_OK) {
+        call->step_rc = rc;
+        call->step_err = call->err;
+        oc_settings_clear(&fresh);
+        call->save_then(call);
+        return;
+    }
+    if (!call->merge(call, &fresh)) {
+        oc_settings_clear(&fresh);
+        call->step_rc = oc_fail(&call->step_err, OC_E_CONFLICT,
+                                "%s holds a newer token set than the one this refresh started from; "
+                                "the older one is not written over it",
+                                call->c->store_where);
+        call->save_then(call);
+        return;
+    }
+    oc_settings_clear(&call->doc);
+    call->doc = fresh; /* moved: fresh is not cleared */
+    emit_save(call);
+}
+
+void oc_call_save(oc_call *call, oc_cont then)
+{
+    call->save_then = then;
+    call->save_conflicts = 0;
+    if (!call->c->store) {
+        call->step_rc = OC_OK;
+        then(call);
+        return;
+    }
+    emit_save(call);
+}
+
+static void removed(oc_call *call)
+{
+    if (call->step_rc == OC_OK) {
+        oc_buf_reset(&call->doc_text);
+        call->doc_found = 0;
+    }
+    call->save_then(call);
+}
+
+void oc_call_remove(oc_call *call, oc_cont then)
+{
+    call->save_then = then;
+    if (!call->c->store) {
+        call->step_rc = OC_OK;
+        then(call);
+        return;
+    }
+    emit_store(call, OC_STORE_REMOVE, removed);
+    call->out.expected = call->doc_text.data ? call->doc_text.data : "";
+    call->out.expected_len = call->doc_text.len;
+    call->out.expected_found = call->doc_found;
+}
+
+/* Room made for a token set before asking for one: sets are 1 to 4 KB. */
+enum { OC_TOKEN_SET_RESERVE = 16 * 1024 };
+
+void oc_call_reserve(oc_call *call, oc_cont then)
+{
+    if (!call->c->store) {
+        call->step_rc = OC_OK;
+        then(call);
+        return;
+    }
+    emit_store(call, OC_STORE_RESERVE, then);
+    call->out.reserve_bytes = OC_TOKEN_SET_RESERVE;
+}
