@@ -440,6 +440,11 @@ library's connection properties; InitiateOAuth defaults to GETANDREFRESH.
 Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
   parser:command_target("command")
   parser:require_command(true)
+  -- as --help does, print and exit: no command is needed
+  parser:flag("--version", "Print the version (the library's) and exit."):action(function()
+    io.stdout:write("oauthconnect ", core._VERSION, "\n")
+    os.exit(0)
+  end)
   local by_name = {}
   local function command(name, description)
     by_name[name] = parser:command(name, description)
