@@ -20,7 +20,9 @@ enum {
     MAX_REDIRECTS = 5,
     /* Resends of one request after a 401, each for a newer token the store
        moved to (a busy connection renews often): a bound when Timeout is 0. */
-    MAX_RESENDS = 16
+    MAX_RESENDS = 16,
+    /* Rate-limit answers one request waits out, whatever their waits. */
+    MAX_RATE_LIMITS = 100
 };
 
 /* ---- the call and its steps ----------------------------------------------------------- */
@@ -495,8 +497,10 @@ static void after_401_acquire(oc_call *call)
 }
 
 /* Rate-limit answers (429, a rate-limit 403) wait as the server says and
-   do not count as attempts: the request was not refused, only paced. 1
-   when the request goes again. */
+   do not count as attempts: the request was not refused, only paced. A
+   server that keeps answering so with no wait ("0") gets a backoff; the
+   quota budget (five RetryMaxWaits of waiting) ends it. 1 when the request
+   goes again. */
 static int answer_rate_limit(oc_call *call)
 {
     oc_client *c = call->c;
@@ -508,10 +512,14 @@ static int answer_rate_limit(oc_call *call)
     wait = oc_retry_wait_ms(resp, c->profile, oc_now_ms());
     if (wait < 0)
         wait = oc_quota_wait_ms(resp, c->profile, oc_now_ms(), &c->quota_probes);
-    if (wait <= 0)
-        wait = oc_retry_backoff_ms(resp->status, call->attempt, max_wait);
-    if (wait > max_wait || call->quota_waited_ms + wait > quota_budget_ms(c))
+    if (wait <= 0 && call->rate_limits > 0)
+        wait = oc_retry_backoff_ms(resp->status, call->rate_limits, max_wait);
+    if (wait < 0)
+        wait = 0;
+    if (wait > max_wait || call->quota_waited_ms + wait > quota_budget_ms(c) ||
+        call->rate_limits >= MAX_RATE_LIMITS)
         return 0;
+    call->rate_limits++;
     oc_logf(c->log, 1, "HTTP %ld: rate limited; trying again in %lld ms", resp->status,
             (long long)wait);
     c->not_before_ms = oc_now_ms() + wait;

@@ -77,7 +77,7 @@ struct oc_call {
     oc_request http;
     unsigned sent_generation; /* the client's token generation when last sent */
     char sent_token[65];      /* SHA-256 of the access token last sent, or "" */
-    int attempt, redirects, paced, resends;
+    int attempt, redirects, paced, resends, rate_limits;
     int64_t quota_waited_ms;
     int refreshed;            /* this call renewed the token itself (not adopted) */
     oc_rejection rejection;   /* why a final 401 stands */

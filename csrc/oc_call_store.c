@@ -138,8 +138,11 @@ static oc_code take_loaded(oc_call *call, oc_settings *into, oc_buf *text, int *
     if (call->step_found && oc_buf_append(text, call->step_text.data ? call->step_text.data : "",
                                           call->step_text.len) != 0)
         return oc_fail_nomem(&call->err);
-    rc = oc_settings_parse(call->step_found ? text->data : "", call->step_found ? text->len : 0,
-                           call->c->store_where, into, &call->err);
+    if (!call->step_found) {
+        oc_settings_clear(into);
+        return OC_OK;
+    }
+    rc = oc_settings_parse(text->data ? text->data : "", text->len, call->c->store_where, into, &call->err);
     if (rc != OC_OK)
         snprintf(call->err.property, sizeof call->err.property, "OAuthSettingsLocation");
     return rc;

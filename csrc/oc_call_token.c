@@ -177,9 +177,9 @@ static void peek_loaded(oc_call *call)
         if (call->step_found && oc_buf_append(&call->doc_text, call->step_text.data,
                                               call->step_text.len) != 0)
             call->step_rc = OC_E_NOMEM;
-        else if (oc_settings_parse(call->doc_text.data ? call->doc_text.data : "",
-                                   call->doc_found ? call->doc_text.len : 0, call->c->store_where,
-                                   &call->doc, &call->step_err) != OC_OK)
+        else if (call->doc_found &&
+                 oc_settings_parse(call->doc_text.data ? call->doc_text.data : "", call->doc_text.len,
+                                   call->c->store_where, &call->doc, &call->step_err) != OC_OK)
             call->step_rc = OC_E_SETTINGS;
     }
     peeked(call);
@@ -1001,7 +1001,20 @@ static void login_loaded(oc_call *call)
             return;
         }
         oc_free_secret(call->verifier);
-        call->verifier = oc_strdup(oc_config_get(c->cfg, OC_P_PKCE_VERIFIER));
+        call->verifier = NULL;
+        if (oc_config_get(c->cfg, OC_P_PKCE_VERIFIER) &&
+            !(call->verifier = oc_strdup(oc_config_get(c->cfg, OC_P_PKCE_VERIFIER)))) {
+            oc_call_finish(call, oc_fail_nomem(&call->err));
+            return;
+        }
+        /* A login get_authorization_url started with this store: its state
+           names it, and its verifier was kept. */
+        free(call->state);
+        call->state = oc_kv_get(&call->callback, "state") ? oc_strdup(oc_kv_get(&call->callback, "state")) : NULL;
+        if (call->state && (rc = find_pending(call)) != OC_OK) {
+            oc_call_finish(call, rc);
+            return;
+        }
         call->step_rc = OC_OK;
         login_returned(call);
         return;

@@ -45,9 +45,9 @@ void oc_settings_init(oc_settings *s);
 /* Frees and wipes everything s owns; leaves it initialised. */
 void oc_settings_clear(oc_settings *s);
 
-/* Reads a stored document; where names the store in messages. Empty text
-   is an empty document (a store that kept nothing). Corrupt text is an
-   OC_E_SETTINGS error that never quotes it. */
+/* Reads a stored document; where names the store in messages. Empty or
+   corrupt text is an OC_E_SETTINGS error that never quotes it (a store
+   that holds nothing is not read at all). */
 oc_code oc_settings_parse(const char *text, size_t len, const char *where, oc_settings *out,
                           oc_error *err);
 /* The document as text (malloc'd, a secret: free with oc_free_secret), or

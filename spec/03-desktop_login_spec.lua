@@ -190,8 +190,11 @@ describe("the desktop login", function()
 
   it("takes the whole redirect address as OAuthVerifier, with PKCEVerifier for its challenge", function()
     local jumpseller = require "jumpseller"
-    -- made on another machine: the URL, the state and the PKCE verifier
-    local url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    -- made on another machine (its own store): the URL, the state and the PKCE verifier
+    local elsewhere = {}
+    for k, v in pairs(props) do elsewhere[k] = v end
+    elsewhere.OAuthSettingsLocation = H.tmpdir() .. "/elsewhere.json"
+    local url, _, verifier = assert(jumpseller.get_authorization_url(elsewhere))
     local landed = H.redirect(url)
     assert.matches("%?code=", landed)
     -- without the verifier the server that got the challenge refuses the code
@@ -203,7 +206,7 @@ describe("the desktop login", function()
     assert.equal("invalid_grant", err.oauth_error)
     assert.is_nil(io.open(props.OAuthSettingsLocation))
     -- a second login, this time passing its verifier on
-    url, _, verifier = assert(jumpseller.get_authorization_url(props))
+    url, _, verifier = assert(jumpseller.get_authorization_url(elsewhere))
     headless.OAuthVerifier = H.redirect(url)
     headless.PKCEVerifier = verifier
     client = assert(jumpseller.connect(headless))
@@ -212,6 +215,19 @@ describe("the desktop login", function()
     local exchanges = sandbox:requests("/oauth/token")
     assert.matches("code_verifier=" .. verifier, exchanges[#exchanges].body, 1, true)
     assert.is_string(H.settings(props.OAuthSettingsLocation).refresh_token)
+  end)
+
+  it("finishes a login get_authorization_url started with this store from OAuthVerifier alone", function()
+    local jumpseller = require "jumpseller"
+    local url = assert(jumpseller.get_authorization_url(props))
+    local headless = {}
+    for k, v in pairs(props) do headless[k] = v end
+    headless.OAuthVerifier = H.redirect(url) -- its state names the login, whose verifier was kept
+    local client = assert(jumpseller.connect(headless))
+    assert.equal("Sandbox Store", assert(client:get("/store/info.json")).store.name)
+    client:close()
+    assert.matches("code_verifier=", sandbox:requests("/oauth/token")[1].body, 1, true)
+    assert.is_nil(H.settings(props.OAuthSettingsLocation).pending_logins)
   end)
 
   it("reports an OAuthVerifier that holds an error or no code, naming it", function()

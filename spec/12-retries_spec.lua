@@ -90,10 +90,27 @@ describe("retries and rate limits", function()
     local _, err = c:get("/store/info.json")
     assert.equal("forbidden", err.code)
     assert.equal(1, #sandbox:requests("/v1/store/info.json"))
+    c:close()
+  end)
+
+  it("waits out rate-limit answers without counting them as attempts, within the quota budget", function()
+    -- three rate-limit answers in a row do not use up MaxAttempts (3): the fourth try is served
+    local c = client()
     sandbox:inject({ path = "/v1/store/info.json", status = 403, count = 3,
       headers = { ["Retry-After"] = "0" }, body = '{"message":"Too many requests"}' })
-    _, err = c:get("/store/info.json")
+    assert(c:get("/store/info.json"))
+    assert.equal(4, #sandbox:requests("/v1/store/info.json"))
+    c:close()
+    -- one that never stops is given up after five RetryMaxWaits of waiting, backing off
+    c = client({ RetryMaxWait = 1 })
+    sandbox:reset()
+    sandbox:inject({ path = "/v1/store/info.json", status = 429, count = 1000,
+      headers = { ["Retry-After"] = "0" }, body = '{"message":"Too many requests"}' })
+    local t0 = H.now()
+    local _, err = c:get("/store/info.json")
     assert.equal("rate_limited", err.code)
+    assert.is_true(H.now() - t0 < 12)
+    assert.is_true(#sandbox:requests("/v1/store/info.json") < 100)
     c:close()
   end)
 

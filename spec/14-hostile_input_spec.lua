@@ -45,7 +45,7 @@ describe("a password written into a URL", function()
     local _, err = c:get("/me") -- libcurl sends the URL's user:password as Basic: refused
     assert.equal(401, err.status)
     assert.matches("GET " .. sandbox.url .. "/api/me", tostring(err), 1, true)
-    assert.matches("Authorization: [REDACTED]", H.read_file(log), 1, true)
+    assert.matches("GET " .. sandbox.url .. "/api/me -> 401", H.read_file(log), 1, true)
     local _, origin = c:get("http://user:URLPW-secret@127.0.0.2:1/x")
     assert.equal("origin_refused", origin.code)
     for _, shown in ipairs({ tostring(err), tostring(origin), tostring(c), H.read_file(log) or "" }) do
