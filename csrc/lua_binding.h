@@ -30,7 +30,7 @@
 enum { OC_LUA_JSON_DEPTH_MAX = 32 };
 
 /* A box owns one C object until its __gc. */
-typedef enum { OC_BOX_CONFIG, OC_BOX_PROFILE, OC_BOX_STRING, OC_BOX_JSON } oc_box_kind;
+typedef enum { OC_BOX_CONFIG, OC_BOX_PROFILE, OC_BOX_STRING, OC_BOX_JSON, OC_BOX_KV } oc_box_kind;
 typedef struct oc_lua_box {
     oc_box_kind kind;
     void *p;

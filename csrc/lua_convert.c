@@ -15,6 +15,11 @@ int oc_lua_box_gc(lua_State *L)
     case OC_BOX_PROFILE: oc_profile_free(b->p); break;
     case OC_BOX_STRING: oc_free_secret(b->p); break;
     case OC_BOX_JSON: json_decref(b->p); break;
+    case OC_BOX_KV:
+        if (b->p)
+            oc_kv_free(b->p);
+        free(b->p);
+        break;
     }
     b->p = NULL;
     return 0;
@@ -30,6 +35,8 @@ oc_lua_box *oc_lua_box_new(lua_State *L, oc_box_kind kind)
         b->p = oc_config_new();
     else if (kind == OC_BOX_PROFILE)
         b->p = oc_profile_new();
+    else if (kind == OC_BOX_KV)
+        b->p = calloc(1, sizeof(oc_kv));
     if (!b->p && kind != OC_BOX_STRING && kind != OC_BOX_JSON)
         luaL_error(L, "out of memory");
     return b;

@@ -75,6 +75,31 @@ static int l_error(lua_State *L)
     return 1;
 }
 
+/*
+ * core.check_callback(query, props) -> true | nil, err: a web-flow callback's
+ * query (a table; its state the caller's to check) judged as the desktop
+ * login judges one: the error the server sent instead of a code, its words
+ * redacted of the secrets in props (connection properties) before any cut.
+ */
+static int l_check_callback(lua_State *L)
+{
+    oc_lua_box *cfg, *kv;
+    oc_error err;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    cfg = oc_lua_box_new(L, OC_BOX_CONFIG);
+    kv = oc_lua_box_new(L, OC_BOX_KV);
+    if (!kv->p)
+        return luaL_error(L, "out of memory");
+    oc_error_clear(&err);
+    oc_lua_read_kv(L, 1, kv->p);
+    if (!oc_lua_read_config(L, 2, cfg->p, &err) ||
+        oc_check_callback_params(cfg->p, kv->p, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* core.parse(connection_string) -> { CanonicalName = value, ... } | nil, err */
 static int l_parse(lua_State *L)
 {
@@ -189,6 +214,7 @@ static const luaL_Reg module_functions[] = {
     { "client", oc_lua_client_new },
     { "profile_fields", l_profile_fields },
     { "parse", l_parse },
+    { "check_callback", l_check_callback },
     { "property_name", l_property_name },
     { "read_private_file", l_read_private_file },
     { "properties", l_properties },

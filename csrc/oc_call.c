@@ -626,9 +626,12 @@ static void token_answer(oc_call *call, oc_code rc, int sent, const oc_error *te
         call->err = *terr;
         oc_error_prefix(&call->err, "%s failed", call->token_what);
     } else {
+        oc_secrets known; /* the server's words are redacted before they are cut */
+        oc_client_secrets(c, &call->base, &known);
         rc = oc_oauth_token_result(call->token_what, call->tr.url, r->status,
                                    oc_response_header(r, "content-type"), r->body.data ? r->body.data : "",
-                                   r->body.len, oc_now_ms(), previous, &call->fresh, &call->err);
+                                   r->body.len, oc_now_ms(), previous, &known, &call->fresh, &call->err);
+        oc_secrets_free(&known);
         if (rc != OC_OK && previous && r->status >= 200 && r->status < 300)
             keep_rotated_refresh_token(call, r);
     }
@@ -882,7 +885,10 @@ static void api_answer(oc_call *call, oc_code rc, int sent, const oc_error *terr
         }
         if (!oc_url_same_origin(target, c->api_url)) {
             char shown[300];
-            oc_copy_printable(shown, sizeof shown, target, strcspn(target, "?#"));
+            oc_secrets known;
+            oc_client_secrets(c, &call->base, &known);
+            oc_redact_copy(shown, sizeof shown, target, strcspn(target, "?#"), &known);
+            oc_secrets_free(&known);
             free(target);
             call->err.status = resp->status;
             finish(call, oc_fail(&call->err, OC_E_ORIGIN,

@@ -321,8 +321,13 @@ void oc_http_free(oc_http *h)
 
 static oc_code transport_error(transfer *h, CURLcode cc, const oc_request *req, oc_error *err)
 {
-    char what[480];
-    const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+    char what[480], detail[CURL_ERROR_SIZE + 4];
+    size_t n = strlen(h->errbuf);
+    if (n + 1 >= sizeof h->errbuf) /* libcurl cut its words: whole ones only (oc_text_cut) */
+        oc_redact_copy(detail, sizeof detail, h->errbuf, oc_text_cut(h->errbuf, n, n - 1), NULL);
+    else
+        oc_redact_copy(detail, sizeof detail, n ? h->errbuf : curl_easy_strerror(cc),
+                       n ? n : strlen(curl_easy_strerror(cc)), NULL);
     oc_describe_request(what, sizeof what, req->method, req->url);
     if (h->body_overflow || cc == CURLE_FILESIZE_EXCEEDED)
         return oc_fail(err, OC_E_TOO_LARGE, "%s: the answer is larger than the limit of %zu bytes",

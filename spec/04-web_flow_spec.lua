@@ -79,6 +79,22 @@ describe("the web flow", function()
     assert.equal(0, sandbox:stats().code_exchanges)
   end)
 
+  it("keeps no part of a secret the callback's error quotes where it is cut", function()
+    local secret = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"):rep(5)
+    local p = {}
+    for k, v in pairs(props) do p[k] = v end
+    p.OAuthClientSecret = secret
+    for _, offset in ipairs({ 0, 100, 200, 236 }) do
+      local _, err = jumpseller.get_access_token(p, { error = "invalid_client",
+        error_description = ("x"):rep(offset) .. " the secret " .. secret .. " is wrong" })
+      assert.equal("invalid_client", err.oauth_error)
+      assert.matches("^the authorization server answered the login with invalid_client: ", err.message)
+      for i = 1, #secret - 7 do
+        assert.is_nil(err.message:find(secret:sub(i, i + 7), 1, true), err.message)
+      end
+    end
+  end)
+
   it("raises for wrong argument types, at the caller's line", function()
     local here = debug.getinfo(1, "S").short_src:gsub("%p", "%%%0")
     local function where(f)

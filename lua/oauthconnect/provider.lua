@@ -133,24 +133,20 @@ end
 -- OAuthSettingsLocation is set). code may be the callback's whole query table;
 -- params may carry code_verifier, redirect_uri and provider extras (context, scope).
 -- The error a callback carries instead of a code (RFC 6749 4.1.2.1): the
--- user said no, or the server refused; its texts are the server's, shown
--- printable and short.
-local function callback_error(query)
-  local function printable(v, max) return (tostring(v):gsub("[^\32-\126]", "?"):sub(1, max)) end
-  local shown = printable(query.error, 60)
-  local desc = query.error_description and (": " .. printable(query.error_description, 240)) or ""
-  if shown == "access_denied" then
-    return core.error("access_denied", "access was denied at the authorization page" .. desc,
-      { oauth_error = shown })
-  end
-  return core.error("oauth_error", "the authorization server answered the login with " .. shown .. desc,
-    { oauth_error = shown })
+-- user said no, or the server refused. Judged by the core as the desktop
+-- login's callback is, so the server's words are redacted of the options'
+-- secrets before they are cut.
+local function callback_error(query, options)
+  local props, _, err = split(options)
+  if not props then return err end
+  local _, refused = core.check_callback(query, props) -- it carries no code: refused
+  return refused
 end
 
 function _M.get_access_token(profile, options, code, params)
   if params ~= nil and type(params) ~= "table" then error("params must be a table", 2) end
   if type(code) == "table" then
-    if code.error ~= nil and code.code == nil then return nil, callback_error(code) end
+    if code.error ~= nil and code.code == nil then return nil, callback_error(code, options) end
     -- The callback's query, and params (code_verifier, redirect_uri,
     -- on_token) beside it: both count, params winning.
     local merged = {}
