@@ -250,12 +250,17 @@ static int client_request_many(lua_State *L)
     for (i = 0; i < n; i++) {
         lua_rawgeti(L, 2, (int)i + 1);
         luaL_argcheck(L, lua_istable(L, -1), 2, "each request must be a table");
+        /* Strings only: a number would be converted to a string that only
+           the popped stack slot held, and the pointer kept below would
+           dangle once a collection ran. */
         lua_getfield(L, -1, "method");
-        reqs[i].method = lua_isstring(L, -1) ? lua_tostring(L, -1) : "GET";
+        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "request %d: method must be a string", (int)i + 1);
+        reqs[i].method = lua_isnil(L, -1) ? "GET" : lua_tostring(L, -1);
         lua_pop(L, 1);
         lua_getfield(L, -1, "path");
-        if (!lua_isstring(L, -1))
-            luaL_error(L, "request %d needs a path", (int)i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "request %d: path must be a string", (int)i + 1);
         reqs[i].target = lua_tostring(L, -1);
         lua_pop(L, 1);
         lua_getfield(L, -1, "fail_on_http");
