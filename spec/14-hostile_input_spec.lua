@@ -253,8 +253,9 @@ describe("secrets a server or libcurl quotes back", function()
     assert.equal("ProxyServer", err.property)
     refute_secret("PROXYPW-9", err)
     -- a good one that cannot be reached: libcurl's words quote it whole
+    -- (for an API not on loopback, which never goes through a proxy)
     c = assert(oauthconnect.connect({ InitiateOAuth = "OFF", OAuthAccessToken = "access-xyz",
-      URL = sandbox.url .. "/v1", ProxyServer = "http://u:PROXYPW-9@127.0.0.1:1", MaxAttempts = 1,
+      URL = "https://api.example.invalid/v1", ProxyServer = "http://u:PROXYPW-9@127.0.0.1:1", MaxAttempts = 1,
       Logfile = dir .. "/proxy.log", Verbosity = 5 }))
     local body
     body, err = c:get("/store/info.json")
