@@ -163,7 +163,14 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
     json_decref(body);
     oc_client_describe_request(c, method, target, what, sizeof what);
     if (status == 401) {
-        if (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF)
+        /* A provider whose tokens never refresh first: whatever InitiateOAuth
+           says, only a new authorization (an install) gives a new token. */
+        if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
+            snprintf(hint, sizeof hint,
+                     "the access token was rejected (revoked, or the app uninstalled); %s tokens "
+                     "cannot be refreshed, so the app must be authorized (installed) again",
+                     oc_client_title(c));
+        else if (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF)
             snprintf(hint, sizeof hint,
                      "the access token was rejected (expired or revoked); with InitiateOAuth=OFF "
                      "it is not refreshed");
@@ -172,11 +179,6 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
         else if (!oc_client_uses_tokens(c))
             snprintf(hint, sizeof hint, "the server rejected the %s credentials",
                      oc_config_get(c->cfg, OC_P_AUTH_SCHEME));
-        else if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
-            snprintf(hint, sizeof hint,
-                     "the access token was rejected; %s tokens cannot be refreshed, so the app "
-                     "must be authorized again",
-                     oc_client_title(c));
         else
             snprintf(hint, sizeof hint,
                      "the access token was rejected even after a refresh (revoked?); log in again");
