@@ -44,6 +44,8 @@ int oc_lua_box_gc(lua_State *L);
 /* [-0, +2] nil and an error object; returns 2 for `return oc_lua_fail(...)`. */
 int oc_lua_fail(lua_State *L, const oc_error *e);
 int oc_lua_error_tostring(lua_State *L);
+/* __concat: err .. "x", "failed: " .. err, err .. 1 join the message. */
+int oc_lua_error_concat(lua_State *L);
 
 /* [-0, +0] The text of a string, number (converted in place) or boolean at
    absolute index i, or NULL. */

@@ -81,6 +81,38 @@ int oc_lua_error_tostring(lua_State *L)
     return 1;
 }
 
+/* [-0, +1] The text operand i of a concatenation: an error's message, or a
+   string or number as Lua would join it; anything else raises as Lua does. */
+static void push_concat_operand(lua_State *L, int i)
+{
+    if (lua_type(L, i) == LUA_TTABLE && lua_getmetatable(L, i)) {
+        int is_error;
+        luaL_getmetatable(L, OC_LUA_ERROR_MT);
+        is_error = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (is_error) {
+            lua_pushcfunction(L, oc_lua_error_tostring);
+            lua_pushvalue(L, i);
+            lua_call(L, 1, 1);
+            return;
+        }
+    }
+    if (lua_type(L, i) == LUA_TSTRING || lua_type(L, i) == LUA_TNUMBER) {
+        lua_pushvalue(L, i);
+        lua_tostring(L, -1); /* a number becomes its text, as Lua's .. makes it */
+        return;
+    }
+    luaL_error(L, "attempt to concatenate a %s value", luaL_typename(L, i));
+}
+
+int oc_lua_error_concat(lua_State *L)
+{
+    push_concat_operand(L, 1);
+    push_concat_operand(L, 2);
+    lua_concat(L, 2);
+    return 1;
+}
+
 /* ---- inputs ------------------------------------------------------------------------- */
 
 const char *oc_lua_scalar(lua_State *L, int i, size_t *len)

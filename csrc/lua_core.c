@@ -100,6 +100,23 @@ static int l_check_callback(lua_State *L)
     return 1;
 }
 
+/* core.error_codes() -> { {code, meaning}, ... }: every err.code the core
+   gives, in oc_errors.h's order ("ok" left out: no error carries it). */
+static int l_error_codes(lua_State *L)
+{
+    int c;
+    lua_createtable(L, OC_E__COUNT - 1, 0);
+    for (c = 1; c < OC_E__COUNT; c++) {
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, oc_code_name((oc_code)c));
+        lua_rawseti(L, -2, 1);
+        lua_pushstring(L, oc_strerror((oc_code)c));
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, c);
+    }
+    return 1;
+}
+
 /* core.parse(connection_string) -> { CanonicalName = value, ... } | nil, err */
 static int l_parse(lua_State *L)
 {
@@ -219,6 +236,7 @@ static const luaL_Reg module_functions[] = {
     { "read_private_file", l_read_private_file },
     { "properties", l_properties },
     { "error", l_error },
+    { "error_codes", l_error_codes },
     { "integerize", l_integerize },
     { "headers", oc_lua_headers },
     { "verify_hmac_sha256", oc_lua_verify_hmac_sha256 },
@@ -256,6 +274,8 @@ int luaopen_oauthconnect_core(lua_State *L)
     luaL_newmetatable(L, OC_LUA_ERROR_MT);
     lua_pushcfunction(L, oc_lua_error_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, oc_lua_error_concat);
+    lua_setfield(L, -2, "__concat");
     lua_pop(L, 1);
     luaL_newmetatable(L, OC_LUA_HEADERS_MT);
     lua_pushcfunction(L, oc_lua_headers_index);
