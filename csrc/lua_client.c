@@ -111,6 +111,18 @@ static int client_prepare(lua_State *L)
     return done(L, oc_client_prepare(lc->c, &err), &err);
 }
 
+/* client:current_token() -> the token table as loaded (prepare) or last
+   used, due or not, or nil: what is stored, refreshing nothing. */
+static int client_current_token(lua_State *L)
+{
+    lclient *lc = check_client(L, 1);
+    const oc_token *t = oc_client_current_token(lc->c);
+    if (!t)
+        return 0;
+    oc_lua_push_token(L, t);
+    return 1;
+}
+
 static int client_login(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
@@ -416,6 +428,7 @@ static const luaL_Reg client_methods[] = {
     { "request", client_request },
     { "request_many", client_request_many },
     { "token", client_token },
+    { "current_token", client_current_token },
     { "authorization_url", client_authorization_url },
     { "exchange_code", client_exchange_code },
     { "forget", client_forget },
