@@ -118,6 +118,33 @@ describe("the web flow", function()
     assert.equal(token.access_token, reported.access_token)
   end)
 
+  -- on_token given twice: the later word wins, as for every property
+  -- (extra over options, get_access_token's params over options); one is
+  -- called, never both.
+  it("calls extra's on_token, not the options', when both give one", function()
+    local calls = {}
+    local function recorder(name) return function() calls[#calls + 1] = name end end
+    local p = {}
+    for k, v in pairs(props) do p[k] = v end
+    p.InitiateOAuth = "REFRESH"
+    p.on_token = recorder("options")
+    local url, _, verifier = assert(jumpseller.get_authorization_url(p))
+    assert(jumpseller.get_access_token(p, follow(url).code,
+      { code_verifier = verifier, on_token = recorder("params") }))
+    assert.same({ "params" }, calls)
+    calls = {}
+    local c = assert(jumpseller.connect(p, { on_token = recorder("extra") }))
+    assert(c:token(true))
+    c:close()
+    assert.same({ "extra" }, calls)
+    calls = {}
+    assert(jumpseller.refresh_access_token(p, { on_token = recorder("extra") }))
+    assert.same({ "extra" }, calls)
+    calls = {}
+    assert(jumpseller.refresh_access_token(p))
+    assert.same({ "options" }, calls)
+  end)
+
   it("takes the callback's whole query in place of the code", function()
     local url, _, verifier = assert(jumpseller.get_authorization_url(props))
     local callback = follow(url)
