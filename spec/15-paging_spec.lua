@@ -102,6 +102,24 @@ describe("paging with requests in flight", function()
     assert.equal("2\t200\t200", lines[6])
   end)
 
+  -- A page that is not JSON is named by the URL it came from, as a
+  -- client:get of it is (spec/07), in a parallel walk too.
+  it("names a page that is not JSON by its URL", function()
+    local sandbox = H.sandbox("jumpseller", { "--basic-login", "s", "--basic-token", "t" })
+    local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "s", Password = "t", URL = sandbox.url .. "/v1",
+      MaxAttempts = 1 }))
+    for _, in_flight in ipairs({ 1, 3 }) do
+      sandbox:inject({ path = "/v1/orders.json", status = 200, body = "<html>oops</html>",
+        headers = { ["Content-Type"] = "text/html" } })
+      local ok, err = pcall(function() for _ in c:each("/orders.json", nil, { in_flight = in_flight }) do end end)
+      assert.is_false(ok)
+      assert.equal("bad_response", err.code)
+      assert.matches("GET " .. sandbox.url .. "/v1/orders.json", tostring(err), 1, true)
+    end
+    c:close()
+    sandbox:stop()
+  end)
+
   it("raises the page's error", function()
     local sandbox = H.sandbox("jumpseller", { "--basic-login", "s", "--basic-token", "t" })
     local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "s", Password = "t", URL = sandbox.url .. "/v1",
