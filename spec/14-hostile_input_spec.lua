@@ -306,7 +306,7 @@ describe("secrets quoted where a message is cut", function()
     local t, x = {}, seed
     for i = 1, len do
       x = (x * 1103515245 + 12345) % 2147483648
-      local k = x // 65536 % 64 + 1
+      local k = math.floor(x / 65536) % 64 + 1
       t[i] = abc:sub(k, k)
     end
     return table.concat(t)
@@ -314,10 +314,10 @@ describe("secrets quoted where a message is cut", function()
 
   -- offsets that put the secret across cut, and just inside it
   local function across(cut, len)
-    return { math.max(0, cut - len + 4), math.max(0, cut - len // 2), cut - 4 }
+    return { math.max(0, cut - len + 4), math.max(0, cut - math.floor(len / 2)), cut - 4 }
   end
 
-  local function padding(n) return ("the server says "):rep(n // 16 + 1):sub(1, n) end
+  local function padding(n) return ("the server says "):rep(math.floor(n / 16) + 1):sub(1, n) end
 
   local n = 0
   local function new_log()
