@@ -30,7 +30,7 @@
 enum { OC_LUA_JSON_DEPTH_MAX = 32 };
 
 /* A box owns one C object until its __gc. */
-typedef enum { OC_BOX_CONFIG, OC_BOX_PROFILE, OC_BOX_STRING, OC_BOX_JSON } oc_box_kind;
+typedef enum { OC_BOX_CONFIG, OC_BOX_PROFILE, OC_BOX_STRING, OC_BOX_JSON, OC_BOX_KV } oc_box_kind;
 typedef struct oc_lua_box {
     oc_box_kind kind;
     void *p;
@@ -44,6 +44,8 @@ int oc_lua_box_gc(lua_State *L);
 /* [-0, +2] nil and an error object; returns 2 for `return oc_lua_fail(...)`. */
 int oc_lua_fail(lua_State *L, const oc_error *e);
 int oc_lua_error_tostring(lua_State *L);
+/* __concat: err .. "x", "failed: " .. err, err .. 1 join the message. */
+int oc_lua_error_concat(lua_State *L);
 
 /* [-0, +0] The text of a string, number (converted in place) or boolean at
    absolute index i, or NULL. */

@@ -223,12 +223,18 @@ static int client_request_many(lua_State *L)
         lua_rawgeti(L, 2, (int)i + 1);
         luaL_argcheck(L, lua_istable(L, -1), 2, "each request must be a table");
         base = lua_gettop(L);
+        /* Strings only: a number would be converted in a stack slot that
+           is popped while the request still points at it. */
         lua_getfield(L, base, "method");
         if (lua_isnil(L, -1)) {
             lua_pop(L, 1);
             lua_pushliteral(L, "GET");
+        } else if (lua_type(L, -1) != LUA_TSTRING) {
+            luaL_error(L, "request %d: method must be a string", (int)i + 1);
         }
         lua_getfield(L, base, "path");
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "request %d: path must be a string", (int)i + 1);
         lua_getfield(L, base, "query");
         lua_pushnil(L); /* headers */
         lua_pushnil(L); /* body */

@@ -16,6 +16,11 @@ int oc_lua_box_gc(lua_State *L)
     case OC_BOX_PROFILE: oc_profile_free(b->p); break;
     case OC_BOX_STRING: oc_free_secret(b->p); break;
     case OC_BOX_JSON: json_decref(b->p); break;
+    case OC_BOX_KV:
+        if (b->p)
+            oc_kv_free(b->p);
+        free(b->p);
+        break;
     }
     b->p = NULL;
     return 0;
@@ -31,6 +36,8 @@ oc_lua_box *oc_lua_box_new(lua_State *L, oc_box_kind kind)
         b->p = oc_config_new();
     else if (kind == OC_BOX_PROFILE)
         b->p = oc_profile_new();
+    else if (kind == OC_BOX_KV)
+        b->p = calloc(1, sizeof(oc_kv));
     if (!b->p && kind != OC_BOX_STRING && kind != OC_BOX_JSON)
         luaL_error(L, "out of memory");
     return b;
@@ -72,6 +79,38 @@ int oc_lua_error_tostring(lua_State *L)
         lua_pop(L, 1);
         lua_pushliteral(L, "oauthconnect error");
     }
+    return 1;
+}
+
+/* [-0, +1] The text operand i of a concatenation: an error's message, or a
+   string or number as Lua would join it; anything else raises as Lua does. */
+static void push_concat_operand(lua_State *L, int i)
+{
+    if (lua_type(L, i) == LUA_TTABLE && lua_getmetatable(L, i)) {
+        int is_error;
+        luaL_getmetatable(L, OC_LUA_ERROR_MT);
+        is_error = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (is_error) {
+            lua_pushcfunction(L, oc_lua_error_tostring);
+            lua_pushvalue(L, i);
+            lua_call(L, 1, 1);
+            return;
+        }
+    }
+    if (lua_type(L, i) == LUA_TSTRING || lua_type(L, i) == LUA_TNUMBER) {
+        lua_pushvalue(L, i);
+        lua_tostring(L, -1); /* a number becomes its text, as Lua's .. makes it */
+        return;
+    }
+    luaL_error(L, "attempt to concatenate a %s value", luaL_typename(L, i));
+}
+
+int oc_lua_error_concat(lua_State *L)
+{
+    push_concat_operand(L, 1);
+    push_concat_operand(L, 2);
+    lua_concat(L, 2);
     return 1;
 }
 

@@ -76,6 +76,48 @@ static int l_error(lua_State *L)
     return 1;
 }
 
+/*
+ * core.check_callback(query, props) -> true | nil, err: a web-flow callback's
+ * query (a table; its state the caller's to check) judged as the desktop
+ * login judges one: the error the server sent instead of a code, its words
+ * redacted of the secrets in props (connection properties) before any cut.
+ */
+static int l_check_callback(lua_State *L)
+{
+    oc_lua_box *cfg, *kv;
+    oc_error err;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    cfg = oc_lua_box_new(L, OC_BOX_CONFIG);
+    kv = oc_lua_box_new(L, OC_BOX_KV);
+    if (!kv->p)
+        return luaL_error(L, "out of memory");
+    oc_error_clear(&err);
+    oc_lua_read_kv(L, 1, kv->p);
+    if (!oc_lua_read_config(L, 2, cfg->p, &err) ||
+        oc_check_callback_params(cfg->p, kv->p, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.error_codes() -> { {code, meaning}, ... }: every err.code the core
+   gives, in oc_errors.h's order ("ok" left out: no error carries it). */
+static int l_error_codes(lua_State *L)
+{
+    int c;
+    lua_createtable(L, OC_E__COUNT - 1, 0);
+    for (c = 1; c < OC_E__COUNT; c++) {
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, oc_code_name((oc_code)c));
+        lua_rawseti(L, -2, 1);
+        lua_pushstring(L, oc_strerror((oc_code)c));
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, c);
+    }
+    return 1;
+}
+
 /* core.parse(connection_string) -> { CanonicalName = value, ... } | nil, err */
 static int l_parse(lua_State *L)
 {
@@ -199,10 +241,12 @@ static const luaL_Reg module_functions[] = {
     { "client", oc_lua_client_new },
     { "profile_fields", l_profile_fields },
     { "parse", l_parse },
+    { "check_callback", l_check_callback },
     { "property_name", l_property_name },
     { "read_private_file", l_read_private_file },
     { "properties", l_properties },
     { "error", l_error },
+    { "error_codes", l_error_codes },
     { "integerize", l_integerize },
     { "headers", oc_lua_headers },
     { "verify_hmac_sha256", oc_lua_verify_hmac_sha256 },
@@ -244,6 +288,8 @@ int luaopen_oauthconnect_core(lua_State *L)
     luaL_newmetatable(L, OC_LUA_ERROR_MT);
     lua_pushcfunction(L, oc_lua_error_tostring);
     lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, oc_lua_error_concat);
+    lua_setfield(L, -2, "__concat");
     lua_pop(L, 1);
     luaL_newmetatable(L, OC_LUA_HEADERS_MT);
     lua_pushcfunction(L, oc_lua_headers_index);

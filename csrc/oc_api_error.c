@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "oc_buf.h"
+#include "oc_redact.h"
 #include "oc_retry.h"
 
 static const char *reason_phrase(long status)
@@ -50,10 +51,11 @@ static oc_code code_for_status(long status)
     }
 }
 
-static void append_text(oc_buf *out, const char *s, size_t len)
+/* One piece of the server's words, redacted whole and then cut. */
+static void append_text(oc_buf *out, const char *s, size_t len, const oc_secrets *known)
 {
     char shown[300];
-    oc_copy_printable(shown, sizeof shown, s, len);
+    oc_redact_copy(shown, sizeof shown, s, len, known);
     if (out->len)
         oc_buf_puts(out, "; ");
     oc_buf_puts(out, shown);
@@ -62,7 +64,7 @@ static void append_text(oc_buf *out, const char *s, size_t len)
 /* Collects the human message from the error bodies the providers send:
    {"message"}, {"error", "error_description"}, {"errors": [..] or {field: [..]}},
    {"title", "detail"}, [{"message"}], {"fault": {"faultstring"}}. */
-static void describe_body(json_t *v, oc_buf *out, int depth)
+static void describe_body(json_t *v, oc_buf *out, int depth, const oc_secrets *known)
 {
     const char *key;
     json_t *m;
@@ -70,44 +72,46 @@ static void describe_body(json_t *v, oc_buf *out, int depth)
     if (depth > 3 || out->len > 400)
         return;
     if (json_is_string(v)) {
-        append_text(out, json_string_value(v), json_string_length(v));
+        append_text(out, json_string_value(v), json_string_length(v), known);
         return;
     }
     if (json_is_array(v)) {
         json_array_foreach(v, i, m)
-            describe_body(m, out, depth + 1);
+            describe_body(m, out, depth + 1, known);
         return;
     }
     if (!json_is_object(v))
         return;
     if ((m = json_object_get(v, "message")) && json_is_string(m))
-        { describe_body(m, out, depth + 1); return; }
+        { describe_body(m, out, depth + 1, known); return; }
     if ((m = json_object_get(v, "error_description")) && json_is_string(m))
-        { describe_body(m, out, depth + 1); return; }
+        { describe_body(m, out, depth + 1, known); return; }
     if ((m = json_object_get(v, "title")) && json_is_string(m)) {
-        describe_body(m, out, depth + 1);
+        describe_body(m, out, depth + 1, known);
         if ((m = json_object_get(v, "detail")) && json_is_string(m))
-            describe_body(m, out, depth + 1);
+            describe_body(m, out, depth + 1, known);
         if ((m = json_object_get(v, "errors")) && json_is_object(m))
-            describe_body(m, out, depth + 1);
+            describe_body(m, out, depth + 1, known);
         return;
     }
     if ((m = json_object_get(v, "fault")) && json_is_object(m) &&
         (m = json_object_get(m, "faultstring")) && json_is_string(m))
-        { describe_body(m, out, depth + 1); return; }
+        { describe_body(m, out, depth + 1, known); return; }
     if ((m = json_object_get(v, "errors")))
-        { describe_body(m, out, depth + 1); return; }
+        { describe_body(m, out, depth + 1, known); return; }
     if ((m = json_object_get(v, "error")) && json_is_string(m))
-        { describe_body(m, out, depth + 1); return; }
+        { describe_body(m, out, depth + 1, known); return; }
     if (depth > 0) { /* {field: ["can't be blank"]} */
         json_object_foreach(v, key, m) {
             oc_buf item;
             oc_buf_init(&item, 0);
-            describe_body(m, &item, depth + 1);
+            describe_body(m, &item, depth + 1, known);
             if (item.len) {
-                char line[360];
-                snprintf(line, sizeof line, "%s %s", key, item.data);
-                append_text(out, line, strlen(line));
+                oc_buf line; /* whole: the name may quote a secret too */
+                oc_buf_init(&line, 0);
+                oc_buf_printf(&line, "%s %s", key, item.data);
+                append_text(out, line.data ? line.data : "", line.len, known);
+                oc_buf_free(&line);
             }
             oc_buf_free(&item);
         }
@@ -116,7 +120,8 @@ static void describe_body(json_t *v, oc_buf *out, int depth)
 
 /* The value of one auth-param (name="value" or name=token) of a
    WWW-Authenticate challenge (RFC 6750 3, RFC 9110 11.6.1), printable. */
-static int challenge_param(const char *header, const char *name, char *out, size_t max)
+static int challenge_param(const char *header, const char *name, char *out, size_t max,
+                           const oc_secrets *known)
 {
     size_t nlen = strlen(name);
     const char *p = header;
@@ -130,9 +135,9 @@ static int challenge_param(const char *header, const char *name, char *out, size
             const char *end = strchr(++p, '"');
             if (!end)
                 return 0;
-            oc_copy_printable(out, max, p, (size_t)(end - p));
+            oc_redact_copy(out, max, p, (size_t)(end - p), known);
         } else {
-            oc_copy_printable(out, max, p, strcspn(p, " ,"));
+            oc_redact_copy(out, max, p, strcspn(p, " ,"), known);
         }
         return 1;
     }
@@ -163,13 +168,15 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
     oc_buf detail;
     json_t *body = NULL;
     long status = resp->status;
+    oc_secrets known;
     oc_code rc;
 
     oc_buf_init(&detail, 0);
+    oc_client_secrets(c, NULL, &known);
     if (resp->body.len && resp->body.len <= 1024 * 1024)
         body = json_loadb(resp->body.data, resp->body.len, 0, NULL);
     if (body)
-        describe_body(body, &detail, 0);
+        describe_body(body, &detail, 0, &known);
     json_decref(body);
     oc_client_describe_request(c, method, target, what, sizeof what);
     if (status == 401)
@@ -179,11 +186,11 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
         const char *challenge = oc_response_header(resp, "www-authenticate");
         char code[64], scope[200];
         if (challenge && strncasecmp(challenge, "Bearer", 6) == 0 &&
-            challenge_param(challenge, "error", code, sizeof code)) {
+            challenge_param(challenge, "error", code, sizeof code, &known)) {
             if (err)
                 snprintf(err->oauth_error, sizeof err->oauth_error, "%s", code);
             if (strcmp(code, "insufficient_scope") == 0) {
-                int named = challenge_param(challenge, "scope", scope, sizeof scope);
+                int named = challenge_param(challenge, "scope", scope, sizeof scope, &known);
                 snprintf(hint, sizeof hint,
                          "the token lacks a scope this needs%s%s%s; add it to Scope and log in again",
                          named ? " (" : "", named ? scope : "", named ? ")" : "");
@@ -196,7 +203,7 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
         const char *ra = oc_response_header(resp, "retry-after");
         if (ra && !hint[0]) {
             char shown[64];
-            oc_copy_printable(shown, sizeof shown, ra, strlen(ra));
+            oc_redact_copy(shown, sizeof shown, ra, strlen(ra), &known);
             snprintf(hint, sizeof hint, "the server asks to wait (Retry-After: %s)", shown);
         }
     }
@@ -209,6 +216,7 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
                  reason_phrase(status)[0] ? " " : "", reason_phrase(status),
                  detail.len ? ": " : "", detail.len ? detail.data : "", hint[0] ? "; " : "", hint);
     oc_buf_free(&detail);
-    oc_client_scrub_error(c, NULL, err); /* the server's words may quote a credential */
+    oc_secrets_free(&known);
+    oc_client_scrub_error(c, NULL, err); /* the last net (see oc_client_scrub_error) */
     return rc;
 }

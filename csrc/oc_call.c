@@ -12,6 +12,7 @@
 
 #include "oc_crypto.h"
 #include "oc_mem.h"
+#include "oc_redact.h"
 #include "oc_retry.h"
 #include "oc_time.h"
 #include "oc_url.h"
@@ -598,7 +599,10 @@ static void api_answer(oc_call *call)
         }
         if (!oc_url_same_origin(target, c->api_url)) {
             char shown[300];
-            oc_copy_printable(shown, sizeof shown, target, strcspn(target, "?#"));
+            oc_secrets known;
+            oc_client_secrets(c, &call->base, &known);
+            oc_redact_copy(shown, sizeof shown, target, strcspn(target, "?#"), &known);
+            oc_secrets_free(&known);
             free(target);
             call->err.status = resp->status;
             oc_call_finish(call, oc_fail(&call->err, OC_E_ORIGIN,

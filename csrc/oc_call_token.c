@@ -19,6 +19,7 @@
 #include "oc_login.h"
 #include "oc_mem.h"
 #include "oc_pending.h"
+#include "oc_redact.h"
 #include "oc_retry.h"
 #include "oc_time.h"
 #include "oc_url.h"
@@ -415,10 +416,13 @@ static void token_answered(oc_call *call)
         call->err = call->step_err;
         oc_error_prefix(&call->err, "%s failed", call->token_what);
     } else {
+        oc_secrets known; /* the server's words are redacted before they are cut */
         oc_token_clear(&call->fresh);
+        oc_client_secrets(c, &call->base, &known);
         rc = oc_oauth_token_result(call->token_what, call->tr.url, r->status,
                                    oc_response_header(r, "content-type"), r->body.data ? r->body.data : "",
-                                   r->body.len, oc_now_ms(), previous, &call->fresh, &call->err);
+                                   r->body.len, oc_now_ms(), previous, &known, &call->fresh, &call->err);
+        oc_secrets_free(&known);
         if (rc != OC_OK && previous && r->status >= 200 && r->status < 300 && salvage_rotated(call, r)) {
             oc_wipe(r->body.data, r->body.len);
             oc_response_reset(r);

@@ -125,6 +125,11 @@ const char *oc_client_api_url(const oc_client *c);
    properties, credentials inside its addresses, the tokens in use)
    replaced by [REDACTED]: for a server's answer shown in an error. */
 void oc_client_redact(const oc_client *c, const char *text, size_t len, oc_buf *out);
+/* The verdict on a login callback's parameters whose state the caller has
+   checked (the web flow): OC_OK when they carry a code, else the error the
+   authorization server sent instead, its words redacted of the secrets
+   cfg holds before they are cut (as oc_oauth_check_callback). */
+oc_code oc_check_callback_params(const oc_config *cfg, const oc_kv *params, oc_error *err);
 /* "METHOD URL" as errors name a request: the URL target resolves to under
    the API base, with no query and no credentials. */
 void oc_client_describe_request(const oc_client *c, const char *method, const char *target,

@@ -89,8 +89,8 @@ void oc_client_unrenewable_advice(const oc_client *c, oc_error *err)
 {
     if (c->scheme == OC_SCHEME_OAUTH && !c->profile->refreshable)
         oc_fail(err, OC_E_UNAUTHORIZED,
-                "the access token was rejected; %s tokens cannot be refreshed, so the app must be "
-                "authorized (installed) again",
+                "the access token was rejected (revoked, or the app uninstalled); %s tokens cannot "
+                "be refreshed, so the app must be authorized (installed) again",
                 oc_client_title(c));
     else if (c->scheme == OC_SCHEME_OAUTH)
         oc_fail(err, OC_E_UNAUTHORIZED,

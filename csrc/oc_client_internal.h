@@ -126,6 +126,9 @@ void oc_client_unrenewable_advice(const oc_client *c, oc_error *err);
 /* Every secret the properties hold: the OC_PF_SECRET ones, the credentials
    inside address properties (user:password@), Basic pairs as base64. */
 void oc_client_property_secrets(const oc_config *cfg, struct oc_secrets *s);
+/* Every secret the client knows (see oc_client_redact), and extra's
+   tokens; free with oc_secrets_free. */
+void oc_client_secrets(const oc_client *c, const oc_token *extra, struct oc_secrets *s);
 /* err's message with every secret the client knows (the properties', the
    tokens in use, extra's) replaced: what leaves the client never quotes a
    secret, even one a server or libcurl wrote into its words. */

@@ -37,15 +37,19 @@ static size_t version_segment(const char *s)
 
 /* The base a target goes under. A target that starts with its own API
    version ("/v2/orders") replaces the base's trailing one (".../v3"), so
-   every version of an API is reachable from one URL. */
+   every version of an API is reachable from one URL. Only a segment of
+   the base's path: "https://v1" is a host, which no target may change. */
 static size_t base_length(const char *base, const char *target)
 {
-    size_t len = strlen(base), tv = version_segment(target), i;
-    if (!tv || target[tv] != '/')
+    size_t len = strlen(base), tv = version_segment(target), i, path;
+    const char *sep = strstr(base, "://");
+    if (!tv || target[tv] != '/' || !sep)
         return len;
-    for (i = len; i > 0 && base[i - 1] != '/'; i--)
+    path = (size_t)(sep + 3 - base);
+    path += strcspn(base + path, "/"); /* the path starts after the authority */
+    for (i = len; i > path && base[i - 1] != '/'; i--)
         ;
-    if (i > 0 && version_segment(base + i - 1) == len - (i - 1))
+    if (i > path && version_segment(base + i - 1) == len - (i - 1))
         return i - 1;
     return len;
 }

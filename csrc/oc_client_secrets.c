@@ -81,16 +81,32 @@ static void add_token(oc_secrets *s, const oc_token *t)
     oc_secrets_add(s, t->refresh_token);
 }
 
+void oc_client_secrets(const oc_client *c, const oc_token *extra, oc_secrets *s)
+{
+    memset(s, 0, sizeof *s);
+    oc_client_property_secrets(c->cfg, s);
+    add_token(s, &c->token);
+    add_token(s, extra);
+}
+
 static void redact(const oc_client *c, const oc_token *extra, const char *text, size_t len,
                    oc_buf *out)
 {
     oc_secrets s;
-    memset(&s, 0, sizeof s);
-    oc_client_property_secrets(c->cfg, &s);
-    add_token(&s, &c->token);
-    add_token(&s, extra);
+    oc_client_secrets(c, extra, &s);
     oc_redact_literals(out, text, len, &s);
     oc_secrets_free(&s);
+}
+
+oc_code oc_check_callback_params(const oc_config *cfg, const oc_kv *params, oc_error *err)
+{
+    oc_secrets s;
+    oc_code rc;
+    memset(&s, 0, sizeof s);
+    oc_client_property_secrets(cfg, &s);
+    rc = oc_oauth_check_callback(params, NULL, OC_STATE_UNCHECKED, &s, err);
+    oc_secrets_free(&s);
+    return rc;
 }
 
 void oc_client_redact(const oc_client *c, const char *text, size_t len, oc_buf *out)
@@ -98,14 +114,24 @@ void oc_client_redact(const oc_client *c, const char *text, size_t len, oc_buf *
     redact(c, NULL, text, len, out);
 }
 
+/* The last net: a secret that reached a message whole (the text that
+   carried it was not redacted on the way in) is replaced. A part of one
+   cannot be there: every cut keeps whole words only (oc_text_cut). */
 void oc_client_scrub_error(const oc_client *c, const oc_token *extra, oc_error *err)
 {
-    oc_buf clean;
-    if (!err || !err->message[0])
+    oc_secrets s;
+    if (!err || (!err->message[0] && !err->oauth_error[0]))
         return;
-    oc_buf_init(&clean, 0);
-    redact(c, extra, err->message, strlen(err->message), &clean);
-    if (clean.data && strcmp(clean.data, err->message) != 0)
-        snprintf(err->message, sizeof err->message, "%s", clean.data);
-    oc_buf_free(&clean);
+    oc_client_secrets(c, extra, &s);
+    if (err->message[0]) {
+        char clean[sizeof err->message];
+        oc_redact_copy(clean, sizeof clean, err->message, strlen(err->message), &s);
+        memcpy(err->message, clean, sizeof clean);
+    }
+    if (err->oauth_error[0]) {
+        char clean[sizeof err->oauth_error];
+        oc_redact_copy(clean, sizeof clean, err->oauth_error, strlen(err->oauth_error), &s);
+        memcpy(err->oauth_error, clean, sizeof clean);
+    }
+    oc_secrets_free(&s);
 }

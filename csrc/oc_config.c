@@ -488,10 +488,15 @@ oc_code oc_config_parse(oc_config *cfg, const char *s, size_t len, oc_error *err
         {
             int p = oc_prop_lookup(s + kstart, kend - kstart);
             if (p < 0 && after_secret >= 0) {
+                /* its text may be the secret's tail: not shown; the nearest
+                   known name is (a name from the table, never the text) */
+                const char *closest = oc_prop_closest(s + kstart, kend - kstart);
                 rc = oc_fail(err, OC_E_UNKNOWN_PROPERTY,
-                             "unknown connection property at position %zu, after the value of %s; "
+                             "unknown connection property at position %zu, after the value of %s%s%s%s; "
                              "if that value holds ';', quote it",
-                             kstart + 1, prop_table[after_secret].name);
+                             kstart + 1, prop_table[after_secret].name,
+                             closest ? " (did you mean '" : "", closest ? closest : "",
+                             closest ? "'?)" : "");
                 if (err)
                     snprintf(err->property, sizeof err->property, "%s", prop_table[after_secret].name);
                 break;

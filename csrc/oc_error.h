@@ -58,11 +58,23 @@ void oc_error_prefix(oc_error *err, const char *fmt, ...)
 #endif
     ;
 
-/* Appends text to the message, cut at the message's limit (e.g. advice). */
+/* Appends text to the message, cut at the message's limit (e.g. advice).
+   Every cut of a message ends it with "..." (see oc_text_cut). */
 void oc_error_append(oc_error *err, const char *text);
 
 /* Copies at most max-1 bytes of text into dst, replacing control characters
-   with '?', so text that came from a server cannot forge lines in a message. */
+   with '?', so text that came from a server cannot forge lines in a message.
+   For the program's own text; a server's goes through oc_redact_copy. */
 void oc_copy_printable(char *dst, size_t max, const char *text, size_t len);
+
+/*
+ * How much of text (len bytes, more than room) to keep so that at most room
+ * bytes remain and no word is split: a cut inside a run of the characters
+ * tokens are made of (RFC 6750's b64token, '%', UTF-8) drops the whole
+ * run, because what it would keep may be the head of a secret that
+ * redaction, matching whole secrets, no longer recognises. A cut inside
+ * OC_REDACTED's "[REDACTED]" drops it. len <= room: len.
+ */
+size_t oc_text_cut(const char *text, size_t len, size_t room);
 
 #endif

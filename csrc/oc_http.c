@@ -11,6 +11,10 @@
 #include "oc_mem.h"
 #include "oc_url.h"
 
+/* The hosts no proxy ever sees (libcurl's NOPROXY syntax): those
+   oc_host_is_loopback names. */
+#define LOOPBACK_HOSTS "localhost,127.0.0.0/8,::1"
+
 /*
  * One easy handle and the per-transfer state its callbacks write into. The
  * callbacks never fail with longjmp: they record what went wrong and return
@@ -23,7 +27,8 @@ typedef struct transfer {
     oc_response *resp;
     size_t max_body;
     long timeout_ms; /* the handle's Timeout, for requests that name none */
-    int via_proxy;   /* ProxyServer is set: connection failures are the proxy's */
+    int via_proxy;   /* ProxyServer is set: connection failures are the proxy's,
+                        but for loopback targets, which never go through it */
     int body_overflow;
     int header_overflow;
     const oc_request *req; /* the request a batch handle is performing, or NULL */
@@ -240,7 +245,10 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
     if (opts->proxy) {
         h->main.via_proxy = 1;
         curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
-        curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* an explicit proxy takes every request */
+        /* Every request but a loopback one: plain http is allowed only to
+           loopback hosts, because such traffic never leaves the machine;
+           through a proxy the token would leave it in clear. */
+        curl_easy_setopt(c, CURLOPT_NOPROXY, LOOPBACK_HOSTS);
         if (opts->proxy_port)
             curl_easy_setopt(c, CURLOPT_PROXYPORT, opts->proxy_port);
         if (opts->proxy_auth && opts->proxy_user) {
@@ -257,7 +265,7 @@ oc_code oc_http_new(const oc_http_options *opts, oc_http **out, oc_error *err)
         char list[1024];
         if (!env || !*env)
             env = getenv("NO_PROXY");
-        snprintf(list, sizeof list, "localhost,127.0.0.0/8,::1%s%s", env && *env ? "," : "",
+        snprintf(list, sizeof list, "%s%s%s", LOOPBACK_HOSTS, env && *env ? "," : "",
                  env && *env ? env : "");
         curl_easy_setopt(c, CURLOPT_NOPROXY, list);
     }
@@ -304,10 +312,27 @@ void oc_http_free(oc_http *h)
     free(h);
 }
 
+/* Whether url's host is a loopback one (see LOOPBACK_HOSTS). */
+static int url_is_loopback(const char *url)
+{
+    oc_url u;
+    int yes;
+    if (oc_url_parse(url, "URL", &u, NULL) != OC_OK)
+        return 0;
+    yes = oc_host_is_loopback(u.host);
+    oc_url_free(&u);
+    return yes;
+}
+
 static oc_code transport_error(transfer *h, CURLcode cc, const oc_request *req, oc_error *err)
 {
-    char what[480];
-    const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+    char what[480], detail[CURL_ERROR_SIZE + 4];
+    size_t n = strlen(h->errbuf);
+    if (n + 1 >= sizeof h->errbuf) /* libcurl cut its words: whole ones only (oc_text_cut) */
+        oc_redact_copy(detail, sizeof detail, h->errbuf, oc_text_cut(h->errbuf, n, n - 1), NULL);
+    else
+        oc_redact_copy(detail, sizeof detail, n ? h->errbuf : curl_easy_strerror(cc),
+                       n ? n : strlen(curl_easy_strerror(cc)), NULL);
     oc_describe_request(what, sizeof what, req->method, req->url);
     if (h->body_overflow || cc == CURLE_FILESIZE_EXCEEDED)
         return oc_fail(err, OC_E_TOO_LARGE, "%s: the answer is larger than the limit of %zu bytes",
@@ -334,7 +359,8 @@ static oc_code transport_error(transfer *h, CURLcode cc, const oc_request *req, 
         return oc_fail_nomem(err);
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_PROXY:
-        if (h->via_proxy) /* libcurl names the host it could not reach: the proxy */
+        /* libcurl names the host it could not reach: the proxy */
+        if (h->via_proxy && !url_is_loopback(req->url))
             return oc_fail(err, OC_E_NETWORK, "%s failed: the proxy (ProxyServer) cannot be reached: %s",
                            what, detail);
         return oc_fail(err, OC_E_NETWORK, "%s failed: %s", what, detail);

@@ -35,6 +35,7 @@ struct oc_listener {
     int answered;        /* that request's answer has been sent */
     unsigned refused;    /* callbacks without this login's state, ignored */
     const volatile sig_atomic_t *cancel; /* set (by a signal handler) to stop waiting */
+    const struct oc_secrets *known;      /* for the server's words, or NULL */
 };
 
 int oc_is_loopback_callback(const char *url)
@@ -118,7 +119,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return answer(conn, MHD_HTTP_OK, "Login already handled", "You can close this window.");
 
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, l->params);
-    l->verdict = oc_oauth_check_callback(l->params, l->state, l->state_rule, l->err);
+    l->verdict = oc_oauth_check_callback(l->params, l->state, l->state_rule, l->known, l->err);
     if (l->verdict == OC_E_STATE_MISMATCH) {
         /* Not this login's redirect (an old tab, or a forged request from
            any web page): refuse it and keep waiting, or anyone could end
@@ -336,6 +337,11 @@ oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, 
         run_daemons(l, 50);
     l->params = NULL;
     return l->verdict;
+}
+
+void oc_listener_set_secrets(oc_listener *l, const struct oc_secrets *known)
+{
+    l->known = known;
 }
 
 void oc_listener_set_cancel(oc_listener *l, const volatile sig_atomic_t *flag)

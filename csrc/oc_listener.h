@@ -45,6 +45,10 @@ oc_code oc_listener_wait(oc_listener *l, const char *state, oc_state_rule rule, 
 /* A flag that, once set (by a signal handler: Ctrl-C), ends the wait with
    "the login was interrupted" within half a second. */
 void oc_listener_set_cancel(oc_listener *l, const volatile sig_atomic_t *flag);
+/* Secrets the server's words in a callback's error are redacted of (see
+   oc_oauth_check_callback); kept by pointer until the listener stops. */
+struct oc_secrets;
+void oc_listener_set_secrets(oc_listener *l, const struct oc_secrets *known);
 void oc_listener_stop(oc_listener *l);
 
 /* Whether url is a loopback http URL the listener can serve. */

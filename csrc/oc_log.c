@@ -148,7 +148,8 @@ void oc_log_body(oc_log *log, int level, const char *prefix, const char *body, s
     oc_redact_body(&clean, body, len, &log->secrets);
     if (log->level < 5 && clean.len > BODY_CUT + strlen(prefix)) {
         shown = clean.len;
-        clean.len = BODY_CUT + strlen(prefix);
+        clean.len = strlen(prefix) + oc_text_cut(clean.data + strlen(prefix), clean.len - strlen(prefix),
+                                                 BODY_CUT);
         clean.data[clean.len] = '\0';
         oc_buf_printf(&clean, " ... (%zu bytes in all)", shown - strlen(prefix));
     }

@@ -13,6 +13,7 @@
 #include "oc_crypto.h"
 #include "oc_mem.h"
 #include "oc_listener.h"
+#include "oc_redact.h"
 #include "oc_time.h"
 
 enum { PASTE_MAX = 8192 };
@@ -132,8 +133,8 @@ static char *actual_redirect(const char *callback, unsigned port)
     return copy;
 }
 
-oc_code oc_login_take_code(const char *text, const char *state, oc_state_rule rule, oc_kv *params,
-                           oc_error *err)
+static oc_code take_code(const char *text, const char *state, oc_state_rule rule,
+                         const oc_secrets *known, oc_kv *params, oc_error *err)
 {
     const char *q = strchr(text, '?');
     const char *start = text;
@@ -144,13 +145,19 @@ oc_code oc_login_take_code(const char *text, const char *state, oc_state_rule ru
     if (q || strncmp(start, "code=", 5) == 0 || strncmp(start, "error=", 6) == 0 ||
         strstr(start, "&code=") || strstr(start, "&error=")) {
         const char *query = q ? q + 1 : start;
-        return oc_oauth_callback(query, strcspn(query, "#"), state, rule, params, err);
+        return oc_oauth_callback(query, strcspn(query, "#"), state, rule, known, params, err);
     }
     if (!*start)
         return oc_fail(err, OC_E_LOGIN, "no authorization code was entered");
     if (oc_kv_adds(params, "code", start) != 0)
         return oc_fail_nomem(err);
     return OC_OK;
+}
+
+oc_code oc_login_take_code(const char *text, const char *state, oc_state_rule rule, oc_kv *params,
+                           oc_error *err)
+{
+    return take_code(text, state, rule, NULL, params, err);
 }
 
 oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **verifier,
@@ -160,8 +167,10 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
     char *state = NULL, *challenge = NULL, *url = NULL, *redirect = NULL;
     oc_listener *listener = NULL;
     int oob = strcmp(req->callback_url, OC_OOB_REDIRECT) == 0;
+    oc_secrets known; /* what the server's words in an error are redacted of */
     oc_code rc;
 
+    memset(&known, 0, sizeof known);
     *verifier = NULL;
     *redirect_uri = NULL;
     guard.armed = 0;
@@ -181,6 +190,8 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
     }
     if ((rc = oc_oauth_authorize_url(req->flow, redirect, state, challenge, NULL, &url, err)) != OC_OK)
         goto out;
+    oc_secrets_add(&known, req->flow->client_secret);
+    oc_secrets_add(&known, *verifier);
 
     fprintf(stderr, "\nTo sign in to %s, open this address in your browser:\n\n    %s\n\n",
             req->title ? req->title : "the provider", url);
@@ -204,7 +215,7 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
             }
         } while (blank);
         if (rc == OC_OK)
-            rc = oc_login_take_code(line, state, req->state_rule, params, err);
+            rc = take_code(line, state, req->state_rule, &known, params, err);
         oc_wipe(line, sizeof line);
     } else {
         fprintf(stderr, "Waiting for the browser to return to %s ...\n", redirect);
@@ -212,10 +223,12 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
         if (oc_browser_open(url) != 0)
             fprintf(stderr, "(no browser could be started; open the address by hand)\n");
         oc_listener_set_cancel(listener, &interrupted);
+        oc_listener_set_secrets(listener, &known);
         rc = oc_listener_wait(listener, state, req->state_rule, req->timeout_ms, params, err);
     }
 out:
     oc_listener_stop(listener);
+    oc_secrets_free(&known);
     free(url);
     free(challenge);
     free(state);

@@ -10,6 +10,7 @@
 #include "oc_crypto.h"
 #include "oc_mem.h"
 #include "oc_http.h"
+#include "oc_redact.h"
 #include "oc_url.h"
 #include "oc_version.h"
 
@@ -275,8 +276,8 @@ oc_code oc_oauth_client_credentials_request(const oc_flow *f, oc_token_request *
 
 oc_code oc_oauth_token_result(const char *what, const char *token_url, long status,
                               const char *content_type, const char *body, size_t len,
-                              int64_t now_ms, const oc_token *previous, oc_token *out,
-                              oc_error *err)
+                              int64_t now_ms, const oc_token *previous,
+                              const oc_secrets *known, oc_token *out, oc_error *err)
 {
     char endpoint[400];
     oc_code rc;
@@ -287,19 +288,20 @@ oc_code oc_oauth_token_result(const char *what, const char *token_url, long stat
             err->status = status;
         return rc;
     }
-    return oc_token_error_response(status, body, len, content_type, what, endpoint, err);
+    return oc_token_error_response(status, body, len, content_type, what, endpoint, known, err);
 }
 
 oc_code oc_oauth_callback(const char *query, size_t len, const char *expected_state,
-                          oc_state_rule rule, oc_kv *params, oc_error *err)
+                          oc_state_rule rule, const oc_secrets *known, oc_kv *params,
+                          oc_error *err)
 {
     if (oc_form_parse(params, query, len) != 0)
         return oc_fail_nomem(err);
-    return oc_oauth_check_callback(params, expected_state, rule, err);
+    return oc_oauth_check_callback(params, expected_state, rule, known, err);
 }
 
 oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state, oc_state_rule rule,
-                                oc_error *err)
+                                const oc_secrets *known, oc_error *err)
 {
     const char *state, *error, *code;
     static const char *const once[] = { "code", "state", "error" };
@@ -328,9 +330,9 @@ oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state,
     if (error) {
         char shown[64], desc[240] = "";
         const char *d = oc_kv_get(params, "error_description");
-        oc_copy_printable(shown, sizeof shown, error, strlen(error));
+        oc_redact_copy(shown, sizeof shown, error, strlen(error), known);
         if (d)
-            oc_copy_printable(desc, sizeof desc, d, strlen(d));
+            oc_redact_copy(desc, sizeof desc, d, strlen(d), known);
         if (err)
             snprintf(err->oauth_error, sizeof err->oauth_error, "%s", shown);
         if (strcmp(error, "access_denied") == 0)

@@ -70,12 +70,13 @@ oc_code oc_oauth_client_credentials_request(const oc_flow *f, oc_token_request *
 /*
  * Reads the token endpoint's answer: a token on 2xx, else the OAuth error.
  * what names the operation for messages ("the token refresh"); previous
- * supplies a refresh token the answer may omit.
+ * supplies a refresh token the answer may omit; the server's words are
+ * redacted of known (NULL: none) before they are cut.
  */
 oc_code oc_oauth_token_result(const char *what, const char *token_url, long status,
                               const char *content_type, const char *body, size_t len,
-                              int64_t now_ms, const oc_token *previous, oc_token *out,
-                              oc_error *err);
+                              int64_t now_ms, const oc_token *previous,
+                              const struct oc_secrets *known, oc_token *out, oc_error *err);
 
 /* How a callback's state is judged. */
 typedef enum oc_state_rule {
@@ -89,12 +90,14 @@ typedef enum oc_state_rule {
 /*
  * Checks the parameters of a request that reached the redirect URI (RFC 6749
  * 4.1.2): state (compared in constant time) by rule, then the error the
- * authorization server sent, or the presence of a code.
+ * authorization server sent (its words redacted of known, which may be
+ * NULL, before they are cut), or the presence of a code.
  */
 oc_code oc_oauth_check_callback(const oc_kv *params, const char *expected_state, oc_state_rule rule,
-                                oc_error *err);
+                                const struct oc_secrets *known, oc_error *err);
 /* The same from a raw query string; params receives every parameter. */
 oc_code oc_oauth_callback(const char *query, size_t len, const char *expected_state,
-                          oc_state_rule rule, oc_kv *params, oc_error *err);
+                          oc_state_rule rule, const struct oc_secrets *known, oc_kv *params,
+                          oc_error *err);
 
 #endif

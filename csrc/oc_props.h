@@ -61,7 +61,7 @@
     OC_PROP(PROXY_AUTO_DETECT, "ProxyAutoDetect", OC_PT_BOOL, "TRUE", 0, NULL, \
         "Use the proxy the environment names (https_proxy, http_proxy, no_proxy) when ProxyServer is unset; FALSE connects directly. Loopback hosts (localhost, 127.0.0.0/8, ::1) never go through that proxy.") \
     OC_PROP(PROXY_SERVER, "ProxyServer", OC_PT_STRING, NULL, 0, NULL, \
-        "An HTTP proxy to send every request through (host name or URL).") \
+        "An HTTP proxy to send every request through (host name or URL), but those to loopback hosts (localhost, 127.0.0.0/8, ::1), which never leave the machine.") \
     OC_PROP(PROXY_PORT, "ProxyPort", OC_PT_PORT, "80", 0, NULL, \
         "The port of ProxyServer, unless ProxyServer names one.") \
     OC_PROP(PROXY_AUTH_SCHEME, "ProxyAuthScheme", OC_PT_ENUM, "BASIC", 0, "BASIC|DIGEST|NTLM|NONE", \

@@ -104,22 +104,49 @@ void oc_secrets_free(oc_secrets *s)
 
 void oc_redact_literals(oc_buf *out, const char *text, size_t len, const oc_secrets *s)
 {
-    size_t i = 0;
+    size_t lens[MAX_SECRETS], n = s ? s->n : 0, i = 0, plain = 0, k; /* n <= MAX_SECRETS: add_one */
+    for (k = 0; k < n; k++)
+        lens[k] = strlen(s->value[k]);
     while (i < len) {
-        size_t k, best = 0;
-        for (k = 0; s && k < s->n; k++) {
-            size_t n = strlen(s->value[k]);
-            if (n <= len - i && n > best && memcmp(text + i, s->value[k], n) == 0)
-                best = n;
-        }
+        size_t best = 0;
+        for (k = 0; k < n; k++)
+            if (lens[k] <= len - i && lens[k] > best && text[i] == s->value[k][0] &&
+                memcmp(text + i, s->value[k], lens[k]) == 0)
+                best = lens[k];
         if (best) {
+            oc_buf_append(out, text + plain, i - plain);
             oc_buf_puts(out, OC_REDACTED);
             i += best;
+            plain = i;
         } else {
-            oc_buf_append(out, text + i, 1);
             i++;
         }
     }
+    oc_buf_append(out, text + plain, len - plain);
+}
+
+void oc_redact_copy(char *dst, size_t max, const char *text, size_t len, const oc_secrets *s)
+{
+    oc_buf clean;
+    const char *t = text;
+    size_t n = len;
+    if (max == 0)
+        return;
+    oc_buf_init_secret(&clean, 0);
+    if (s && s->n) {
+        oc_redact_literals(&clean, text, len, s);
+        t = clean.data ? clean.data : "";
+        n = clean.len;
+    }
+    if (n >= max) {
+        n = max >= 4 ? oc_text_cut(t, n, max - 4) : 0;
+        oc_copy_printable(dst, n + 1, t, n);
+        if (max >= 4)
+            memcpy(dst + n, "...", 4);
+    } else {
+        oc_copy_printable(dst, max, t, n);
+    }
+    oc_buf_free(&clean);
 }
 
 void oc_redact_header(oc_buf *out, const char *line, size_t len, const oc_secrets *s)
@@ -198,8 +225,10 @@ static void redact_quoted_fields(oc_buf *out, const char *text, size_t len)
     while (i < len) {
         size_t name_start, name_end, j;
         if (text[i] != '"') {
-            oc_buf_append(out, text + i, 1);
-            i++;
+            const char *q = memchr(text + i, '"', len - i);
+            size_t run = q ? (size_t)(q - (text + i)) : len - i;
+            oc_buf_append(out, text + i, run);
+            i += run;
             continue;
         }
         name_start = i + 1;
@@ -237,18 +266,21 @@ static void redact_quoted_fields(oc_buf *out, const char *text, size_t len)
 /* Control characters are shown escaped, so a body cannot forge log lines. */
 static void append_escaped_controls(oc_buf *out, const char *text, size_t len)
 {
-    size_t i;
+    size_t i, plain = 0;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        oc_buf_append(out, text + plain, i - plain);
+        plain = i + 1;
         if (c == '\n')
             oc_buf_puts(out, "\\n");
         else if (c == '\r')
             oc_buf_puts(out, "\\r");
-        else if (c < 0x20 || c == 0x7f)
-            oc_buf_printf(out, "\\x%02x", c);
         else
-            oc_buf_append(out, text + i, 1);
+            oc_buf_printf(out, "\\x%02x", c);
     }
+    oc_buf_append(out, text + plain, len - plain);
 }
 
 void oc_redact_body(oc_buf *out, const char *body, size_t len, const oc_secrets *s)

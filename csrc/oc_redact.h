@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "oc_buf.h"
+#include "oc_error.h"
 
 #define OC_REDACTED "[REDACTED]"
 
@@ -34,6 +35,16 @@ int oc_field_is_secret(const char *name, size_t len);
 
 /* Appends text to out with every known secret replaced. */
 void oc_redact_literals(oc_buf *out, const char *text, size_t len, const oc_secrets *s);
+/*
+ * The one way a text from outside (a server's words, a header's value, a
+ * URL it sent, a reply) enters a message: copied into dst (max bytes with
+ * the NUL) with every secret of s replaced over the whole text first, then
+ * control characters shown as '?', then cut where oc_text_cut says, ending
+ * in "...". Redacting before cutting: a cut secret no longer matches
+ * whole. s may be NULL (the cut still never splits a word, so a secret
+ * stays whole for a later redaction, or goes).
+ */
+void oc_redact_copy(char *dst, size_t max, const char *text, size_t len, const oc_secrets *s);
 /* Appends one "Name: value" header line, redacted. */
 void oc_redact_header(oc_buf *out, const char *line, size_t len, const oc_secrets *s);
 /* Appends a body, redacted: JSON and form bodies field by field, then literals. */

@@ -22,6 +22,7 @@
 
 #include "oc_crypto.h"
 #include "oc_mem.h"
+#include "oc_redact.h"
 #include "oc_time.h"
 
 enum { REPLY_MAX = 4 * 1024 * 1024 };
@@ -351,7 +352,8 @@ oc_code oc_redis_command(oc_redis *r, int argc, const char **argv, const size_t 
         rc = read_reply(r, reply, deadline, err);
     if (rc == OC_OK && (*reply)->type == REDIS_REPLY_ERROR) {
         char shown[200];
-        oc_copy_printable(shown, sizeof shown, (*reply)->str, (*reply)->len);
+        /* whole words only: the client's redaction then finds any secret whole */
+        oc_redact_copy(shown, sizeof shown, (*reply)->str, (*reply)->len, NULL);
         freeReplyObject(*reply);
         *reply = NULL;
         return oc_fail(err, OC_E_SETTINGS, "%s: the server answered %s", r->shown, shown);

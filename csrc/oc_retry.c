@@ -32,6 +32,13 @@ static int64_t clamp_wait(int64_t ms)
     return ms > WAIT_CEILING_MS ? WAIT_CEILING_MS : ms;
 }
 
+/* A server's number of seconds as a wait: past the ceiling it is the
+   ceiling, before the multiplication could overflow. */
+static int64_t seconds_wait(int64_t s)
+{
+    return s > WAIT_CEILING_MS / 1000 ? WAIT_CEILING_MS : clamp_wait(s * 1000);
+}
+
 int64_t oc_parse_time_ms(const char *text)
 {
     int y, mo, d, h, mi, s, n = 0;
@@ -82,10 +89,12 @@ int64_t oc_parse_time_ms(const char *text)
         return ((int64_t)t - offset) * 1000 + ms;
     }
     t = curl_getdate(text, NULL); /* RFC 9110 HTTP-date and its older forms */
-    return t == (time_t)-1 ? -1 : (int64_t)t * 1000;
+    if (t == (time_t)-1 || (int64_t)t < 0)
+        return -1;
+    return (int64_t)t > INT64_MAX / 1000 ? INT64_MAX : (int64_t)t * 1000; /* the ceiling, later */
 }
 
-/* A whole number in text, or -1. */
+/* A whole number in text, or -1; strtoll saturates at INT64_MAX. */
 static int64_t whole(const char *text)
 {
     char *end;
@@ -123,7 +132,7 @@ static int64_t wait_from(const char *value, const char *kind, size_t klen, int64
     }
     if ((v = whole(value)) < 0)
         return -1;
-    return clamp_wait(klen == 1 && kind[0] == 's' ? v * 1000 : v);
+    return klen == 1 && kind[0] == 's' ? seconds_wait(v) : clamp_wait(v);
 }
 
 int64_t oc_retry_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_ms)
@@ -132,7 +141,7 @@ int64_t oc_retry_wait_ms(const oc_response *r, const oc_profile *p, int64_t now_
     int64_t v;
     if (ra) {
         if ((v = whole(ra)) >= 0)
-            return clamp_wait(v * 1000);
+            return seconds_wait(v);
         if ((v = oc_parse_time_ms(ra)) >= 0)
             return clamp_wait(v - now_ms);
     }

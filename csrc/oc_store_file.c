@@ -92,11 +92,17 @@ static oc_code check_file(int fd, const char *label, const char *path, oc_error 
     return OC_OK;
 }
 
+/* After open(O_NOFOLLOW) failed. A symbolic link is named as one whatever
+   errno says: O_NOFOLLOW gives ELOOP, but a link another user planted in
+   a sticky directory (/tmp) gives EACCES (the kernel's sticky-directory
+   protection), which "Permission denied" would hide. */
 static oc_code open_error(const char *label, const char *path, oc_error *err)
 {
-    if (errno == ELOOP)
+    int e = errno;
+    struct stat st;
+    if (e == ELOOP || (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
         return oc_fail(err, OC_E_SETTINGS, "refusing the %s %s: it is a symbolic link", label, path);
-    return oc_fail(err, OC_E_SETTINGS, "cannot open the %s %s: %s", label, path, strerror(errno));
+    return oc_fail(err, OC_E_SETTINGS, "cannot open the %s %s: %s", label, path, strerror(e));
 }
 
 /* Reads an open private file whole into out (a secret buffer of limit max). */

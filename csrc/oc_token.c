@@ -9,6 +9,7 @@
 #include "oc_buf.h"
 #include "oc_crypto.h"
 #include "oc_mem.h"
+#include "oc_redact.h"
 
 /* Members of a token response the token itself models; the rest go to extra. */
 static const char *const known_members[] = {
@@ -279,7 +280,7 @@ oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoi
        worse, accepted by a lax server). Some servers omit the type. */
     if (t.token_type && strcasecmp(t.token_type, "bearer") != 0) {
         char shown[40];
-        oc_copy_printable(shown, sizeof shown, t.token_type, strlen(t.token_type));
+        oc_redact_copy(shown, sizeof shown, t.token_type, strlen(t.token_type), NULL);
         rc = oc_fail(err, OC_E_BAD_RESPONSE,
                      "the token endpoint %s issued a '%s' token; only Bearer tokens are supported",
                      endpoint, shown);
@@ -326,7 +327,8 @@ static oc_code code_for_status(long status)
 }
 
 oc_code oc_token_error_response(long status, const char *body, size_t len, const char *ctype,
-                                const char *what, const char *endpoint, oc_error *err)
+                                const char *what, const char *endpoint, const oc_secrets *known,
+                                oc_error *err)
 {
     json_t *root = len && len <= OC_TOKEN_RESPONSE_MAX ? json_loadb(body, len, 0, NULL) : NULL;
     json_t *e = json_is_object(root) ? json_object_get(root, "error") : NULL;
@@ -337,9 +339,9 @@ oc_code oc_token_error_response(long status, const char *body, size_t len, const
     if (json_is_string(e)) {
         char code[64], desc[240] = "";
         json_t *d = json_object_get(root, "error_description");
-        oc_copy_printable(code, sizeof code, json_string_value(e), json_string_length(e));
+        oc_redact_copy(code, sizeof code, json_string_value(e), json_string_length(e), known);
         if (json_is_string(d))
-            oc_copy_printable(desc, sizeof desc, json_string_value(d), json_string_length(d));
+            oc_redact_copy(desc, sizeof desc, json_string_value(d), json_string_length(d), known);
         if (err)
             snprintf(err->oauth_error, sizeof err->oauth_error, "%s", code);
         rc = oc_fail(err, status == 429 || status >= 500 ? code_for_status(status) : OC_E_OAUTH,
@@ -347,8 +349,8 @@ oc_code oc_token_error_response(long status, const char *body, size_t len, const
                      desc[0] ? ": " : "", desc);
     } else {
         char shown[80];
-        oc_copy_printable(shown, sizeof shown, ctype ? ctype : "no content type",
-                          strlen(ctype ? ctype : "no content type"));
+        oc_redact_copy(shown, sizeof shown, ctype ? ctype : "no content type",
+                       strlen(ctype ? ctype : "no content type"), known);
         if (status >= 500) /* a gateway's or a crashed server's page, not an answer */
             rc = oc_fail(err, code_for_status(status),
                          "%s failed: %s answered HTTP %ld, a server error; the stored tokens are "

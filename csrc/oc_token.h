@@ -61,11 +61,14 @@ oc_code oc_token_salvage_refresh(const char *body, size_t len, const oc_token *p
 
 /*
  * The token endpoint's error answer (RFC 6749 5.2) as an oc_error: fills
- * err->oauth_error and a message with error_description. Used for any
- * non-2xx answer, including ones that are not JSON.
+ * err->oauth_error and a message with error_description, each redacted of
+ * the known secrets (NULL: none) before it is cut. Used for any non-2xx
+ * answer, including ones that are not JSON.
  */
+struct oc_secrets;
 oc_code oc_token_error_response(long status, const char *body, size_t len, const char *ctype,
-                                const char *what, const char *endpoint, oc_error *err);
+                                const char *what, const char *endpoint,
+                                const struct oc_secrets *known, oc_error *err);
 
 /*
  * What a stored token set is for, kept beside it: tokens are only ever used

@@ -18,7 +18,7 @@ static void judge(const char *query, size_t size, oc_state_rule rule)
     oc_kv params = OC_KV_INIT;
     oc_error err;
     oc_error_clear(&err);
-    if (oc_oauth_callback(query, size, STATE, rule, &params, &err) == OC_OK) {
+    if (oc_oauth_callback(query, size, STATE, rule, NULL, &params, &err) == OC_OK) {
         const char *state = oc_kv_get(&params, "state"), *code = oc_kv_get(&params, "code");
         if ((!state && rule == OC_STATE_REQUIRED) || (state && strcmp(state, STATE) != 0) || !code ||
             !*code)

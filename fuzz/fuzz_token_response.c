@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     oc_error_clear(&err);
     if (oc_oauth_token_result("the token refresh", "https://as.example/token?x=1", status,
                               "application/json", (const char *)data + 1, size - 1, 1000, &prev,
-                              &out, &err) == OC_OK) {
+                              NULL, &out, &err) == OC_OK) {
         if (!out.access_token)
             __builtin_trap();
         check_token_text(out.access_token);

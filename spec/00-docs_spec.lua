@@ -7,3 +7,14 @@ describe("docs/connection-properties.md", function()
     assert.equal(render(), H.read_file(H.ROOT .. "/docs/connection-properties.md"))
   end)
 end)
+
+describe("README.md", function()
+  it("lists every err.code the core gives, as csrc/oc_errors.h has them", function()
+    local core = require "oauthconnect.core"
+    local rows = { "| `err.code` | meaning |", "| --- | --- |" }
+    for _, c in ipairs(core.error_codes()) do rows[#rows + 1] = ("| `%s` | %s |"):format(c[1], c[2]) end
+    local want = table.concat(rows, "\n") .. "\n"
+    local readme = H.read_file(H.ROOT .. "/README.md")
+    assert(readme:find(want, 1, true), "README.md's list of err.code must read:\n" .. want)
+  end)
+end)

@@ -79,6 +79,22 @@ describe("the web flow", function()
     assert.equal(0, sandbox:stats().code_exchanges)
   end)
 
+  it("keeps no part of a secret the callback's error quotes where it is cut", function()
+    local secret = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"):rep(5)
+    local p = {}
+    for k, v in pairs(props) do p[k] = v end
+    p.OAuthClientSecret = secret
+    for _, offset in ipairs({ 0, 100, 200, 236 }) do
+      local _, err = jumpseller.get_access_token(p, { error = "invalid_client",
+        error_description = ("x"):rep(offset) .. " the secret " .. secret .. " is wrong" })
+      assert.equal("invalid_client", err.oauth_error)
+      assert.matches("^the authorization server answered the login with invalid_client: ", err.message)
+      for i = 1, #secret - 7 do
+        assert.is_nil(err.message:find(secret:sub(i, i + 7), 1, true), err.message)
+      end
+    end
+  end)
+
   it("raises for wrong argument types, at the caller's line", function()
     local here = debug.getinfo(1, "S").short_src:gsub("%p", "%%%0")
     local function where(f)
@@ -100,6 +116,33 @@ describe("the web flow", function()
     local token = assert(jumpseller.get_access_token(H.connstr(props), follow(url).code,
       { code_verifier = verifier, on_token = function(t) reported = t end }))
     assert.equal(token.access_token, reported.access_token)
+  end)
+
+  -- on_token given twice: the later word wins, as for every property
+  -- (extra over options, get_access_token's params over options); one is
+  -- called, never both.
+  it("calls extra's on_token, not the options', when both give one", function()
+    local calls = {}
+    local function recorder(name) return function() calls[#calls + 1] = name end end
+    local p = {}
+    for k, v in pairs(props) do p[k] = v end
+    p.InitiateOAuth = "REFRESH"
+    p.on_token = recorder("options")
+    local url, _, verifier = assert(jumpseller.get_authorization_url(p))
+    assert(jumpseller.get_access_token(p, follow(url).code,
+      { code_verifier = verifier, on_token = recorder("params") }))
+    assert.same({ "params" }, calls)
+    calls = {}
+    local c = assert(jumpseller.connect(p, { on_token = recorder("extra") }))
+    assert(c:token(true))
+    c:close()
+    assert.same({ "extra" }, calls)
+    calls = {}
+    assert(jumpseller.refresh_access_token(p, { on_token = recorder("extra") }))
+    assert.same({ "extra" }, calls)
+    calls = {}
+    assert(jumpseller.refresh_access_token(p))
+    assert.same({ "options" }, calls)
   end)
 
   it("takes the callback's whole query in place of the code", function()

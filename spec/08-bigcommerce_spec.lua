@@ -113,9 +113,25 @@ describe("BigCommerce", function()
     local body, err = c:get("/catalog/products")
     assert.is_nil(body)
     assert.equal(401, err.status)
-    assert.matches("BigCommerce tokens cannot be refreshed, so the app must be authorized again", err.message)
+    assert.matches("BigCommerce tokens cannot be refreshed, so the app must be authorized (installed) again",
+      err.message, 1, true)
     assert.equal(1, sandbox:stats().token)
     c:close()
+  end)
+
+  it("says so for a token given with InitiateOAuth=OFF too", function()
+    local code, cb = sandbox:authorize({ redirect_uri = props.CallbackURL })
+    local token = assert(bigcommerce.get_access_token(props, code, cb))
+    sandbox:revoke()
+    local c = assert(bigcommerce.connect(sandbox:bigcommerce_props({ InitiateOAuth = "OFF",
+      OAuthAccessToken = token.access_token, StoreId = "sbx123abc" })))
+    local body, err = c:get("/catalog/products")
+    c:close()
+    assert.is_nil(body)
+    assert.equal(401, err.status)
+    assert.matches("BigCommerce tokens cannot be refreshed, so the app must be authorized (installed) again",
+      err.message, 1, true)
+    assert.not_matches("InitiateOAuth=OFF", err.message, 1, true)
   end)
 
   it("uses StoreId when given, and refuses a malformed one", function()

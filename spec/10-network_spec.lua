@@ -32,6 +32,16 @@ end
 
 local make_ca = H.make_ca
 
+-- This machine's name when it resolves to a loopback address without being
+-- a loopback name (Debian's /etc/hosts maps it to 127.0.1.1): a host the
+-- client sends through a proxy that the proxy can still reach. name, address
+-- or nil.
+local function loopback_alias()
+  local name = H.capture("hostname"):gsub("%s+$", "")
+  local addr = H.capture("getent ahostsv4 " .. H.q(name) .. " 2>/dev/null"):match("^(127%.%d+%.%d+%.%d+)")
+  if name:match("^[%w.-]+$") and name ~= "localhost" and addr then return name, addr end
+end
+
 describe("network properties", function()
   local dir
 
@@ -45,49 +55,94 @@ describe("network properties", function()
       if sandbox then sandbox:stop() end
     end)
 
-    it("carries every request through ProxyServer/ProxyPort", function()
-      sandbox = H.sandbox("jumpseller", { "--basic-login", "shop", "--basic-token", "tok" })
+    -- Plain http is allowed only to loopback hosts, because such traffic
+    -- never leaves the machine: through a proxy the token would.
+    it("never sends a loopback API's requests, or their tokens, through ProxyServer", function()
+      sandbox = H.sandbox("jumpseller")
+      local v6 = H.sandbox("jumpseller", { "--host", "::1" })
       proxy = start_proxy(dir)
-      local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "shop", Password = "tok",
-        URL = sandbox.url .. "/v1", ProxyServer = "127.0.0.1", ProxyPort = proxy.port }))
-      assert(c:get("/store/info.json"))
+      local props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", CallbackURL = "http://127.0.0.1:1/cb",
+        OAuthSettingsLocation = dir .. "/t.json", ProxyServer = "127.0.0.1", ProxyPort = proxy.port })
+      assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+      local c = assert(jumpseller.connect(props))
+      local refreshed = assert(c:token(true)) -- the token endpoint too
+      assert.equal("Sandbox Store", assert(c:get("/store/info.json")).store.name)
       c:close()
-      assert.matches("GET " .. sandbox.url .. "/v1/store/info.json", proxy.log(), 1, true)
+      local token = refreshed.access_token
+      for _, url in ipairs({ sandbox.url:gsub("127%.0%.0%.1", "localhost") .. "/v1", v6.url .. "/v1" }) do
+        c = assert(jumpseller.connect({ InitiateOAuth = "OFF", OAuthAccessToken = token, URL = url,
+          ProxyServer = "http://127.0.0.1:" .. proxy.port }))
+        local body, err = c:get("/store/info.json")
+        c:close()
+        if url:find("::1", 1, true) then
+          assert.equal(401, err and err.status, tostring(err)) -- another sandbox: not its token
+        else
+          assert.equal("Sandbox Store", body and body.store.name, tostring(err))
+        end
+      end
+      v6:stop()
+      local log = proxy.log() -- only start_proxy's own probe went through it
+      assert.is_nil(log:find("/v1/store", 1, true), log)
+      assert.is_nil(log:find("/oauth/token", 1, true), log)
+      assert.is_nil(log:find(token, 1, true))
     end)
 
-    it("authenticates to the proxy, and reports a refusal", function()
-      sandbox = H.sandbox("jumpseller", { "--basic-login", "shop", "--basic-token", "tok" })
-      proxy = start_proxy(dir, { user = "puser", password = "ppass" })
-      local base = { AuthScheme = "BASIC", User = "shop", Password = "tok", URL = sandbox.url .. "/v1",
-        ProxyServer = "http://127.0.0.1:" .. proxy.port, ProxyUser = "puser" }
-      base.ProxyPassword = "ppass"
-      local c = assert(jumpseller.connect(base))
-      assert(c:get("/store/info.json"))
-      c:close()
-      local reached = #sandbox:requests("/v1")
-      base.ProxyPassword = "wrong"
-      c = assert(jumpseller.connect(base))
-      local res = assert(c:request { path = "/store/info.json" })
-      -- tinyproxy answers a wrong password with 401 (407 when none is sent)
-      assert.is_true(res.status == 407 or res.status == 401)
-      assert.equal(reached, #sandbox:requests("/v1"))
-      c:close()
-      -- no credentials at all: a 407, and the error says what to set
-      base.ProxyUser, base.ProxyPassword = nil, nil
-      c = assert(jumpseller.connect(base))
+    -- Every other API goes through the proxy. Its tunnels are tried to
+    -- a name that does not resolve (the proxy answers 500 once it has
+    -- let the client in), and end to end to this machine's own name
+    -- where that name is a loopback address but not a loopback name.
+    local UNRESOLVABLE = "https://api.example.invalid/v1"
+
+    it("carries every request to another host through ProxyServer/ProxyPort", function()
+      proxy = start_proxy(dir)
+      local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "shop", Password = "tok",
+        URL = UNRESOLVABLE, ProxyServer = "127.0.0.1", ProxyPort = proxy.port, MaxAttempts = 1 }))
       local body, err = c:get("/store/info.json")
       c:close()
       assert.is_nil(body)
-      assert.equal(407, err.status)
+      assert.equal("network_error", err.code)
+      assert.matches("CONNECT api.example.invalid:443", proxy.log(), 1, true)
+    end)
+
+    it("authenticates to the proxy, and reports a refusal", function()
+      proxy = start_proxy(dir, { user = "puser", password = "ppass" })
+      local base = { AuthScheme = "BASIC", User = "shop", Password = "tok", URL = UNRESOLVABLE,
+        ProxyServer = "http://127.0.0.1:" .. proxy.port, ProxyUser = "puser", MaxAttempts = 1 }
+      base.ProxyPassword = "ppass"
+      local c = assert(jumpseller.connect(base))
+      local _, err = c:get("/store/info.json")
+      c:close()
+      -- let in: the proxy then tries the host
+      assert.equal("network_error", err.code)
+      assert.not_matches("wants credentials", err.message)
+      assert.matches("opening connection to api.example.invalid:443", proxy.log(), 1, true)
+      -- tinyproxy answers a wrong password with 401 (407 when none is sent)
+      base.ProxyPassword = "wrong"
+      c = assert(jumpseller.connect(base))
+      _, err = c:get("/store/info.json")
+      c:close()
+      assert.matches("CONNECT tunnel failed, response 40[17]", err.message)
+      -- no credentials at all: a 407, and the error says what to set
+      base.ProxyUser, base.ProxyPassword = nil, nil
+      c = assert(jumpseller.connect(base))
+      _, err = c:get("/store/info.json")
+      c:close()
       assert.matches("the proxy wants credentials: set ProxyUser and ProxyPassword", err.message, 1, true)
     end)
 
-    it("says what a proxy that refuses an HTTPS tunnel (407) wants", function()
-      local ca, cert, key = make_ca(dir)
-      sandbox = H.sandbox("jumpseller", { "--tls-cert", cert, "--tls-key", key,
+    it("tunnels HTTPS through an authenticating proxy, and says what a 407 wants", function()
+      local name, addr = loopback_alias()
+      if not name then
+        pending("this machine's name (" .. H.capture("hostname"):gsub("%s+$", "")
+          .. ") is not a loopback address")
+        return
+      end
+      local ca, cert, key = make_ca(dir, "DNS:" .. name)
+      sandbox = H.sandbox("jumpseller", { "--host", addr, "--tls-cert", cert, "--tls-key", key,
         "--basic-login", "shop", "--basic-token", "tok" })
       proxy = start_proxy(dir, { user = "puser", password = "ppass" })
-      local base = { AuthScheme = "BASIC", User = "shop", Password = "tok", URL = sandbox.url .. "/v1",
+      local base = { AuthScheme = "BASIC", User = "shop", Password = "tok",
+        URL = sandbox.url:gsub("//[^:/]+", "//" .. name) .. "/v1",
         SSLServerCert = ca, ProxyServer = "http://127.0.0.1:" .. proxy.port, MaxAttempts = 1 }
       local c = assert(jumpseller.connect(base))
       local body, err = c:get("/store/info.json")
@@ -98,17 +153,27 @@ describe("network properties", function()
       c = assert(jumpseller.connect(base))
       assert.equal("Sandbox Store", assert(c:get("/store/info.json")).store.name)
       c:close()
+      assert.matches("CONNECT " .. name .. ":", proxy.log(), 1, true)
     end)
 
     it("says when the proxy itself cannot be reached", function()
-      sandbox = H.sandbox("jumpseller", { "--basic-login", "shop", "--basic-token", "tok" })
       local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "shop", Password = "tok",
-        URL = sandbox.url .. "/v1", ProxyServer = "http://127.0.0.1:" .. H.free_port(), MaxAttempts = 1 }))
+        URL = UNRESOLVABLE, ProxyServer = "http://127.0.0.1:" .. H.free_port(), MaxAttempts = 1 }))
       local body, err = c:get("/store/info.json")
       c:close()
       assert.is_nil(body)
       assert.equal("network_error", err.code)
       assert.matches("failed: the proxy (ProxyServer) cannot be reached", err.message, 1, true)
+    end)
+
+    it("does not blame the proxy for a loopback API it never went through", function()
+      local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "shop", Password = "tok",
+        URL = "http://127.0.0.1:" .. H.free_port() .. "/v1", ProxyServer = "http://127.0.0.1:" .. H.free_port(),
+        MaxAttempts = 1 }))
+      local _, err = c:get("/store/info.json")
+      c:close()
+      assert.equal("network_error", err.code)
+      assert.not_matches("proxy", err.message)
     end)
 
     it("connects directly with ProxyAutoDetect=FALSE, despite the environment", function()

@@ -253,8 +253,9 @@ describe("secrets a server or libcurl quotes back", function()
     assert.equal("ProxyServer", err.property)
     refute_secret("PROXYPW-9", err)
     -- a good one that cannot be reached: libcurl's words quote it whole
+    -- (for an API not on loopback, which never goes through a proxy)
     c = assert(oauthconnect.connect({ InitiateOAuth = "OFF", OAuthAccessToken = "access-xyz",
-      URL = sandbox.url .. "/v1", ProxyServer = "http://u:PROXYPW-9@127.0.0.1:1", MaxAttempts = 1,
+      URL = "https://api.example.invalid/v1", ProxyServer = "http://u:PROXYPW-9@127.0.0.1:1", MaxAttempts = 1,
       Logfile = dir .. "/proxy.log", Verbosity = 5 }))
     local body
     body, err = c:get("/store/info.json")
@@ -263,6 +264,129 @@ describe("secrets a server or libcurl quotes back", function()
     refute_secret("PROXYPW-9", err)
     assert.is_nil((H.read_file(dir .. "/proxy.log") or ""):find("PROXYPW-9", 1, true))
   end)
+end)
+
+-- A server quoting a secret where the library cuts its words (an API
+-- error's message at 299 bytes, an error_description at 239): the cut
+-- must not keep the part of the secret that whole-secret redaction no
+-- longer recognises. A part is 8 bytes in a row of the secret.
+describe("secrets quoted where a message is cut", function()
+  local sandbox, dir, props
+
+  setup(function()
+    sandbox, dir = H.sandbox("jumpseller"), H.tmpdir()
+    props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", OAuthSettingsLocation = dir .. "/t.json",
+      CallbackURL = "http://127.0.0.1:1/cb", MaxAttempts = 1 })
+    assert(jumpseller.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL })))
+  end)
+  teardown(function()
+    sandbox:stop()
+    H.cleanup()
+  end)
+
+  local function refute_part(secret, text, where)
+    for i = 1, #secret - 7 do
+      local at = text:find(secret:sub(i, i + 7), 1, true)
+      assert(not at, ("%s holds part of a %d-byte secret, from its byte %d: %s"):format(where, #secret, i,
+        text:sub(at or 1, (at or 1) + 60)))
+    end
+  end
+
+  local function refute_everywhere(secret, err, log)
+    assert.is_not_nil(err)
+    refute_part(secret, err.message, "err.message")
+    refute_part(secret, tostring(err), "tostring(err)")
+    if err.body then refute_part(secret, err.body, "err.body") end
+    refute_part(secret, H.read_file(log) or "", "the Logfile")
+  end
+
+  -- base64url characters, as tokens are made
+  local function token_of(len, seed)
+    local abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    local t, x = {}, seed
+    for i = 1, len do
+      x = (x * 1103515245 + 12345) % 2147483648
+      local k = math.floor(x / 65536) % 64 + 1
+      t[i] = abc:sub(k, k)
+    end
+    return table.concat(t)
+  end
+
+  -- offsets that put the secret across cut, and just inside it
+  local function across(cut, len)
+    return { math.max(0, cut - len + 4), math.max(0, cut - math.floor(len / 2)), cut - 4 }
+  end
+
+  local function padding(n) return ("the server says "):rep(math.floor(n / 16) + 1):sub(1, n) end
+
+  local n = 0
+  local function new_log()
+    n = n + 1
+    return dir .. "/log" .. n
+  end
+
+  for _, status in ipairs({ 400, 401, 500 }) do
+    for _, verbosity in ipairs({ 1, 3 }) do
+      it("an HTTP " .. status .. " quoting the live token, at Verbosity " .. verbosity, function()
+        local token = assert(jumpseller.connect(props)):token().access_token
+        for _, offset in ipairs(across(299, #token)) do
+          local log = new_log()
+          local c = assert(oauthconnect.connect({ InitiateOAuth = "OFF", OAuthAccessToken = token,
+            URL = sandbox.url .. "/v1", MaxAttempts = 1, Logfile = log, Verbosity = verbosity }))
+          sandbox:inject({ path = "/v1/store/info.json", status = status,
+            headers = { ["Content-Type"] = "application/json" },
+            body = json.encode({ message = padding(offset) .. token .. " is not valid" }) })
+          local body, err = c:get("/store/info.json")
+          c:close()
+          assert.is_nil(body)
+          assert.equal(status, err.status)
+          refute_everywhere(token, err, log)
+        end
+      end)
+    end
+  end
+
+  for _, len in ipairs({ 64, 681, 4000 }) do
+    it("a " .. len .. "-character token given with InitiateOAuth=OFF, quoted in a 401", function()
+      local token = token_of(len, len)
+      for _, offset in ipairs(across(299, len)) do
+        for _, verbosity in ipairs({ 1, 3 }) do
+          local log = new_log()
+          local c = assert(oauthconnect.connect({ InitiateOAuth = "OFF", OAuthAccessToken = token,
+            URL = sandbox.url .. "/v1", MaxAttempts = 1, Logfile = log, Verbosity = verbosity }))
+          sandbox:inject({ path = "/v1/store/info.json", status = 401,
+            headers = { ["Content-Type"] = "application/json" },
+            body = json.encode({ error = "invalid_token", error_description = padding(offset) .. token }) })
+          local _, err = c:get("/store/info.json")
+          c:close()
+          assert.equal("unauthorized", err.code)
+          refute_everywhere(token, err, log)
+        end
+      end
+    end)
+  end
+
+  for _, len in ipairs({ 64, 363, 4000 }) do
+    it("an invalid_grant quoting a " .. len .. "-character refresh token", function()
+      local refresh = token_of(len, len + 1)
+      for _, offset in ipairs(across(239, len)) do
+        for _, verbosity in ipairs({ 1, 3 }) do
+          local log = new_log()
+          local p = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", OAuthAccessToken = "at-expired-0123",
+            OAuthRefreshToken = refresh, OAuthExpiresIn = 3600, OAuthTokenTimestamp = 1000,
+            OAuthSettingsLocation = "memory://cut-" .. n, MaxAttempts = 1, Logfile = log,
+            Verbosity = verbosity })
+          sandbox:inject({ path = "/oauth/token", status = 400, headers = { ["Content-Type"] = "application/json" },
+            body = json.encode({ error = "invalid_grant",
+              error_description = padding(offset) .. refresh .. " was revoked" }) })
+          local c, err = jumpseller.connect(p)
+          assert.is_nil(c)
+          assert.equal("invalid_grant", err.oauth_error)
+          refute_everywhere(refresh, err, log)
+        end
+      end
+    end)
+  end
 end)
 
 describe("hostile callback requests", function()

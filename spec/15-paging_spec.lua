@@ -62,6 +62,64 @@ describe("paging with requests in flight", function()
     H.cleanup()
   end)
 
+  -- A number given as a path or method was turned into a string that
+  -- nothing kept alive while the batch ran (heap-use-after-free under
+  -- ASan, once a collection ran in between: here a metatable's __index,
+  -- which reading the request's next field calls). A child process: the
+  -- sanitizer run gives it the instrumented interpreter.
+  it("raises for a path or method that is not a string, in a batch or a parallel walk", function()
+    local sandbox = H.sandbox("jumpseller", { "--basic-login", "s", "--basic-token", "t" })
+    local out, err, code = H.run_lua([[
+      local collect = { __index = function() collectgarbage() end }
+      local c = assert(require("jumpseller").connect(os.getenv("CONN")))
+      local function raised(f)
+        local ok, e = pcall(f)
+        assert(not ok, "no error raised")
+        return tostring(e)
+      end
+      local reqs = {}
+      for i = 1, 32 do reqs[i] = setmetatable({ method = "GET", path = 1000 + i + 0.5 }, collect) end
+      print(raised(function() return c:request_many(reqs) end))
+      for i = 1, 32 do reqs[i] = setmetatable({ method = 7, path = "/orders.json" }, collect) end
+      print(raised(function() return c:request_many(reqs) end))
+      reqs = { { path = "/orders.json" }, { path = 42 } }
+      print(raised(function() return c:request_many(reqs) end))
+      print(raised(function() for _ in c:each(123, nil, { in_flight = 4 }) do end end))
+      print(raised(function() for _ in c:each(123) do end end))
+      local results = assert(c:request_many({ { path = "/orders.json" }, { method = "GET", path = "/store/info.json" } }))
+      print(#results, results[1].status, results[2].status)
+      c:close()
+    ]], { CONN = H.connstr({ AuthScheme = "BASIC", User = "s", Password = "t", URL = sandbox.url .. "/v1" }) })
+    sandbox:stop()
+    assert.equal(0, code, err)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.matches("request 1: path must be a string", lines[1], 1, true)
+    assert.matches("request 1: method must be a string", lines[2], 1, true)
+    assert.matches("request 2: path must be a string", lines[3], 1, true)
+    assert.matches("path must be a string", lines[4], 1, true)
+    assert.matches("path must be a string", lines[5], 1, true)
+    assert.equal("2\t200\t200", lines[6])
+  end)
+
+  -- A page that is not JSON is named by the URL it came from, as a
+  -- client:get of it is (spec/07), in a parallel walk too.
+  it("names a page that is not JSON by its URL", function()
+    local sandbox = H.sandbox("jumpseller", { "--basic-login", "s", "--basic-token", "t" })
+    local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "s", Password = "t", URL = sandbox.url .. "/v1",
+      MaxAttempts = 1 }))
+    for _, in_flight in ipairs({ 1, 3 }) do
+      sandbox:inject({ path = "/v1/orders.json", status = 200, body = "<html>oops</html>",
+        headers = { ["Content-Type"] = "text/html" } })
+      local ok, err = pcall(function() for _ in c:each("/orders.json", nil, { in_flight = in_flight }) do end end)
+      assert.is_false(ok)
+      assert.equal("bad_response", err.code)
+      assert.matches("GET " .. sandbox.url .. "/v1/orders.json", tostring(err), 1, true)
+    end
+    c:close()
+    sandbox:stop()
+  end)
+
   it("raises the page's error", function()
     local sandbox = H.sandbox("jumpseller", { "--basic-login", "s", "--basic-token", "t" })
     local c = assert(jumpseller.connect({ AuthScheme = "BASIC", User = "s", Password = "t", URL = sandbox.url .. "/v1",

@@ -142,6 +142,30 @@ describe("the oauthconnect command", function()
     assert.matches("HTTP 500", err, 1, true)
   end)
 
+  it("status shows what is stored when the token expired and its refresh fails", function()
+    local settings = dir .. "/expired.json"
+    local props = sandbox:jumpseller_props({ CallbackURL = "http://127.0.0.1:1/cb", OAuthSettingsLocation = settings,
+      Scope = "read_store" })
+    sandbox:config({ access_ttl = 1 })
+    assert(require("jumpseller").get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL,
+      scope = "read_store" })))
+    sandbox:config({ defaults = true })
+    H.sleep(2.1)
+    local stored = H.settings(settings)
+    sandbox:inject({ path = "/oauth/token", status = 400, headers = { ["Content-Type"] = "application/json" },
+      body = '{"error":"invalid_grant","error_description":"the refresh token was revoked"}' })
+    local out, err, code = run("status jumpseller -c " .. H.q(H.connstr(props)))
+    assert.equal(3, code, err)
+    assert.matches("provider: Jumpseller", out, 1, true)
+    local expired = os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(stored.expires_at_ms / 1000))
+    assert.matches("token expired: " .. expired:gsub("%p", "%%%0") .. " %(%d+ s ago%)", out)
+    assert.matches("scope: read_store", out, 1, true)
+    assert.matches("logged in as: unknown (the token could not be refreshed; the error follows)", out, 1, true)
+    assert.matches("invalid_grant: the refresh token was revoked", err, 1, true)
+    assert.is_nil(out:find(stored.access_token, 1, true))
+    assert.is_nil(out:find(stored.refresh_token, 1, true))
+  end)
+
   it("takes the connection from the environment, then the config file", function()
     local out, err, code = run("get jumpseller /store/info.json", { OAUTHCONNECT_JUMPSELLER = conn })
     assert.equal(0, code, err)

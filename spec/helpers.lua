@@ -355,10 +355,12 @@ function H.stop_nginx(prefix)
   os.execute("kill -KILL " .. pid .. " 2>/dev/null")
 end
 
--- A CA and a server certificate for 127.0.0.1 signed by it, made in dir with
--- the openssl command line; returns the paths of ca.pem, server.pem, server.key.
-function H.make_ca(dir)
-  H.write_file(dir .. "/ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+-- A CA and a server certificate for 127.0.0.1 (and san, e.g. "DNS:name",
+-- when given) signed by it, made in dir with the openssl command line;
+-- returns the paths of ca.pem, server.pem, server.key.
+function H.make_ca(dir, san)
+  H.write_file(dir .. "/ext.cnf", "subjectAltName=IP:127.0.0.1" .. (san and ("," .. san) or "")
+    .. "\nbasicConstraints=CA:FALSE\n")
   local cmds = {
     "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=oauthconnect-test-ca"
       .. " -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",

@@ -395,17 +395,43 @@ local function dig(t, dotted)
   return t
 end
 
+-- The lines status shows of a token: when it expires (or expired), its scope.
+local function token_lines(lines, token)
+  local left = token.expires_at and token.expires_at - os.time()
+  lines[#lines + 1] = not left and "token expires: never"
+    or ("token %s: %s (%s)"):format(left > 0 and "expires" or "expired",
+      os.date("!%Y-%m-%dT%H:%M:%SZ", token.expires_at), left > 0 and ("in %d s"):format(left)
+        or ("%d s ago"):format(-left))
+  if token.scope then lines[#lines + 1] = "scope: " .. token.scope end
+end
+
+-- When the stored token cannot be made usable (its refresh refused, the
+-- server down), what is stored is still shown, then the error: read
+-- without the network, refreshing nothing.
+local function stored_status(mod, props)
+  local hold = props.InitiateOAuth
+  if type(hold) == "string" and hold:upper():find("^%s*GET") then props.InitiateOAuth = "REFRESH" end
+  local ok, handle = pcall(core.client, props, mod.profile)
+  props.InitiateOAuth = hold
+  if not ok or not handle then return end
+  local token = handle:prepare() and handle:current_token()
+  local lines = { ("provider: %s (%s)"):format(mod.profile.title, handle:api_url()) }
+  handle:close()
+  if not token then return end
+  token_lines(lines, token)
+  lines[#lines + 1] = "logged in as: unknown (the token could not be refreshed; the error follows)"
+  io.stdout:write(table.concat(lines, "\n"), "\n")
+end
+
 function commands.status(args, mod, props)
   local client, err = connect_without_login(args, mod, props) -- status never opens a browser
-  if not client then error(err, 0) end
+  if not client then
+    stored_status(mod, props)
+    error(err, 0)
+  end
   local lines = { ("provider: %s (%s)"):format(mod.profile.title, client:api_url()) }
   local token = client:token()
-  if token then
-    lines[#lines + 1] = "token expires: " .. (token.expires_at
-      and ("%s (in %d s)"):format(os.date("!%Y-%m-%dT%H:%M:%SZ", token.expires_at), token.expires_at - os.time())
-      or "never")
-    if token.scope then lines[#lines + 1] = "scope: " .. token.scope end
-  end
+  if token then token_lines(lines, token) end
   local who, werr = mod.profile.whoami, nil
   if who then
     local body, err_or_res = client:get(who.path)

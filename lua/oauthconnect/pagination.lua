@@ -78,6 +78,12 @@ end
 -- The walker. style.query(k) is the query of page k (0-based); style.read(body)
 -- returns the items of a page and whether more may follow. style.sequential
 -- forbids prefetching (the next query depends on this page's answer).
+-- The path goes into every page's request, which takes strings only (as
+-- client:get does); raised at client:each's caller (each tail-calls the style).
+local function check_path(path)
+  if type(path) ~= "string" then error("path must be a string", 3) end
+end
+
 local function walk(client, path, style, in_flight, unwrap_items, on_page)
   local items, i, next_page, more, pending = nil, 0, 0, true, {}
   return function()
@@ -132,6 +138,7 @@ end
 -- Jumpseller: ?page=N&limit=M from page 1 (or query.page); no total is sent,
 -- so a page shorter than the limit is the last one.
 function _M.page(client, path, query, in_flight, on_page)
+  check_path(path)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
   return walk(client, path, {
@@ -148,6 +155,7 @@ end
 -- BigCommerce: v3 answers {data, meta.pagination {current_page, total_pages}};
 -- v2 answers a bare array, and 204 past the end.
 function _M.bigcommerce(client, path, query, in_flight, on_page)
+  check_path(path)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
   return walk(client, path, {
@@ -168,6 +176,7 @@ end
 -- v2 page_size/page_token until next_page_token is empty, one page at a time
 -- (for paths under the profile's token_paging_prefix, or when asked so).
 function _M.offset(client, path, query, in_flight, on_page)
+  check_path(path)
   local q = copy(query)
   local prefix = client.profile.token_paging_prefix
   if (prefix and path:sub(1, #prefix) == prefix) or q.page_size ~= nil or q.page_token ~= nil then

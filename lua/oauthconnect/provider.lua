@@ -193,18 +193,14 @@ function _M.get_authorization_url(profile, options, extra)
 end
 
 -- The error a callback carries instead of a code (RFC 6749 4.1.2.1): the
--- user said no, or the server refused; its texts are the server's, shown
--- printable and short.
-local function callback_error(query)
-  local function printable(v, max) return (tostring(v):gsub("[^\32-\126]", "?"):sub(1, max)) end
-  local shown = printable(query.error, 60)
-  local desc = query.error_description and (": " .. printable(query.error_description, 240)) or ""
-  if shown == "access_denied" then
-    return core.error("access_denied", "access was denied at the authorization page" .. desc,
-      { oauth_error = shown })
-  end
-  return core.error("oauth_error", "the authorization server answered the login with " .. shown .. desc,
-    { oauth_error = shown })
+-- user said no, or the server refused. Judged by the core as the desktop
+-- login's callback is, so the server's words are redacted of the options'
+-- secrets before they are cut.
+local function callback_error(query, options)
+  local props, _, err = split(options)
+  if not props then return err end
+  local _, refused = core.check_callback(query, props) -- it carries no code: refused
+  return refused
 end
 
 -- Exchanges the code from the callback for tokens (stored when
@@ -219,7 +215,7 @@ function _M.get_access_token(profile, options, code, params)
   params = params or {}
   local callback, state = {}, nil
   if type(code) == "table" then
-    if code.error ~= nil and code.code == nil then return nil, callback_error(code) end
+    if code.error ~= nil and code.code == nil then return nil, callback_error(code, options) end
     for k, v in pairs(code) do
       if type(v) == "string" and k ~= "code" and k ~= "state" and k ~= "code_verifier" and k ~= "redirect_uri" then
         callback[k] = v

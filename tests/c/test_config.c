@@ -192,6 +192,26 @@ OC_TEST(clone_is_deep)
     oc_config_free(d);
 }
 
+/* After a secret's value an unknown name is not quoted (it may be the
+   secret's tail), but the nearest known name is: a name, never a value. */
+OC_TEST(a_misspelt_name_after_a_secret_value_gets_the_nearest_name)
+{
+    oc_error err;
+    const char *a = "OAuthClientSecret=s3cr3t;OAuthClientIdd=abc";
+    const char *b = "OAuthAccessToken=tok;InitiateOAuht=REFRESH";
+    CHECK_INT(parse_err(a, strlen(a), &err), OC_E_UNKNOWN_PROPERTY);
+    CHECK_CONTAINS(err.message, "did you mean 'OAuthClientId'?");
+    CHECK_CONTAINS(err.message, "after the value of OAuthClientSecret");
+    CHECK_NOT_CONTAINS(err.message, "OAuthClientIdd");
+    CHECK_NOT_CONTAINS(err.message, "s3cr3t");
+    CHECK_INT(parse_err(b, strlen(b), &err), OC_E_UNKNOWN_PROPERTY);
+    CHECK_CONTAINS(err.message, "did you mean 'InitiateOAuth'?");
+    CHECK_NOT_CONTAINS(err.message, "OAuht");
+    /* nothing near: no guess */
+    CHECK_INT(parse_err("OAuthClientSecret=ab;p4rt=2", 27, &err), OC_E_UNKNOWN_PROPERTY);
+    CHECK_NOT_CONTAINS(err.message, "did you mean");
+}
+
 OC_TEST(errors_after_a_secret_value_do_not_quote_its_tail)
 {
     oc_error err;

@@ -125,10 +125,10 @@ OC_TEST(token_result_dispatches_on_status)
     oc_token_init(&t);
     oc_error_clear(&err);
     CHECK_INT(oc_oauth_token_result("x", "https://as/token?x=1", 200, "application/json", ok,
-                                    strlen(ok), 1, NULL, &t, &err), OC_OK);
+                                    strlen(ok), 1, NULL, NULL, &t, &err), OC_OK);
     oc_token_clear(&t);
     CHECK_INT(oc_oauth_token_result("the token refresh", "https://as/token?x=1", 400, "application/json",
-                                    bad, strlen(bad), 1, NULL, &t, &err), OC_E_OAUTH);
+                                    bad, strlen(bad), 1, NULL, NULL, &t, &err), OC_E_OAUTH);
     CHECK_STR(err.oauth_error, "invalid_request");
     CHECK_CONTAINS(err.message, "Invalid Refresh Token");
     CHECK_NOT_CONTAINS(err.message, "x=1");
@@ -138,29 +138,29 @@ OC_TEST(callback_checks_state_then_error_then_code)
 {
     oc_kv p = OC_KV_INIT;
     oc_error err;
-    CHECK_INT(oc_oauth_callback("code=abc&state=S1", 17, "S1", OC_STATE_REQUIRED, &p, &err), OC_OK);
+    CHECK_INT(oc_oauth_callback("code=abc&state=S1", 17, "S1", OC_STATE_REQUIRED, NULL, &p, &err), OC_OK);
     CHECK_STR(oc_kv_get(&p, "code"), "abc");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("code=abc", 8, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_STATE_MISMATCH);
+    CHECK_INT(oc_oauth_callback("code=abc", 8, "S1", OC_STATE_REQUIRED, NULL, &p, &err), OC_E_STATE_MISMATCH);
     CHECK_CONTAINS(err.message, "no state");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_STATE_MISMATCH);
+    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, "S1", OC_STATE_REQUIRED, NULL, &p, &err), OC_E_STATE_MISMATCH);
     oc_kv_free(&p);
     CHECK_INT(oc_oauth_callback("error=access_denied&error_description=User+said+no&state=S1", 59, "S1",
-                                OC_STATE_REQUIRED, &p, &err), OC_E_ACCESS_DENIED);
+                                OC_STATE_REQUIRED, NULL, &p, &err), OC_E_ACCESS_DENIED);
     CHECK_CONTAINS(err.message, "User said no");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("error=server_error&state=S1", 27, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_OAUTH);
+    CHECK_INT(oc_oauth_callback("error=server_error&state=S1", 27, "S1", OC_STATE_REQUIRED, NULL, &p, &err), OC_E_OAUTH);
     CHECK_STR(err.oauth_error, "server_error");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("state=S1", 8, "S1", OC_STATE_REQUIRED, &p, &err), OC_E_LOGIN);
+    CHECK_INT(oc_oauth_callback("state=S1", 8, "S1", OC_STATE_REQUIRED, NULL, &p, &err), OC_E_LOGIN);
     oc_kv_free(&p);
     /* RFC 6749 3.1: a repeated code or state is not the server's answer */
-    CHECK_INT(oc_oauth_callback("code=REAL&state=S1&code=EVIL", 28, "S1", OC_STATE_REQUIRED, &p, &err),
+    CHECK_INT(oc_oauth_callback("code=REAL&state=S1&code=EVIL", 28, "S1", OC_STATE_REQUIRED, NULL, &p, &err),
               OC_E_STATE_MISMATCH);
     CHECK_CONTAINS(err.message, "repeats its code parameter");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("code=C&state=S1&state=S1", 24, "S1", OC_STATE_REQUIRED, &p, &err),
+    CHECK_INT(oc_oauth_callback("code=C&state=S1&state=S1", 24, "S1", OC_STATE_REQUIRED, NULL, &p, &err),
               OC_E_STATE_MISMATCH);
     oc_kv_free(&p);
 }
@@ -170,16 +170,16 @@ OC_TEST(callback_state_rules_for_stateless_servers_and_foreign_logins)
     oc_kv p = OC_KV_INIT;
     oc_error err;
     /* BigCommerce never echoes state: none is fine, a wrong one is not */
-    CHECK_INT(oc_oauth_callback("code=abc&context=stores%2Fx", 27, "S1", OC_STATE_IF_SENT, &p, &err), OC_OK);
+    CHECK_INT(oc_oauth_callback("code=abc&context=stores%2Fx", 27, "S1", OC_STATE_IF_SENT, NULL, &p, &err), OC_OK);
     CHECK_STR(oc_kv_get(&p, "context"), "stores/x");
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, "S1", OC_STATE_IF_SENT, &p, &err),
+    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, "S1", OC_STATE_IF_SENT, NULL, &p, &err),
               OC_E_STATE_MISMATCH);
     oc_kv_free(&p);
     /* a login started elsewhere: any state, but errors and codes still judged */
-    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, NULL, OC_STATE_UNCHECKED, &p, &err), OC_OK);
+    CHECK_INT(oc_oauth_callback("code=abc&state=S2", 17, NULL, OC_STATE_UNCHECKED, NULL, &p, &err), OC_OK);
     oc_kv_free(&p);
-    CHECK_INT(oc_oauth_callback("error=access_denied", 19, NULL, OC_STATE_UNCHECKED, &p, &err),
+    CHECK_INT(oc_oauth_callback("error=access_denied", 19, NULL, OC_STATE_UNCHECKED, NULL, &p, &err),
               OC_E_ACCESS_DENIED);
     oc_kv_free(&p);
 }

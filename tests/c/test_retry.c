@@ -129,3 +129,46 @@ OC_TEST(a_spent_minute_quota_waits_for_the_servers_minute_then_probes)
     oc_response_free(&r);
     oc_profile_free(p);
 }
+
+/* Waits a server names beyond any sense (or beyond int64 milliseconds)
+   are the day-long ceiling, never an overflow (UBSan: signed integer
+   overflow) that wraps to no wait at all. */
+OC_TEST(huge_waits_are_clamped_not_overflowed)
+{
+    static const char *const huge[] = { "99999999999999999", "9223372036854775807",
+                                        "99999999999999999999999", "9223372036854776" };
+    oc_profile *p = oc_profile_new();
+    oc_response r;
+    oc_error err;
+    size_t i;
+    CHECK_INT(oc_profile_set(p, "wait_headers", "X-Wait-S=s,X-Wait-Ms=ms,X-Reset=date", &err), OC_OK);
+    CHECK_INT(oc_profile_set(p, "quota_headers", "X-Remaining=@X-Reset-Ms", &err), OC_OK);
+    oc_response_init(&r);
+    for (i = 0; i < sizeof huge / sizeof *huge; i++) {
+        oc_response_reset(&r);
+        add(&r, "Retry-After", huge[i]);
+        CHECK_INT(oc_retry_wait_ms(&r, NULL, NOW), 86400000);
+        oc_response_reset(&r);
+        add(&r, "X-Wait-S", huge[i]);
+        CHECK_INT(oc_retry_wait_ms(&r, p, NOW), 86400000);
+        oc_response_reset(&r);
+        add(&r, "X-Wait-Ms", huge[i]);
+        CHECK_INT(oc_retry_wait_ms(&r, p, NOW), 86400000);
+        oc_response_reset(&r);
+        add(&r, "X-Remaining", "0");
+        add(&r, "X-Reset-Ms", huge[i]);
+        {
+            int probes = 0;
+            CHECK_INT(oc_quota_wait_ms(&r, p, NOW, &probes), 86400000);
+        }
+    }
+    /* a date past what time_t milliseconds hold */
+    oc_response_reset(&r);
+    add(&r, "Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT");
+    CHECK_INT(oc_retry_wait_ms(&r, NULL, NOW), 86400000);
+    oc_response_reset(&r);
+    add(&r, "X-Reset", "Sun, 06 Nov 292277026596 08:49:37 GMT");
+    CHECK(oc_retry_wait_ms(&r, p, NOW) == 86400000 || oc_retry_wait_ms(&r, p, NOW) == -1);
+    oc_response_free(&r);
+    oc_profile_free(p);
+}

@@ -195,6 +195,48 @@ OC_TEST(refuses_symlink_and_loose_permissions)
     oc_store_release(s);
 }
 
+/* A lock file that is a symbolic link is refused as one, as the settings
+   file is, whoever planted it: in a sticky directory (/tmp), a link another
+   user made makes open() fail with EACCES, not ELOOP, even with O_NOFOLLOW
+   (the kernel's protection of sticky directories), which was reported as
+   "Permission denied". */
+OC_TEST(refuses_a_lock_file_that_is_a_symlink)
+{
+    static const char *const targets[] = { "/etc/shadow", "/nonexistent/x" };
+    char dir[600], path[700], lock[720], want[800];
+    size_t i;
+    snprintf(dir, sizeof dir, "%s/sticky", oc_test_tmpdir());
+    CHECK_INT(chmod(oc_test_tmpdir(), 0711), 0); /* nobody may pass through, not list */
+    CHECK_INT(mkdir(dir, 0700), 0);
+    CHECK_INT(chmod(dir, 01777), 0);
+    snprintf(path, sizeof path, "%s/s.json", dir);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    snprintf(want, sizeof want, "refusing the lock file %s: it is a symbolic link", lock);
+    for (i = 0; i < 2 * (sizeof targets / sizeof *targets); i++) {
+        const char *target = targets[i % 2];
+        int by_other = i >= 2 && geteuid() == 0; /* planted by nobody (root only can be) */
+        oc_store *s;
+        oc_error err;
+        pid_t pid;
+        int status = 0;
+        unlink(lock);
+        if (by_other) {
+            if ((pid = fork()) == 0)
+                _exit(setgid(65534) == 0 && setuid(65534) == 0 && symlink(target, lock) == 0 ? 0 : 1);
+            CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        } else {
+            CHECK_INT(symlink(target, lock), 0);
+        }
+        CHECK_INT(oc_store_file_new(path, &s, &err), OC_OK);
+        oc_error_clear(&err);
+        CHECK_INT(oc_store_try_lock(s, &err), OC_E_SETTINGS);
+        CHECK_CONTAINS(err.message, want);
+        CHECK_NOT_CONTAINS(err.message, "Permission denied");
+        oc_store_release(s);
+    }
+    unlink(lock);
+}
+
 OC_TEST(lock_excludes_other_holders_and_processes)
 {
     oc_store *a, *b;

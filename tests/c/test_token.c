@@ -149,19 +149,19 @@ OC_TEST(oauth_error_answer)
     const char *body = "{\"error\":\"invalid_grant\",\"error_description\":\"The refresh token is revoked\"}";
     oc_error_clear(&err);
     CHECK_INT(oc_token_error_response(400, body, strlen(body), "application/json", "the token refresh",
-                                      "https://as/token", &err), OC_E_OAUTH);
+                                      "https://as/token", NULL, &err), OC_E_OAUTH);
     CHECK_STR(err.oauth_error, "invalid_grant");
     CHECK_INT(err.status, 400);
     CHECK_CONTAINS(err.message, "the token refresh was refused by https://as/token (HTTP 400): "
                                 "invalid_grant: The refresh token is revoked");
     oc_error_clear(&err);
     CHECK_INT(oc_token_error_response(502, "<html>", 6, "text/html", "the token refresh",
-                                      "https://as/token", &err), OC_E_SERVER_ERROR);
+                                      "https://as/token", NULL, &err), OC_E_SERVER_ERROR);
     CHECK_CONTAINS(err.message, "answered HTTP 502, a server error; the stored tokens are "
                                 "unchanged, try again later");
     oc_error_clear(&err);
     CHECK_INT(oc_token_error_response(400, "<html>", 6, "text/html", "the token refresh",
-                                      "https://as/token", &err), OC_E_OAUTH);
+                                      "https://as/token", NULL, &err), OC_E_OAUTH);
     CHECK_CONTAINS(err.message, "HTTP 400 with a body that is not JSON (text/html)");
 }
 
