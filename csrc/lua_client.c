@@ -122,48 +122,6 @@ static int client_rejected(lua_State *L)
     return done(L, oc_client_rejected(lc->c, (unsigned)ticket, &err), &err);
 }
 
-void oc_lua_read_headers(lua_State *L, int idx, struct curl_slist **list)
-{
-    lua_pushnil(L);
-    while (lua_next(L, idx)) { /* key, value */
-        struct curl_slist *n;
-        size_t vlen;
-        if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "header names must be strings");
-        if (!oc_lua_scalar(L, lua_gettop(L), &vlen))
-            luaL_error(L, "header '%s' must be a string or number", lua_tostring(L, -2));
-        lua_pushvalue(L, -2);
-        lua_pushliteral(L, ": ");
-        lua_pushvalue(L, -3);
-        lua_concat(L, 3); /* key, value, "Name: value" */
-        if (!(n = curl_slist_append(*list, lua_tostring(L, -1))))
-            luaL_error(L, "out of memory");
-        *list = n;
-        lua_pop(L, 2);
-    }
-}
-
-int oc_lua_http_failure(lua_State *L, const oc_client *c, const char *method, const char *target,
-                        const oc_response *resp, oc_rejection why)
-{
-    oc_error err;
-    oc_error_clear(&err);
-    oc_client_http_error(c, method, target, resp, why, &err);
-    oc_lua_fail(L, &err);
-    {
-        /* the error's copy of the answer, redacted as its message is */
-        oc_buf body;
-        oc_buf_init(&body, 0);
-        oc_client_redact(c, resp->body.data ? resp->body.data : "", resp->body.len, &body);
-        lua_pushlstring(L, body.data ? body.data : "", body.len);
-        oc_buf_free(&body);
-    }
-    lua_setfield(L, -2, "body");
-    oc_lua_push_headers(L, resp);
-    lua_setfield(L, -2, "headers");
-    return 2;
-}
-
 /*
  * client:request(method, target [, query [, headers [, body [, fail_on_http]]]])
  *   -> status, raw headers (see oc_lua_push_raw_headers), body | nil, err

@@ -1,8 +1,10 @@
 /*
- * The engine's insides, shared by its files: oc_call.c (driving a call,
- * its steps and continuations, Timeout, the API request), oc_call_store.c
- * (the store's lock, loads and compare-and-set saves), oc_call_token.c
- * (tokens: the first load, refreshes, exchanges, logins, pending logins).
+ * The engine's insides, shared by its files, each calling only those
+ * listed before it: oc_call.c (driving a call, its steps and
+ * continuations, the lock, Timeout), oc_call_store.c (loads and
+ * compare-and-set saves), oc_call_token.c (tokens: the first load,
+ * refreshes, exchanges, logins, pending logins), oc_call_api.c (the signed
+ * request).
  *
  * A call is written as continuations: a function that needs a step's
  * outcome emits the step with the function to run next (`then`); the
@@ -117,6 +119,10 @@ struct oc_call {
 oc_call *oc_call_new(oc_client *c, call_kind kind, oc_error *err);
 void oc_call_emit_http(oc_call *call, const oc_request *req, oc_response *resp, oc_cont then);
 void oc_call_emit_wait(oc_call *call, int64_t ms, oc_cont then);
+/* A store step (its fields beyond the op are the caller's to fill). */
+void oc_call_emit_store(oc_call *call, oc_store_op op, oc_cont then);
+/* A wait for a spent quota: it moves Timeout's end back by its length. */
+void oc_call_quota_pause(oc_call *call, int64_t wait, oc_cont then);
 /* Ends the call with rc (call->err holds the error); the lock is released first. */
 void oc_call_finish(oc_call *call, oc_code rc);
 void oc_call_fail(oc_call *call, const oc_error *e);
@@ -125,13 +131,13 @@ void oc_call_fail(oc_call *call, const oc_error *e);
 int64_t oc_call_time_left(oc_call *call);
 /* Whether a retry after wait ms can still start within Timeout. */
 int oc_call_retry_fits(const oc_call *call, int64_t wait);
-/* The API request goes out (after any wait: the token is chosen then). */
-void oc_call_send(oc_call *call);
-
-/* ---- oc_call_store.c ---------------------------------------------------------------- */
 /* The client's lock (in-process first, then the store's), waiting up to
    timeout_ms; then `then`. A failure ends the call. */
 void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then);
+/* Releases the lock when held; then `then`. */
+void oc_call_unlock(oc_call *call, oc_cont then);
+
+/* ---- oc_call_store.c ---------------------------------------------------------------- */
 /* Reads the store into call->doc (empty without a store); then `then`. */
 void oc_call_load(oc_call *call, oc_cont then);
 /* Saves call->doc over call->doc_text; on a conflict reads the store again
@@ -143,8 +149,6 @@ void oc_call_save(oc_call *call, oc_cont then);
 void oc_call_remove(oc_call *call, oc_cont then);
 /* Asks the store for room for a token set; then `then` with call->step_rc. */
 void oc_call_reserve(oc_call *call, oc_cont then);
-/* Releases the lock when held; then `then`. */
-void oc_call_unlock(oc_call *call, oc_cont then);
 
 /* ---- oc_call_token.c ---------------------------------------------------------------- */
 /* The client's first token (properties, store, seed); then `then`. */

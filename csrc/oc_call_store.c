@@ -12,120 +12,8 @@
 #include "oc_mem.h"
 #include "oc_time.h"
 
-enum { LOCK_PAUSE_MAX_MS = 16, MAX_SAVE_CONFLICTS = 5 };
+enum { MAX_SAVE_CONFLICTS = 5 };
 
-static void emit_store(oc_call *call, oc_store_op op, oc_cont then)
-{
-    memset(&call->out, 0, sizeof call->out);
-    call->out.kind = OC_STEP_STORE;
-    call->out.op = op;
-    call->has_out = 1;
-    call->then = then;
-}
-
-/* ---- the lock -------------------------------------------------------------------------- */
-
-static void try_lock(oc_call *call);
-
-static void lock_pause(oc_call *call)
-{
-    oc_call_emit_wait(call, call->lock_pause, try_lock);
-    call->lock_pause = call->lock_pause < LOCK_PAUSE_MAX_MS ? call->lock_pause * 2 : LOCK_PAUSE_MAX_MS;
-}
-
-static void lock_timed_out(oc_call *call, const char *who)
-{
-    oc_client *c = call->c;
-    oc_fail(&call->err, OC_E_LOCK, "timed out after %lld ms waiting for the lock on %s (%s)",
-            (long long)call->lock_timeout_ms, c->store_where ? c->store_where : "the client", who);
-    if (c->store_where)
-        snprintf(call->err.property, sizeof call->err.property, "OAuthSettingsLocation");
-    oc_call_finish(call, OC_E_LOCK);
-}
-
-static void locked(oc_call *call)
-{
-    oc_client *c = call->c;
-    if (call->step_rc == OC_E_LOCK) {
-        c->lock_owner = NULL;
-        if (oc_monotonic_ms() >= call->lock_deadline) {
-            lock_timed_out(call, "another process is refreshing or logging in");
-            return;
-        }
-        lock_pause(call);
-        return;
-    }
-    if (call->step_rc != OC_OK) {
-        c->lock_owner = NULL;
-        oc_call_fail(call, &call->step_err);
-        return;
-    }
-    call->locked = 1;
-    call->lock_then(call);
-}
-
-static void try_lock(oc_call *call)
-{
-    oc_client *c = call->c;
-    /* Another call of this client (an nginx light thread, a request of a
-       batch) holds it: the store's lock is taken once per client. */
-    if (c->lock_owner && c->lock_owner != call) {
-        if (oc_monotonic_ms() >= call->lock_deadline) {
-            lock_timed_out(call, "another request of this client is refreshing");
-            return;
-        }
-        lock_pause(call);
-        return;
-    }
-    c->lock_owner = call;
-    if (!c->store) {
-        call->locked = 1;
-        call->lock_then(call);
-        return;
-    }
-    emit_store(call, OC_STORE_LOCK, locked);
-    call->out.lock_wait_ms = call->lock_deadline - oc_monotonic_ms();
-    if (call->out.lock_wait_ms < 0)
-        call->out.lock_wait_ms = 0;
-}
-
-void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
-{
-    call->lock_then = then;
-    if (call->locked) {
-        then(call);
-        return;
-    }
-    call->lock_timeout_ms = timeout_ms;
-    call->lock_deadline = oc_monotonic_ms() + timeout_ms;
-    call->lock_pause = 1;
-    try_lock(call);
-}
-
-static void unlocked(oc_call *call)
-{
-    oc_cont then = call->lock_then;
-    call->locked = 0;
-    if (call->c->lock_owner == call)
-        call->c->lock_owner = NULL;
-    then(call);
-}
-
-void oc_call_unlock(oc_call *call, oc_cont then)
-{
-    if (!call->locked) {
-        if (call->c->lock_owner == call)
-            call->c->lock_owner = NULL;
-        then(call);
-        return;
-    }
-    call->lock_then = then;
-    if (!call->c->store) {
-        unlocked(call);
-        return;
-    }
-    emit_store(call, OC_STORE_UNLOCK, unlocked);
-}
 
 /* ---- reading --------------------------------------------------------------------------- */
 
@@ -173,7 +61,7 @@ void oc_call_load(oc_call *call, oc_cont then)
         return;
     }
     call->load_then = then;
-    emit_store(call, OC_STORE_LOAD, loaded);
+    oc_call_emit_store(call, OC_STORE_LOAD, loaded);
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
@@ -190,7 +78,7 @@ static void saved(oc_call *call)
         call->doc_found = 1;
     } else if (call->step_rc == OC_E_CONFLICT && call->merge &&
                ++call->save_conflicts <= MAX_SAVE_CONFLICTS) {
-        emit_store(call, OC_STORE_LOAD, save_again);
+        oc_call_emit_store(call, OC_STORE_LOAD, save_again);
         return;
     }
     call->save_then(call);
@@ -209,7 +97,7 @@ static void emit_save(oc_call *call)
         return;
     }
     oc_free_secret(text);
-    emit_store(call, OC_STORE_SAVE, saved);
+    oc_call_emit_store(call, OC_STORE_SAVE, saved);
     call->out.text = call->save_text.data;
     call->out.text_len = call->save_text.len;
     call->out.expected = call->doc_text.data ? call->doc_text.data : "";
@@ -278,7 +166,7 @@ void oc_call_remove(oc_call *call, oc_cont then)
         then(call);
         return;
     }
-    emit_store(call, OC_STORE_REMOVE, removed);
+    oc_call_emit_store(call, OC_STORE_REMOVE, removed);
     call->out.expected = call->doc_text.data ? call->doc_text.data : "";
     call->out.expected_len = call->doc_text.len;
     call->out.expected_found = call->doc_found;
@@ -294,6 +182,6 @@ void oc_call_reserve(oc_call *call, oc_cont then)
         then(call);
         return;
     }
-    emit_store(call, OC_STORE_RESERVE, then);
+    oc_call_emit_store(call, OC_STORE_RESERVE, then);
     call->out.reserve_bytes = OC_TOKEN_SET_RESERVE;
 }

@@ -112,6 +112,25 @@ const struct curl_slist *oc_client_base_headers(const oc_client *c, int has_body
     return has_body ? c->body_headers : c->auth_headers;
 }
 
+/* The store a token was issued for: the member the profile names
+   (BigCommerce's "context": "stores/abc123"), in buf; NULL when it has none. */
+const char *oc_client_token_store_id(const oc_client *c, const oc_token *t, char *buf, size_t max)
+{
+    const char *v;
+    json_t *m;
+    if (!c->profile->store_id_member || !t->extra)
+        return NULL;
+    m = json_object_get(t->extra, c->profile->store_id_member);
+    if (!json_is_string(m))
+        return NULL;
+    v = json_string_value(m);
+    if (c->profile->store_id_prefix &&
+        strncmp(v, c->profile->store_id_prefix, strlen(c->profile->store_id_prefix)) == 0)
+        v += strlen(c->profile->store_id_prefix);
+    snprintf(buf, max, "%s", v);
+    return buf;
+}
+
 /* The store the URL names: StoreId, or the token's. NULL when neither has it. */
 static const char *store_id(const oc_client *c, char *buf, size_t max)
 {

@@ -111,25 +111,6 @@ static int same(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* The store a token was issued for: the member the profile names
-   (BigCommerce's "context": "stores/abc123"), in buf; NULL when it has none. */
-const char *oc_client_token_store_id(const oc_client *c, const oc_token *t, char *buf, size_t max)
-{
-    const char *v;
-    json_t *m;
-    if (!c->profile->store_id_member || !t->extra)
-        return NULL;
-    m = json_object_get(t->extra, c->profile->store_id_member);
-    if (!json_is_string(m))
-        return NULL;
-    v = json_string_value(m);
-    if (c->profile->store_id_prefix &&
-        strncmp(v, c->profile->store_id_prefix, strlen(c->profile->store_id_prefix)) == 0)
-        v += strlen(c->profile->store_id_prefix);
-    snprintf(buf, max, "%s", v);
-    return buf;
-}
-
 /* A stored set made for something else ("issued to the client 'a', not
    to OAuthClientId 'b'"): never used, and the error names both. */
 static oc_code refuse_stored(const oc_client *c, const char *property, const char *theirs_what,
