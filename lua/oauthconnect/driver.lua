@@ -55,11 +55,12 @@ local function run(call, io)
     if kind == "done" then return end
     if kind == "http" then
       if http then
-        local status, headers, body, sent, timed_out, too_large = http(a, b, c, d, e, f)
+        -- status, headers, body | nil, message, sent, timed_out, too_large
+        local status, r2, r3, r4, r5 = http(a, b, c, d, e, f)
         if type(status) == "number" then
-          call:feed(status, headers, body)
+          call:feed(status, r2, r3)
         else
-          call:fail(tostring(headers or "the request failed"), sent ~= false, timed_out, too_large)
+          call:fail(tostring(r2 or "the request failed"), r3 ~= false, r4, r5)
         end
       else
         call:perform_http()
