@@ -58,6 +58,15 @@ static inline int lua_isinteger_compat(lua_State *L, int i)
 #define oc_lua_set_uservalue(L, idx) lua_setfenv(L, idx)
 #endif
 
+/* [-0, +1] Pushes the user value of the userdata at idx. */
+#if LUA_VERSION_NUM >= 504
+#define oc_lua_get_uservalue(L, idx) lua_getiuservalue(L, idx, 1)
+#elif LUA_VERSION_NUM >= 502
+#define oc_lua_get_uservalue(L, idx) lua_getuservalue(L, idx)
+#else
+#define oc_lua_get_uservalue(L, idx) lua_getfenv(L, idx)
+#endif
+
 #if LUA_VERSION_NUM < 504
 #define lua_newuserdatauv(L, size, nuv) lua_newuserdata(L, size)
 #define luaL_pushfail(L) lua_pushnil(L)

@@ -98,6 +98,8 @@ typedef struct lclient {
     int closed;
     int live_calls;     /* open call userdata (lua_call.c) */
     lrequest in;        /* client:request's */
+    const char *cached_line;   /* authorize_now's cache (the strings are in the user value): */
+    unsigned cached_generation;  /* the line and generation they were made from */
     lrequest *batch;    /* request_many's, OC_MAX_IN_FLIGHT: made on first use */
 } lclient;
 

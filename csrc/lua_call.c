@@ -112,11 +112,12 @@ int oc_lua_call_request(lua_State *L)
     return started(L, oc_call_api(lc->owner->c, &lc->in.req, &lc->in.resp, &lc->call, &err), &err);
 }
 
-/* handle:call_token([need]): need "if_due" (default), "force" or "connect" */
+/* handle:call_token([need]): need "if_due" (default), "force", "connect" or "loaded" */
 int oc_lua_call_token(lua_State *L)
 {
-    static const char *const needs[] = { "if_due", "force", "connect", NULL };
-    static const oc_token_need values[] = { OC_TOKEN_IF_DUE, OC_TOKEN_FORCE, OC_TOKEN_CONNECT };
+    static const char *const needs[] = { "if_due", "force", "connect", "loaded", NULL };
+    static const oc_token_need values[] = { OC_TOKEN_IF_DUE, OC_TOKEN_FORCE, OC_TOKEN_CONNECT,
+                                            OC_TOKEN_LOADED };
     int need = luaL_checkoption(L, 2, "if_due", needs);
     lcall *lc;
     oc_error err;

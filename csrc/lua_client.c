@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -20,7 +21,17 @@
 
 lclient *oc_lua_check_client(lua_State *L, int i)
 {
-    lclient *lc = luaL_checkudata(L, i, OC_LUA_CLIENT_MT);
+    /* The client's methods hold its metatable as their first upvalue: one
+       comparison instead of luaL_checkudata's registry lookup, for methods
+       that run once per request. Anything else gets luaL_checkudata's error. */
+    lclient *lc = lua_touserdata(L, i);
+    int ours = lc && lua_getmetatable(L, i);
+    if (ours) {
+        ours = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+    }
+    if (!ours)
+        lc = luaL_checkudata(L, i, OC_LUA_CLIENT_MT);
     if (!lc->c || lc->closed)
         luaL_error(L, "attempt to use a closed client");
     return lc;
@@ -74,10 +85,12 @@ int oc_lua_client_new(lua_State *L)
     if (!oc_lua_read_profile(L, 2, profile->p, &err))
         return oc_lua_fail(L, &err);
 
-    lc = lua_newuserdatauv(L, sizeof *lc, 0);
+    lc = lua_newuserdatauv(L, sizeof *lc, 1);
     memset(lc, 0, sizeof *lc);
     oc_lua_request_init(&lc->in);
     luaL_setmetatable(L, OC_LUA_CLIENT_MT);
+    lua_createtable(L, 2, 0); /* authorize's cache: the header's name and value */
+    oc_lua_set_uservalue(L, -2);
     if (label && oc_store_external_new(label, &external, &err) != OC_OK)
         return oc_lua_fail(L, &err);
     rc = oc_client_new(cfg->p, profile->p, external, &lc->c, &err);
@@ -294,6 +307,117 @@ static int client_credentials(lua_State *L)
     return 2;
 }
 
+/* [-0, +0] Makes the cached header name and value of the credentials
+   line again when the line changed (the client's user value, index uv,
+   holds them at 1 and 2): strings are made once per token, not once per
+   request. */
+static void cache_credentials(lua_State *L, int uv, lclient *lc, const char *line)
+{
+    unsigned gen = oc_client_generation(lc->c);
+    size_t nlen;
+    const char *v;
+    if (lc->cached_line == line && lc->cached_generation == gen)
+        return;
+    nlen = strcspn(line, ":");
+    v = line[nlen] ? line + nlen + 1 : "";
+    if (*v == ' ')
+        v++;
+    lua_pushlstring(L, line, nlen);
+    lua_rawseti(L, uv, 1);
+    lua_pushstring(L, v);
+    lua_rawseti(L, uv, 2);
+    lc->cached_line = line;
+    lc->cached_generation = gen;
+}
+
+/* client:authorize_now([headers]) -> headers, ticket | false: the header
+   the credentials in use make, set in headers (made when absent) over any
+   header of that name in another case, and the ticket naming them; false
+   when a call must run first (load, refresh), and for NTLM. No I/O, and
+   with the token in use no string is made: this runs once per request a
+   caller signs. */
+/* [-0, +2 or +1] authorize_now's work for the client lc (its userdata at
+   ud), the headers argument at 2: headers, ticket, or false. */
+static int authorize_now(lua_State *L, int ud, lclient *lc)
+{
+    const char *line;
+    /* NTLM's credentials are libcurl's, per connection: none to give */
+    if (oc_client_is_ntlm(lc->c) || !oc_client_ready_credentials(lc->c, oc_now_coarse_ms(), &line)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (lua_type(L, 2) != LUA_TTABLE) {
+        if (!lua_isnoneornil(L, 2))
+            luaL_checktype(L, 2, LUA_TTABLE);
+        lua_settop(L, 1);
+        lua_createtable(L, 0, 2);
+    } else if (lua_gettop(L) > 2) {
+        lua_settop(L, 2);
+    }
+    if (line) {
+        size_t nlen;
+        const char *name;
+        oc_lua_get_uservalue(L, ud); /* 3 */
+        cache_credentials(L, 3, lc, line);
+        lua_rawgeti(L, 3, 1); /* 4: name */
+        name = lua_tolstring(L, 4, &nlen);
+        lua_pushnil(L);
+        while (lua_next(L, 2)) { /* key, value */
+            size_t klen;
+            const char *k;
+            lua_pop(L, 1);
+            /* the same name as made here is the same (interned) string */
+            if (lua_type(L, -1) == LUA_TSTRING && (k = lua_tolstring(L, -1, &klen)) != name &&
+                klen == nlen && strncasecmp(k, name, nlen) == 0) {
+                lua_pushvalue(L, -1);
+                lua_pushnil(L);
+                lua_rawset(L, 2); /* clearing a field during the traversal is allowed */
+            }
+        }
+        lua_rawgeti(L, 3, 2); /* 5: value */
+        lua_rawset(L, 2);     /* headers[name] = value */
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, 2);
+    lua_pushinteger(L, (lua_Integer)oc_client_generation(lc->c));
+    return 2;
+}
+
+static int client_authorize_now(lua_State *L)
+{
+    return authorize_now(L, 1, check_client(L, 1));
+}
+
+/* The Lua client's authorize method, made for one client: upvalue 1 its
+   core client, 2 the Lua function that does the rest (a load or refresh
+   first, NTLM's refusal) when the credentials are not ready. Called as
+   client:authorize([headers]): the request's fast path without Lua. */
+static int bound_authorize(lua_State *L)
+{
+    lclient *lc = lua_touserdata(L, lua_upvalueindex(1));
+    int n;
+    if (lc && lc->c && !lc->closed) {
+        if ((n = authorize_now(L, lua_upvalueindex(1), lc)) == 2)
+            return 2;
+        lua_pop(L, n);
+    }
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* client:bind_authorize(slow) -> the authorize method for this client's Lua
+   object (see bound_authorize). */
+static int client_bind_authorize(lua_State *L)
+{
+    check_client(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_settop(L, 2);
+    lua_pushcclosure(L, bound_authorize, 2);
+    return 1;
+}
+
 /* client:current_token() -> token table | nil: the token in use, without
    loading or renewing anything. */
 static int client_current_token(lua_State *L)
@@ -411,6 +535,8 @@ static const luaL_Reg client_methods[] = {
     { "request_many", client_request_many },
     { "token", client_token },
     { "ready", client_ready },
+    { "authorize_now", client_authorize_now },
+    { "bind_authorize", client_bind_authorize },
     { "credentials", client_credentials },
     { "is_ntlm", client_is_ntlm },
     { "current_token", client_current_token },
@@ -445,7 +571,8 @@ void oc_lua_open_client(lua_State *L)
     lua_pushcfunction(L, client_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_newtable(L);
-    luaL_setfuncs(L, client_methods, 0);
+    lua_pushvalue(L, -2); /* the metatable: each method's upvalue (oc_lua_check_client) */
+    luaL_setfuncs(L, client_methods, 1);
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
 }

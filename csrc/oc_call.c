@@ -52,6 +52,7 @@ void oc_call_free(oc_call *call)
     oc_buf_free(&call->url);
     free(call->next_url);
     oc_http_free_headers(call->merged);
+    oc_client_release_lines(call->lines);
     oc_buf_free(&call->step_text);
     oc_buf_free(&call->doc_text);
     oc_buf_free(&call->save_text);

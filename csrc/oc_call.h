@@ -73,9 +73,10 @@ oc_code oc_call_api(oc_client *c, const oc_api_request *req, oc_response *resp, 
                     oc_error *err);
 
 /* A usable token: loaded and refreshed when due (IF_DUE); renewed now
-   (FORCE); or as IF_DUE but also fine for schemes without tokens
-   (CONNECT). The client's token afterwards is the answer. */
-typedef enum { OC_TOKEN_IF_DUE, OC_TOKEN_FORCE, OC_TOKEN_CONNECT } oc_token_need;
+   (FORCE); as IF_DUE but also fine for schemes without tokens (CONNECT);
+   or only what the properties or the store hold, due or not, without the
+   network (LOADED). The client's token afterwards is the answer. */
+typedef enum { OC_TOKEN_IF_DUE, OC_TOKEN_FORCE, OC_TOKEN_CONNECT, OC_TOKEN_LOADED } oc_token_need;
 oc_code oc_call_token(oc_client *c, oc_token_need need, oc_call **out, oc_error *err);
 
 /* A request signed with the credentials of generation `ticket` got a 401

@@ -110,6 +110,10 @@ static void send_now(oc_call *call)
         call->http.body_len = call->api->body_len;
     }
     call->http.url = call->next_url ? call->next_url : call->url.data;
+    /* this request's reference: a refresh by another request of a batch
+       makes new lines while these are in flight */
+    oc_client_release_lines(call->lines);
+    call->lines = oc_client_hold_lines(c);
     call->http.headers = call->merged ? call->merged : oc_client_base_headers(c, call->api->body != NULL);
     /* Which token this request carries: another call may renew it before
        the answer comes (see the 401 in api_answer). */

@@ -76,6 +76,7 @@ struct oc_call {
     oc_buf url;
     char *next_url;
     struct curl_slist *merged;
+    oc_header_lines *lines;   /* the client's lines this request carries, held */
     oc_request http;
     unsigned sent_generation; /* the client's token generation when last sent */
     char sent_token[65];      /* SHA-256 of the access token last sent, or "" */

@@ -1100,6 +1100,10 @@ static void ensure_loaded(oc_call *call)
     oc_cont then = call->after_ensure;
     const char *where = c->store_where;
 
+    if (call->kind == KIND_TOKEN && call->need == OC_TOKEN_LOADED) {
+        then(call);
+        return;
+    }
     if (call->kind == KIND_TOKEN && call->need == OC_TOKEN_FORCE) {
         if (c->scheme == OC_SCHEME_OAUTH && !c->found) {
             oc_call_finish(call, oc_fail_property(&call->err, OC_E_NO_TOKEN, "OAuthRefreshToken",

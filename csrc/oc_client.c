@@ -68,11 +68,26 @@ void oc_client_warn(const oc_client *c, const char *fmt, ...)
         fprintf(stderr, "oauthconnect: warning: %s\n", line);
 }
 
+oc_header_lines *oc_client_hold_lines(oc_client *c)
+{
+    if (c->lines)
+        c->lines->refs++;
+    return c->lines;
+}
+
+void oc_client_release_lines(oc_header_lines *lines)
+{
+    if (lines && --lines->refs == 0) {
+        oc_http_free_headers(lines->plain);
+        oc_http_free_headers(lines->body);
+        free(lines);
+    }
+}
+
 void oc_client_free_auth_headers(oc_client *c)
 {
-    oc_http_free_headers(c->auth_headers);
-    oc_http_free_headers(c->body_headers);
-    c->auth_headers = c->body_headers = NULL;
+    oc_client_release_lines(c->lines);
+    c->lines = NULL;
     c->credentials_line = NULL;
 }
 
@@ -93,23 +108,25 @@ static struct curl_slist *header_list(const char *credentials, int with_expect)
 
 oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_error *err)
 {
-    struct curl_slist *plain = header_list(credentials, 0), *body = header_list(credentials, 1);
-    if (!plain || !body) {
-        oc_http_free_headers(plain);
-        oc_http_free_headers(body);
+    oc_header_lines *lines = calloc(1, sizeof *lines);
+    if (!lines || !(lines->plain = header_list(credentials, 0)) ||
+        !(lines->body = header_list(credentials, 1))) {
+        if (lines)
+            oc_http_free_headers(lines->plain);
+        free(lines);
         return oc_fail_nomem(err);
     }
+    lines->refs = 1;
     oc_client_free_auth_headers(c);
-    c->auth_headers = plain;
-    c->body_headers = body;
+    c->lines = lines;
     /* the third line of the list (see header_list), for oc_client_ready_credentials */
-    c->credentials_line = credentials ? plain->next->next->data : NULL;
+    c->credentials_line = credentials ? lines->plain->next->next->data : NULL;
     return OC_OK;
 }
 
 const struct curl_slist *oc_client_base_headers(const oc_client *c, int has_body)
 {
-    return has_body ? c->body_headers : c->auth_headers;
+    return c->lines ? (has_body ? c->lines->body : c->lines->plain) : NULL;
 }
 
 /* The store a token was issued for: the member the profile names

@@ -62,9 +62,8 @@ struct oc_client {
        a body. Two lists, for libcurl scans its custom headers several times
        a request and each line costs bodiless requests some 2,000
        instructions. */
-    struct curl_slist *auth_headers;
-    struct curl_slist *body_headers;
-    const char *credentials_line;   /* the credentials in auth_headers, or NULL */
+    struct oc_header_lines *lines;  /* the current ones (NULL before any) */
+    const char *credentials_line;   /* the credentials in lines, or NULL */
 };
 
 const char *oc_client_title(const oc_client *c);
@@ -81,6 +80,17 @@ int oc_client_uses_tokens(const oc_client *c);
 oc_code oc_client_endpoint(const oc_client *c, oc_prop p, const char *fallback, const char **out,
                            oc_error *err);
 oc_code oc_client_need(const oc_client *c, oc_prop p, const char *why, oc_error *err);
+/* The lines every request carries, with and without a body: shared by the
+   requests in flight, which hold them until they are done (a refresh may
+   make new ones meanwhile, under another request of a batch). */
+typedef struct oc_header_lines {
+    int refs;
+    struct curl_slist *plain;
+    struct curl_slist *body;
+} oc_header_lines;
+/* A reference to the current lines (NULL before any), for a request. */
+oc_header_lines *oc_client_hold_lines(oc_client *c);
+void oc_client_release_lines(oc_header_lines *lines);
 /* (Re)builds the header list every request carries; credentials may be NULL. */
 oc_code oc_client_set_auth_headers(oc_client *c, const char *credentials, oc_error *err);
 /* Fills api_url from the template, StoreId or the token; error when the

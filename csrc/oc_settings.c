@@ -70,8 +70,8 @@ oc_code oc_settings_parse(const char *text, size_t len, const char *where, oc_se
 
     oc_settings_clear(out);
     if (len == 0) /* a store that holds nothing says so; an empty file is a write cut short */
-        return oc_fail(err, OC_E_SETTINGS, "%s is empty; fix or remove it, it is never replaced by "
-                                           "a new login on its own",
+        return oc_fail(err, OC_E_SETTINGS, "%s is corrupt (empty: a write cut short); fix or remove "
+                                           "it, it is never replaced by a new login on its own",
                        where);
     if (len > OC_SETTINGS_MAX)
         return oc_fail(err, OC_E_SETTINGS, "%s is larger than %d bytes", where, OC_SETTINGS_MAX);

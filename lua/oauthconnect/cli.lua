@@ -414,7 +414,7 @@ local function stored_status(mod, props)
   local ok, handle = pcall(core.client, props, mod.profile)
   props.InitiateOAuth = hold
   if not ok or not handle then return end
-  local token = handle:prepare() and handle:current_token()
+  local token = handle:call_token("loaded"):run() and handle:current_token()
   local lines = { ("provider: %s (%s)"):format(mod.profile.title, handle:api_url()) }
   handle:close()
   if not token then return end

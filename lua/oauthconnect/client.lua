@@ -48,6 +48,8 @@ function _M.wrap(handle, profile, lua_opts, location, timeout_ms)
     and { http = self.transport, store = self.user_store, sleep = driver.sleep } or false
   -- the hot path: a script whose client the core runs alone
   self.fast = not self.script_io and (self.io_mode == "curl" or (not self.io_mode and not nginx.available()))
+  -- authorize with a usable token runs in C alone; the rest is _M.authorize's
+  self.authorize = handle:bind_authorize(_M.authorize)
   return self
 end
 
@@ -304,38 +306,24 @@ end
 -- of the same name in any case is replaced), after a refresh when one is
 -- due. ticket names the credentials, for client:rejected. With a usable
 -- token this does no I/O and makes no string.
+local authorize_now -- the core client's method, looked up once (this runs once per request)
 function _M:authorize(headers)
   local handle = self.core
-  if headers ~= nil and type(headers) ~= "table" then error("authorize: headers must be a table", 2) end
+  if not authorize_now then authorize_now = handle.authorize_now end
+  local h, ticket = authorize_now(handle, headers)
+  if h then return h, ticket end
   if self.ntlm then
     return nil, core.error("unsupported", "AuthScheme=NTLM authenticates a connection, not a request: "
       .. "send with the client's own requests (client:get, client:request)")
   end
-  local ticket = handle:ready()
-  if not ticket then
-    local ok, err = token_call(self, "if_due")
-    if not ok then return nil, err end
-    notify(self)
-    ticket = handle:ready()
-    if not ticket then
-      return nil, core.error("no_token", "no usable credentials: the token is due and could not be renewed")
-    end
+  local ok, err = token_call(self, "if_due")
+  if not ok then return nil, err end
+  notify(self)
+  h, ticket = authorize_now(handle, headers)
+  if not h then
+    return nil, core.error("no_token", "no usable credentials: the token is due and could not be renewed")
   end
-  if ticket ~= self.auth_ticket then
-    local name, value = handle:credentials()
-    self.auth_name, self.auth_value, self.auth_lname = name, value, name and name:lower()
-    self.auth_ticket = ticket
-  end
-  headers = headers or {}
-  local name = self.auth_name
-  if name then
-    local lname = self.auth_lname
-    for k in pairs(headers) do
-      if k ~= name and type(k) == "string" and #k == #lname and k:lower() == lname then headers[k] = nil end
-    end
-    headers[name] = self.auth_value
-  end
-  return headers, ticket
+  return h, ticket
 end
 
 -- ok, err = client:rejected(ticket): a request signed with ticket got a
