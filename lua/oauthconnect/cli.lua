@@ -248,6 +248,101 @@ local function call(args, mod, props, method)
   io.stdout:write(to_json(marked ~= nil and marked or value, term.isatty(io.stdout)), "\n")
 end
 
+-- The header line(s) that authenticate a request now, "Name: value".
+function commands.header(args, mod, props)
+  local client = connect(args, mod, props)
+  local headers, err = client:authorize()
+  client:close()
+  if not headers then error(err, 0) end
+  for name, value in pairs(headers) do io.stdout:write(name, ": ", value, "\n") end
+end
+
+-- ---- curl with the credentials ---------------------------------------------------------
+
+local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+-- A file only this user can read (os.tmpname creates it 0600), holding text.
+local function private_file(text)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(text or "")
+  f:close()
+  return path
+end
+
+-- The status of the last answer curl wrote to its header dump (0 when none).
+local function last_status(path)
+  local f = io.open(path, "rb")
+  if not f then return 0 end
+  local status = 0
+  for line in f:lines() do
+    local s = line:match("^HTTP/[%d.]+ (%d%d%d)")
+    if s then status = tonumber(s) end
+  end
+  f:close()
+  return status
+end
+
+-- Runs curl with the credentials in a header file curl reads (-H @file),
+-- so no secret is in its command line; stdout goes to out_path when given.
+-- Returns curl's exit status and the answer's HTTP status.
+local function run_curl(headers, curl_args, out_path)
+  local lines = {}
+  for name, value in pairs(headers) do lines[#lines + 1] = name .. ": " .. value end
+  local hfile = private_file(table.concat(lines, "\r\n") .. (#lines > 0 and "\r\n" or ""))
+  local dump = private_file("")
+  local cmd = { "curl", "-D", shell_quote(dump) }
+  if #lines > 0 then cmd[#cmd + 1] = "-H @" .. shell_quote(hfile) end
+  for _, a in ipairs(curl_args) do cmd[#cmd + 1] = shell_quote(a) end
+  if out_path then cmd[#cmd + 1] = ">" .. shell_quote(out_path) end
+  local ok, how, code = os.execute(table.concat(cmd, " "))
+  local status = last_status(dump)
+  os.remove(hfile)
+  os.remove(dump)
+  if type(ok) == "number" then code = math.floor(ok / 256) end -- Lua 5.1: the wait status
+  if how == "signal" then code = 128 + code end
+  return ok == true and 0 or code or 1, status
+end
+
+-- oauthconnect curl PROVIDER [curl arguments...]: curl with the
+-- connection's credentials; after a 401, once more when rejected() says
+-- other credentials are in place. Exits with curl's status (its own
+-- failures keep it), or 3 when no credentials can be had.
+function commands.curl(args, mod, props)
+  local client = connect(args, mod, props)
+  local headers, ticket = client:authorize()
+  if not headers then
+    client:close()
+    error(ticket, 0)
+  end
+  -- the first answer is held back: a 401's body is not the one wanted
+  local held = private_file("")
+  local code, status = run_curl(headers, args.curl_args, held)
+  if status == 401 then
+    local ok, err = client:rejected(ticket)
+    if ok then
+      os.remove(held)
+      headers, ticket = client:authorize()
+      if not headers then
+        client:close()
+        error(ticket, 0)
+      end
+      code = run_curl(headers, args.curl_args)
+      client:close()
+      return code
+    end
+    io.stderr:write("oauthconnect: ", tostring(err), "\n")
+  end
+  local f = io.open(held, "rb")
+  if f then
+    io.stdout:write(f:read("a"))
+    f:close()
+  end
+  os.remove(held)
+  client:close()
+  return code
+end
+
 function commands.get(args, mod, props) call(args, mod, props, "GET") end
 function commands.post(args, mod, props) call(args, mod, props, "POST") end
 function commands.put(args, mod, props) call(args, mod, props, "PUT") end
@@ -502,14 +597,41 @@ Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
     if not n or n < 1 or n > 32 or n % 1 ~= 0 then return nil, "in-flight must be a whole number from 1 to 32" end
     return n
   end)
+  common(command("header", "Print the header line(s) that authenticate a request now (Name: value)."))
+  local curl = common(command("curl", "Run curl with the connection's credentials, passed in a header file "
+    .. "(never on the command line); once more after a 401 when other credentials are in place."))
+  curl:argument("curl_args", "curl's own arguments (after the provider)"):args("*")
   common(command("logout", "Remove the stored tokens."))
   common(command("status", "Show who is logged in and when the token expires (never the token)."))
   return parser, by_name
 end
 
+-- `curl PROVIDER args...` hands curl every word after the provider, its
+-- options included (our own -c and --profile go before the provider).
+local function split_curl(argv)
+  if argv[1] ~= "curl" then return argv, nil end
+  local mine, i = { "curl" }, 2
+  while argv[i] and argv[i]:sub(1, 1) == "-" do
+    mine[#mine + 1] = argv[i]
+    if not argv[i]:find("=", 1, true) and (argv[i] == "-c" or argv[i] == "--connection" or argv[i] == "--profile") then
+      i = i + 1
+      mine[#mine + 1] = argv[i]
+    end
+    i = i + 1
+  end
+  if not argv[i] then return mine, nil end
+  mine[#mine + 1] = argv[i]
+  local rest = {}
+  for k = i + 1, #argv do rest[#rest + 1] = argv[k] end
+  return mine, rest
+end
+
 function _M.run(argv)
   local parser, commands_by_name = build_parser()
+  local curl_args
+  argv, curl_args = split_curl(argv)
   local ok, args = parser:pparse(argv)
+  if ok and args.command == "curl" then args.curl_args = curl_args or {} end
   if not ok then
     -- the usage of the command given, if one was: it says what it lacks
     local usage = parser:get_usage()
@@ -525,7 +647,8 @@ function _M.run(argv)
   local status = EXIT_OK
   local run_ok, err = pcall(function()
     local mod, props = resolve(args)
-    commands[args.command](args, mod, props)
+    local code = commands[args.command](args, mod, props)
+    if type(code) == "number" then status = code end
   end)
   if not run_ok then
     if getmetatable(err) == CliError then
