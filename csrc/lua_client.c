@@ -285,7 +285,7 @@ static int client_ready(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
     const char *line;
-    if (oc_client_ready_credentials(lc->c, oc_now_ms(), &line))
+    if (oc_client_ready_credentials(lc->c, oc_now_ms(), 0, &line))
         lua_pushinteger(L, (lua_Integer)oc_client_generation(lc->c));
     else
         lua_pushboolean(L, 0);
@@ -299,7 +299,7 @@ static int client_credentials(lua_State *L)
     lclient *lc = check_client(L, 1);
     const char *line;
     size_t nlen;
-    if (!oc_client_ready_credentials(lc->c, oc_now_ms(), &line) || !line)
+    if (!oc_client_ready_credentials(lc->c, oc_now_ms(), 1, &line) || !line)
         return 0;
     nlen = strcspn(line, ":");
     lua_pushlstring(L, line, nlen);
@@ -337,12 +337,14 @@ static void cache_credentials(lua_State *L, int uv, lclient *lc, const char *lin
    with the token in use no string is made: this runs once per request a
    caller signs. */
 /* [-0, +2 or +1] authorize_now's work for the client lc (its userdata at
-   ud), the headers argument at 2: headers, ticket, or false. */
-static int authorize_now(lua_State *L, int ud, lclient *lc)
+   ud), the headers argument at 2: headers, ticket, or false. due_ok: a
+   token that is due but has not expired will do. */
+static int authorize_now(lua_State *L, int ud, lclient *lc, int due_ok)
 {
     const char *line;
     /* NTLM's credentials are libcurl's, per connection: none to give */
-    if (oc_client_is_ntlm(lc->c) || !oc_client_ready_credentials(lc->c, oc_now_coarse_ms(), &line)) {
+    if (oc_client_is_ntlm(lc->c) ||
+        !oc_client_ready_credentials(lc->c, oc_now_coarse_ms(), due_ok, &line)) {
         lua_pushboolean(L, 0);
         return 1;
     }
@@ -383,27 +385,46 @@ static int authorize_now(lua_State *L, int ud, lclient *lc)
     return 2;
 }
 
+/* client:authorize_now([headers [, due_ok]]) */
 static int client_authorize_now(lua_State *L)
 {
-    return authorize_now(L, 1, check_client(L, 1));
+    int due_ok = lua_toboolean(L, 3);
+    return authorize_now(L, 1, check_client(L, 1), due_ok);
 }
+
+#if LUA_VERSION_NUM >= 504
+/* The rest's results, after a yield inside it (an on_token callback in a
+   coroutine). */
+static int authorize_rest_done(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status;
+    (void)ctx;
+    return lua_gettop(L);
+}
+#endif
 
 /* The Lua client's authorize method, made for one client: upvalue 1 its
    core client, 2 the Lua function that does the rest (a load or refresh
    first, NTLM's refusal) when the credentials are not ready. Called as
-   client:authorize([headers]): the request's fast path without Lua. */
+   client:authorize([headers]): the request's fast path without Lua. Only
+   clients the core runs alone get it (the rest of a driven client's
+   authorize yields to nginx, which no C function in between allows). */
 static int bound_authorize(lua_State *L)
 {
     lclient *lc = lua_touserdata(L, lua_upvalueindex(1));
     int n;
     if (lc && lc->c && !lc->closed) {
-        if ((n = authorize_now(L, lua_upvalueindex(1), lc)) == 2)
+        if ((n = authorize_now(L, lua_upvalueindex(1), lc, 0)) == 2)
             return 2;
         lua_pop(L, n);
     }
     lua_pushvalue(L, lua_upvalueindex(2));
     lua_insert(L, 1);
+#if LUA_VERSION_NUM >= 504
+    lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, authorize_rest_done);
+#else
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+#endif
     return lua_gettop(L);
 }
 

@@ -112,10 +112,12 @@ oc_code oc_client_http_error(const oc_client *c, const char *method, const char 
 const oc_token *oc_client_current_token(const oc_client *c);
 
 /* The credentials line ("Name: value") a request made now carries, when
-   the engine has nothing to do first (the token is loaded and not due): 1
-   and *line (NULL for a scheme that sends none, or NTLM's, which libcurl
-   makes); 0 when a call must run first. Reads the clock, nothing else. */
-int oc_client_ready_credentials(const oc_client *c, int64_t now_ms, const char **line);
+   the engine has nothing to do first (the token is loaded and not due; with
+   due_ok, when it has not expired: after a due refresh failed, the token
+   still works): 1 and *line (NULL for a scheme that sends none, or NTLM's,
+   which libcurl makes); 0 when a call must run first. Reads the clock,
+   nothing else. */
+int oc_client_ready_credentials(const oc_client *c, int64_t now_ms, int due_ok, const char **line);
 
 /* Counts token changes (login, refresh, adoption of another process's
    refresh): the ticket of the credentials in use. */

@@ -175,11 +175,13 @@ const oc_token *oc_client_current_token(const oc_client *c)
     return c->token.access_token ? &c->token : NULL;
 }
 
-int oc_client_ready_credentials(const oc_client *c, int64_t now_ms, const char **line)
+int oc_client_ready_credentials(const oc_client *c, int64_t now_ms, int due_ok, const char **line)
 {
-    if (!c->loaded || c->unsaved)
+    if (!c->loaded || (c->unsaved && !due_ok))
         return 0;
-    if (oc_client_uses_tokens(c) && (!c->token.access_token || oc_client_refresh_due(c, now_ms)))
+    if (oc_client_uses_tokens(c) &&
+        (!c->token.access_token ||
+         (due_ok ? oc_token_expired(&c->token, now_ms) : oc_client_refresh_due(c, now_ms))))
         return 0;
     *line = c->credentials_line;
     return 1;

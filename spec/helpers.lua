@@ -115,8 +115,12 @@ end
 
 -- curl, for control requests; returns status, body. The body goes through
 -- a file: it may be megabytes.
-function H.http(method, url, body, headers)
+function H.http(method, url, body, headers, cacert)
   local cmd = { "curl", "-s", "-o", "-", "-w", "\\n%{http_code}", "-X", method }
+  if cacert then
+    cmd[#cmd + 1] = "--cacert"
+    cmd[#cmd + 1] = cacert
+  end
   for k, v in pairs(headers or {}) do
     cmd[#cmd + 1] = "-H"
     cmd[#cmd + 1] = k .. ": " .. v
@@ -139,7 +143,7 @@ end
 function Sandbox:control(method, path, body)
   local status, text = H.http(method, self.url .. "/_sandbox/" .. path,
     body and (type(body) == "string" and body or json.encode(body)),
-    body and { ["Content-Type"] = "application/json" } or nil)
+    body and { ["Content-Type"] = "application/json" } or nil, self.cacert)
   assert(status == 200, "sandbox control " .. path .. " answered " .. tostring(status) .. ": "
     .. tostring(text):sub(1, 300))
   return json.decode(text)
@@ -244,13 +248,14 @@ end
 
 -- Opens url as a browser would and returns the address it redirects to
 -- (the authorization page approving: the callback with code and state).
-function H.redirect(url)
-  return H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. shell_quote(url))
+function H.redirect(url, cacert)
+  return H.capture("curl -s -o /dev/null -w '%{redirect_url}' " .. (cacert and ("--cacert " .. shell_quote(cacert) .. " ") or "")
+    .. shell_quote(url))
 end
 
 -- The query of that redirect, as a table.
-function H.follow(url)
-  return H.query_of(H.redirect(url))
+function H.follow(url, cacert)
+  return H.query_of(H.redirect(url, cacert))
 end
 
 -- Plays the user at the authorization page: returns the code (and the whole
@@ -268,7 +273,7 @@ function Sandbox:authorize(params)
   local path = self.provider == "keap" and "/app/oauth/authorize"
     or (self.provider == "bigcommerce" or self.provider == "generic") and "/oauth2/authorize"
     or "/oauth/authorize"
-  local fields = H.follow(self.url .. path .. "?" .. table.concat(q, "&"))
+  local fields = H.follow(self.url .. path .. "?" .. table.concat(q, "&"), self.cacert)
   return fields.code, fields
 end
 

@@ -49,7 +49,8 @@ function _M.wrap(handle, profile, lua_opts, location, timeout_ms)
   -- the hot path: a script whose client the core runs alone
   self.fast = not self.script_io and (self.io_mode == "curl" or (not self.io_mode and not nginx.available()))
   -- authorize with a usable token runs in C alone; the rest is _M.authorize's
-  self.authorize = handle:bind_authorize(_M.authorize)
+  -- (a driven client's may yield to nginx, so it keeps the Lua method)
+  if self.fast then self.authorize = handle:bind_authorize(_M.authorize) end
   return self
 end
 
@@ -319,7 +320,8 @@ function _M:authorize(headers)
   local ok, err = token_call(self, "if_due")
   if not ok then return nil, err end
   notify(self)
-  h, ticket = authorize_now(handle, headers)
+  -- a due refresh that failed leaves a token that still works: it goes
+  h, ticket = authorize_now(handle, headers, true)
   if not h then
     return nil, core.error("no_token", "no usable credentials: the token is due and could not be renewed")
   end
