@@ -7,7 +7,7 @@ local system = require "system"
 
 local base, token, in_flight = arg[1], arg[2], tonumber(arg[3])
 local client = assert(oauthconnect.connect({ OAuthAccessToken = token, URL = base },
-  { name = "bench", pagination = "page", page_size = 100, page_size_max = 100, unwrap_envelope = true }))
+  { name = "bench", pagination = "page_number", page_size = 100, page_size_max = 100, unwrap_envelope = true }))
 local t0, n, last = system.monotime(), 0, 0
 local ok, err = pcall(function()
   for order in client:each("/v1/orders.json", nil, { in_flight = in_flight }) do

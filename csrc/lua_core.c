@@ -2,8 +2,13 @@
  * The module oauthconnect.core: the functions that need no client, and the
  * registration of everything. Only luaopen_oauthconnect_core is exported.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -11,6 +16,7 @@
 #include "oc_buf.h"
 #include "oc_store.h"
 #include "oc_time.h"
+#include "oc_url.h"
 #include "oc_version.h"
 
 /* Turns integral floats (|x| <= 2^53) into integers, walking the tables of
@@ -215,16 +221,141 @@ static int l_properties(lua_State *L)
     return 1;
 }
 
-/* core.profile_fields() -> { "name", "pkce", ... }: the fields the core reads. */
+/*
+ * core.profile_fields() -> { "name", "pkce", ... }, { name = "string", pkce = "boolean",
+ * code_auth = "client_auth", ... }, { name = "short name: ...", ... }: the fields the
+ * core reads (csrc/oc_profile_fields.h), in its order, each one's kind and its
+ * description. lua/oauthconnect/profile_fields.lua adds the fields only the Lua
+ * layer reads.
+ */
 static int l_profile_fields(lua_State *L)
 {
+    static const char *const kind_names[] = { "string", "boolean", "client_auth" };
     const oc_field_info *f;
     int i = 1;
     lua_newtable(L);
+    lua_newtable(L);
+    lua_newtable(L);
     for (f = oc_profile_fields(); f->name; f++) {
         lua_pushstring(L, f->name);
+        lua_rawseti(L, -4, i++);
+        lua_pushstring(L, kind_names[f->kind]);
+        lua_setfield(L, -3, f->name);
+        lua_pushstring(L, f->doc);
+        lua_setfield(L, -2, f->name);
+    }
+    return 3;
+}
+
+/*
+ * core.check_url(url, name) -> true | nil, err: url as the core takes an
+ * endpoint (an absolute http(s) URL; https, or http to a loopback host only;
+ * no #fragment), name standing for it in the message and err.property.
+ */
+static int l_check_url(lua_State *L)
+{
+    const char *url = luaL_checkstring(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    oc_error err;
+    oc_error_clear(&err);
+    if (oc_url_check_secure(url, name, &err) != OC_OK)
+        return oc_lua_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/*
+ * core.read_data_file(path, label, max) -> text | false (no such file) | nil, message:
+ * a file that holds no secret (a provider profile), read whole. Only a
+ * regular file of at most max bytes is read; a FIFO or a device is refused
+ * without blocking on it (opened O_NONBLOCK, judged by fstat). The buffer is
+ * a userdata made before the file is opened, so nothing can raise while the
+ * descriptor is held.
+ */
+static int l_read_data_file(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *label = luaL_checkstring(L, 2);
+    lua_Integer max = luaL_checkinteger(L, 3);
+    char *buf;
+    struct stat st;
+    size_t len = 0;
+    int fd, e;
+    luaL_argcheck(L, max > 0 && max <= 16 * 1024 * 1024, 3, "1 byte to 16 MiB");
+    buf = lua_newuserdatauv(L, (size_t)max + 1, 0);
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        e = errno;
+        if (e == ENOENT) {
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot open the %s %s: %s", label, path, strerror(e));
+        return 2;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot read the %s %s: it is not a regular file", label, path);
+        return 2;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + len, (size_t)max + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            e = errno;
+            close(fd);
+            lua_pushnil(L);
+            lua_pushfstring(L, "cannot read the %s %s: %s", label, path, strerror(e));
+            return 2;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > (size_t)max) {
+            close(fd);
+            lua_pushnil(L);
+            lua_pushfstring(L, "the %s %s is larger than %d bytes", label, path, (int)max);
+            return 2;
+        }
+    }
+    close(fd);
+    lua_pushlstring(L, buf, len);
+    return 1;
+}
+
+/*
+ * core.list_dir(path) -> { name, ... } (unsorted; "." and ".." left out) | false (no
+ * such directory) | nil, message. The table is made before the directory is
+ * opened; only running out of memory while a name is added could raise (and
+ * leave the directory open).
+ */
+static int l_list_dir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct dirent *d;
+    DIR *dir;
+    int i = 1;
+    lua_newtable(L);
+    if (!(dir = opendir(path))) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR) {
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot list the directory %s: %s", path, strerror(e));
+        return 2;
+    }
+    while ((d = readdir(dir)) != NULL) {
+        if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+            continue;
+        lua_pushstring(L, d->d_name);
         lua_rawseti(L, -2, i++);
     }
+    closedir(dir);
     return 1;
 }
 
@@ -240,6 +371,9 @@ static int l_sleep(lua_State *L)
 static const luaL_Reg module_functions[] = {
     { "client", oc_lua_client_new },
     { "profile_fields", l_profile_fields },
+    { "check_url", l_check_url },
+    { "read_data_file", l_read_data_file },
+    { "list_dir", l_list_dir },
     { "parse", l_parse },
     { "check_callback", l_check_callback },
     { "property_name", l_property_name },

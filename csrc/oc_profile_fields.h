@@ -2,7 +2,11 @@
  * The provider-profile fields the core reads, one line each:
  *   OC_FIELD(member, kind, "description")
  * kind is STRING, BOOL or CLIENT_AUTH ("body", "basic", "basic_raw" or "json").
- * Profiles themselves are data: lua/oauthconnect/profiles/<name>.lua.
+ * The fields only the Lua layer reads (pagination, whoami, webhook, ...) are
+ * listed, with their types, in lua/oauthconnect/profile_fields.lua, which
+ * takes these through core.profile_fields(): the two lists together are every
+ * field a profile may hold, and lua/oauthconnect/profile.lua checks profiles
+ * against them. Profiles themselves are data: lua/oauthconnect/profiles/<name>.json.
  */
 #define OC_PROFILE_FIELD_LIST(OC_FIELD) \
     OC_FIELD(name,           STRING,      "short name: settings file name, messages") \

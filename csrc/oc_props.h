@@ -42,6 +42,8 @@
         "The token endpoint. Default: the provider profile's.") \
     OC_PROP(URL, "URL", OC_PT_URL, NULL, 0, NULL, \
         "The API base URL that request paths are relative to. Default: the provider profile's.") \
+    OC_PROP(PROFILE, "Profile", OC_PT_STRING, NULL, 0, NULL, \
+        "A provider profile file (JSON, ~ expanded) describing the server: endpoints, scope, client authentication, token header, PKCE, pagination. It replaces the provider module's own profile and is laid over the custom one, so what it leaves out keeps the defaults (PKCE on). A missing file, a field no profile has, a value of the wrong type or an insecure URL is refused naming the file and the field. Read by the Lua layer; the C core only accepts the name.") \
     OC_PROP(TIMEOUT, "Timeout", OC_PT_SECONDS, "60", 0, NULL, \
         "Seconds a request may take in total, from its first send to its answer, retries and a refresh on the way included (waiting out a spent rate-limit quota first does not count); 0 means no limit. A token request always gets the whole Timeout, for one cut short may still rotate the refresh token at the server.") \
     OC_PROP(MAX_ATTEMPTS, "MaxAttempts", OC_PT_COUNT, "3", 0, NULL, \

@@ -1,2 +1,2 @@
 -- BigCommerce: require "bigcommerce".connect("InitiateOAuth=GETANDREFRESH;StoreId=...;...")
-return require("oauthconnect.provider").module(require "oauthconnect.profiles.bigcommerce")
+return require("oauthconnect.providers").module("bigcommerce")

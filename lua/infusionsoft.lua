@@ -1,2 +1,2 @@
 -- Keap (Infusionsoft): require "infusionsoft".connect("InitiateOAuth=GETANDREFRESH;...")
-return require("oauthconnect.provider").module(require "oauthconnect.profiles.keap")
+return require("oauthconnect.providers").module("infusionsoft")

@@ -1,2 +1,2 @@
 -- Jumpseller: require "jumpseller".connect("InitiateOAuth=GETANDREFRESH;...")
-return require("oauthconnect.provider").module(require "oauthconnect.profiles.jumpseller")
+return require("oauthconnect.providers").module("jumpseller")

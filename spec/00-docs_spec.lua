@@ -17,4 +17,14 @@ describe("README.md", function()
     local readme = H.read_file(H.ROOT .. "/README.md")
     assert(readme:find(want, 1, true), "README.md's list of err.code must read:\n" .. want)
   end)
+
+  it("lists every profile field and every pagination style", function()
+    local readme = H.read_file(H.ROOT .. "/README.md")
+    for _, f in ipairs(require("oauthconnect.profile_fields").list) do
+      assert(readme:find("\n| `" .. f.name .. "` | ", 1, true), "README.md's table of profile fields lacks " .. f.name)
+    end
+    for _, style in ipairs(require("oauthconnect.pagination").STYLES) do
+      assert(readme:find("\n| `" .. style .. "` | ", 1, true), "README.md's table of pagination styles lacks " .. style)
+    end
+  end)
 end)

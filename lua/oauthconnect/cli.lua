@@ -8,19 +8,12 @@ local dkjson = require "dkjson"
 local term = require "term"
 local json = require "oauthconnect.json"
 local core = require "oauthconnect.core"
+-- The providers (their names, aliases and modules) are the registry's.
+local providers = require "oauthconnect.providers"
 
 local _M = {}
 
 local EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_AUTH = 0, 1, 2, 3
-
--- Provider names and the profiles (lua/oauthconnect/profiles) they run.
-local PROVIDERS = {
-  jumpseller = "jumpseller",
-  bigcommerce = "bigcommerce",
-  infusionsoft = "keap",
-  keap = "keap",
-  custom = "custom",
-}
 
 -- Error codes that mean "log in (again)" rather than "the API said no".
 local AUTH_CODES = {
@@ -69,24 +62,26 @@ local function read_profiles()
   return t, path
 end
 
+local function unknown(name, path)
+  fail(EXIT_USAGE, ("unknown provider or profile '%s': use %s, a profile of %s, or a connection with "
+    .. "Profile=FILE"):format(name, providers.help(), path))
+end
+
 -- The provider module and the connection options for a command, from
--- --connection, then OAUTHCONNECT_<PROVIDER>, then the config file.
+-- --connection, then OAUTHCONNECT_<PROVIDER>, then the config file. The
+-- provider is the registry's, by name or alias (the command's, or the
+-- config entry's "provider"); a connection with Profile= runs the profile
+-- file it names instead, so any name can stand for it.
 local function resolve(args)
   local name = args.provider
   local profiles, path = read_profiles()
   local entry = profiles[args.profile or name]
-  local provider = PROVIDERS[name:lower()]
-  if not provider then
-    if type(entry) == "table" and type(entry.provider) == "string" then
-      provider = PROVIDERS[entry.provider:lower()]
-      if not provider then
-        fail(EXIT_USAGE, ("profile '%s' of %s names the unknown provider '%s': use jumpseller, "
-          .. "bigcommerce, infusionsoft (keap) or custom"):format(name, path, entry.provider))
-      end
-    end
+  local provider = providers.resolve(name)
+  if not provider and type(entry) == "table" and type(entry.provider) == "string" then
+    provider = providers.resolve(entry.provider)
     if not provider then
-      fail(EXIT_USAGE, ("unknown provider or profile '%s': use jumpseller, bigcommerce, infusionsoft "
-        .. "(keap), custom, or a profile of %s"):format(name, path))
+      fail(EXIT_USAGE, ("profile '%s' of %s names the unknown provider '%s': use %s"):format(name, path,
+        entry.provider, providers.help()))
     end
   end
   local options
@@ -99,6 +94,7 @@ local function resolve(args)
       options = type(entry) == "table" and entry.connection or entry
     end
     if not options then
+      if not provider then unknown(name, path) end
       fail(EXIT_USAGE, ("no connection for %s: give --connection, set %s, or add \"%s\" to %s"):format(
         name, env, args.profile or name, path))
     end
@@ -121,7 +117,15 @@ local function resolve(args)
     fail(EXIT_USAGE, "a connection must be a connection string or an object")
   end
   if props.InitiateOAuth == nil then props.InitiateOAuth = "GETANDREFRESH" end
-  return require("oauthconnect.provider").module(require("oauthconnect.profiles." .. provider)), props
+  if props.Profile ~= nil then
+    -- read here, so the messages (Logged in to <title>) and the commands
+    -- that use the profile without connecting (logout, status) have it
+    local loaded, err = require("oauthconnect.profile").from_property(props.Profile)
+    if not loaded then fail(EXIT_USAGE, tostring(err)) end
+    return require("oauthconnect.provider").module(loaded), props
+  end
+  if not provider then unknown(name, path) end
+  return providers.module(provider), props
 end
 
 -- Output: pretty JSON on a terminal, compact otherwise. dkjson writes it
@@ -551,12 +555,19 @@ end
 -- ---- the parser -----------------------------------------------------------------------
 
 local function build_parser()
-  local parser = argparse("oauthconnect", "OAuth 2 connections to Jumpseller, BigCommerce, Keap and any OAuth 2 server, for shell, cron and CI.")
+  local titles = {} -- the providers with an API of their own (custom has none)
+  for _, p in ipairs(providers.list()) do
+    if p.api_url then titles[#titles + 1] = p.title end
+  end
+  local parser = argparse("oauthconnect", ("OAuth 2 connections to %s and any OAuth 2 server, for shell, cron "
+    .. "and CI."):format(table.concat(titles, ", ")))
     :epilog([[
 The connection comes from --connection, else the environment variable
 OAUTHCONNECT_<PROVIDER> (e.g. OAUTHCONNECT_JUMPSELLER), else the entry of that
 name (or --profile) in ~/.config/oauthconnect/connections.json. It takes the
 library's connection properties; InitiateOAuth defaults to GETANDREFRESH.
+A connection with Profile=FILE runs the provider profile in that JSON file,
+under any name.
 
 Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
   parser:command_target("command")
@@ -572,7 +583,7 @@ Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
     return by_name[name]
   end
   local function common(cmd)
-    cmd:argument("provider", "jumpseller, bigcommerce, infusionsoft (keap), custom, or a profile name")
+    cmd:argument("provider", ("%s, or a name in connections.json"):format(providers.help()))
     cmd:option("-c --connection", "connection string (overrides the environment and the config file)")
     cmd:option("--profile", "entry of connections.json to use (default: the provider's name)")
     return cmd

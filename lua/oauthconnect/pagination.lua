@@ -1,7 +1,8 @@
--- Walking paged collections, one style per way providers page. Each style
--- says how to ask for page k and how to read a page; the walker fetches
--- pages (several at once when asked: opts.in_flight) and yields the items
--- in order. A failed page raises the error object: an iterator cannot
+-- Walking paged collections, one style per shape of paged answer (a
+-- profile's pagination field names one: _M.STYLES, or an old name in
+-- _M.ALIASES). Each style says how to ask for page k and how to read a page;
+-- the walker fetches pages (several at once when asked: opts.in_flight) and
+-- yields the items in order. A failed page raises the error object: an iterator cannot
 -- return nil, err without ending the loop silently.
 
 local json = require "oauthconnect.json"
@@ -135,16 +136,17 @@ local function page_number_query(q, limit)
   end
 end
 
--- Jumpseller: ?page=N&limit=M from page 1 (or query.page); no total is sent,
--- so a page shorter than the limit is the last one.
-function _M.page(client, path, query, in_flight, on_page)
+-- page_number: ?page=N&limit=M from page 1 (or query.page); the answer is
+-- an array (or an object holding one) and no total is sent, so a page
+-- shorter than the limit is the last one (Jumpseller).
+function _M.page_number(client, path, query, in_flight, on_page)
   check_path(path)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
   return walk(client, path, {
     query = page_number_query(q, limit),
-    -- a bare array, as Jumpseller answers; a server that wraps it in an
-    -- object ({"products": [...]}) has its array taken, or an error
+    -- a bare array; a server that wraps it in an object ({"products": [...]})
+    -- has its array taken, or an error
     read = function(body)
       local items = items_of(body, path)
       return items, items ~= nil and #items >= limit
@@ -152,9 +154,11 @@ function _M.page(client, path, query, in_flight, on_page)
   }, in_flight, client.profile.unwrap_envelope, on_page)
 end
 
--- BigCommerce: v3 answers {data, meta.pagination {current_page, total_pages}};
--- v2 answers a bare array, and 204 past the end.
-function _M.bigcommerce(client, path, query, in_flight, on_page)
+-- meta_pagination: ?page=N&limit=M; the answer is {data: [...], meta:
+-- {pagination: {current_page, total_pages}}}, the last page the one whose
+-- current_page reaches total_pages (BigCommerce v3). A bare array is paged as
+-- page_number pages it, and an empty answer (204) ends it (BigCommerce v2).
+function _M.meta_pagination(client, path, query, in_flight, on_page)
   check_path(path)
   local q = copy(query)
   local limit = page_size(client, q, "limit")
@@ -172,28 +176,39 @@ function _M.bigcommerce(client, path, query, in_flight, on_page)
   }, in_flight, false, on_page)
 end
 
--- Keap: v1 limit/offset (a short page is the last: "next" is always sent);
--- v2 page_size/page_token until next_page_token is empty, one page at a time
--- (for paths under the profile's token_paging_prefix, or when asked so).
-function _M.offset(client, path, query, in_flight, on_page)
+-- page_token: ?page_size=M&page_token=T, T the previous answer's
+-- next_page_token; the last page has none (or an empty one). One page at a
+-- time: each query needs the answer before it (Keap v2).
+function _M.page_token(client, path, query, in_flight, on_page)
+  check_path(path)
+  local q = copy(query)
+  local size = page_size(client, q, "page_size")
+  local token = q.page_token
+  return walk(client, path, {
+    sequential = true,
+    query = function()
+      local p = copy(q)
+      p.page_size, p.page_token = size, token
+      return p
+    end,
+    read = function(body)
+      token = body.next_page_token
+      return items_of(body, path), type(token) == "string" and token ~= ""
+    end,
+  }, 1, false, on_page)
+end
+
+-- offset_limit: ?limit=M&offset=K; the answer is an array (or an object
+-- holding one) and a short page is the last ("next" is always sent: Keap
+-- v1). Paths under the profile's token_paging_prefix, and queries that
+-- carry page_size or page_token, are paged as page_token pages them (Keap v2
+-- beside v1 on one API).
+function _M.offset_limit(client, path, query, in_flight, on_page)
   check_path(path)
   local q = copy(query)
   local prefix = client.profile.token_paging_prefix
   if (prefix and path:sub(1, #prefix) == prefix) or q.page_size ~= nil or q.page_token ~= nil then
-    local size = page_size(client, q, "page_size")
-    local token = q.page_token
-    return walk(client, path, {
-      sequential = true,
-      query = function()
-        local p = copy(q)
-        p.page_size, p.page_token = size, token
-        return p
-      end,
-      read = function(body)
-        token = body.next_page_token
-        return items_of(body, path), type(token) == "string" and token ~= ""
-      end,
-    }, 1, false, on_page)
+    return _M.page_token(client, path, query, in_flight, on_page)
   end
   local limit = page_size(client, q, "limit")
   local first = tonumber(q.offset) or 0
@@ -209,5 +224,11 @@ function _M.offset(client, path, query, in_flight, on_page)
     end,
   }, in_flight, false, on_page)
 end
+
+-- The styles, named by the shape of the answer; and the names profiles used
+-- before (after the provider that first needed each), still taken.
+_M.STYLES = { "page_number", "meta_pagination", "offset_limit", "page_token" }
+_M.ALIASES = { page = "page_number", bigcommerce = "meta_pagination", offset = "offset_limit" }
+for old, new in pairs(_M.ALIASES) do _M[old] = _M[new] end
 
 return _M

@@ -7,6 +7,7 @@ local core = require "oauthconnect.core"
 local client = require "oauthconnect.client"
 local nginx = require "oauthconnect.nginx"
 local driver = require "oauthconnect.driver"
+local profile_file = require "oauthconnect.profile"
 
 local type, pairs, error, tostring, tonumber = type, pairs, error, tostring, tonumber
 
@@ -106,23 +107,33 @@ local function refused(props, lua_opts)
   return nil
 end
 
+-- The handle, the Lua options, the settings location, the timeout in ms and
+-- the profile used: the one given, or the file a Profile property names,
+-- which replaces it (laid over the custom profile, as the oauthconnect
+-- module lays a caller's table).
 local function new_handle(profile, options, extra)
   local props, lua_opts, err = split(options, extra)
   if not props then return nil, err end
+  local path = prop(props, "Profile")
+  if path ~= nil then
+    local loaded, perr = profile_file.from_property(path)
+    if not loaded then return nil, perr end
+    profile = loaded
+  end
   local refusal = refused(props, lua_opts)
   if refusal then return nil, refusal end
   -- a user's store: the core keeps none of its own, the Lua driver asks it
   local handle, herr = core.client(props, profile, lua_opts.store and "the store given to connect" or nil)
   if not handle then return nil, herr end
   local timeout = tonumber(prop(props, "Timeout") or "")
-  return handle, lua_opts, prop(props, "OAuthSettingsLocation"), timeout and timeout * 1000 or 60000
+  return handle, lua_opts, prop(props, "OAuthSettingsLocation"), timeout and timeout * 1000 or 60000, profile
 end
 
 -- A client for a one-off call (the web flow), through the driver for now.
 local function one_off(profile, options, extra)
-  local handle, lua_opts, location, timeout = new_handle(profile, options, extra)
+  local handle, lua_opts, location, timeout, used = new_handle(profile, options, extra)
   if not handle then return nil, lua_opts end
-  return client.wrap(handle, profile, lua_opts, location, timeout)
+  return client.wrap(handle, used, lua_opts, location, timeout)
 end
 
 -- A client ready for requests, or nil, err.
