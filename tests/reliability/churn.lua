@@ -8,6 +8,7 @@
 --     processes=16 requests=20 interval=0.25 ttl=2 store=file|redis|sqlite
 --     provider=jumpseller per_minute=240 per_second=8 enforce=0|1
 --     client=request|send (send: LuaSocket requests signed by client:send)
+--     transport=curl|luasocket (the library's own requests through a Lua transport)
 --
 -- Prints one JSON line: processes, store, requests, failed, invalid_grant,
 -- refreshes, lifetimes (token lifetimes the run crossed), and a sample of
@@ -18,7 +19,8 @@ local H = require "helpers"
 local json = require "oauthconnect.json"
 
 local opt = { processes = 16, requests = 20, interval = 0.25, ttl = 2, store = "file",
-  provider = "jumpseller", per_minute = 240, per_second = 8, enforce = 0, client = "request" }
+  provider = "jumpseller", per_minute = 240, per_second = 8, enforce = 0, client = "request",
+  transport = "curl" }
 for _, a in ipairs(arg) do
   local k, v = a:match("^([%w_]+)=(.*)$")
   assert(k and opt[k] ~= nil, "unknown argument " .. a)
@@ -54,14 +56,14 @@ local out, err, rc = H.run_lua([[
   local worker = dofile(os.getenv("OC_ROOT") .. "/tests/reliability/churn_worker.lua")
   assert(worker.exchange(os.getenv("CODE")))
 ]], { CODE = code, OC_ROOT = H.ROOT, CONN = H.connstr(props), PROVIDER = module, STORE = opt.store,
-  DB = location })
+  DB = location, TRANSPORT = opt.transport })
 assert(rc == 0, "the first login failed: " .. out .. err)
 local issued = H.now()
 sandbox:reset()
 
 local env = H.LUA_ENV .. " OC_ROOT=" .. H.q(H.ROOT) .. " N=" .. opt.requests .. " INTERVAL=" .. opt.interval
   .. " PROVIDER=" .. module .. " RESOURCE=" .. resource .. " STORE=" .. opt.store
-  .. " DB=" .. H.q(location) .. " CLIENT=" .. opt.client
+  .. " DB=" .. H.q(location) .. " CLIENT=" .. opt.client .. " TRANSPORT=" .. opt.transport
   .. " ASAN_OPTIONS=" .. H.q((os.getenv("ASAN_OPTIONS") or "") .. ":detect_leaks=0")
 local cmd = {}
 for i = 1, opt.processes do
@@ -94,6 +96,7 @@ local stats = sandbox:stats()
 local lifetimes = math.floor((t0 + elapsed - issued) / (opt.ttl * 0.75))
 local result = {
   provider = opt.provider, processes = opt.processes, store = opt.store, client = opt.client,
+  transport = opt.transport,
   requests_each = opt.requests, access_ttl_s = opt.ttl, per_minute = opt.per_minute,
   per_second = opt.per_second, enforced = opt.enforce == 1, seconds = elapsed,
   requests = ok + failed, failed = failed, invalid_grant = stats.invalid_grant + invalid,

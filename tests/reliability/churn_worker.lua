@@ -8,15 +8,45 @@
 local provider = require(os.getenv("PROVIDER") or "jumpseller")
 local system = require "system"
 
+-- The connection: CONN, plus a store kept in SQLite (STORE=sqlite, DB the
+-- database; examples/sqlite_store.lua) or HTTP through a Lua transport made
+-- with LuaSocket (TRANSPORT=luasocket).
 local function options()
-  return os.getenv("CONN")
+  local extra = {}
+  if os.getenv("STORE") == "sqlite" then
+    package.path = os.getenv("OC_ROOT") .. "/examples/?.lua;" .. package.path
+    extra.store = require("sqlite_store").new(os.getenv("DB"), "churn")
+  end
+  if os.getenv("TRANSPORT") == "luasocket" then
+    local http, ltn12 = require "socket.http", require "ltn12"
+    extra.transport = function(req)
+      local headers, chunks = {}, {}
+      for _, h in ipairs(req.headers) do headers[h[1]] = h[2] end
+      local _, status, rheaders = http.request { url = req.url, method = req.method, headers = headers,
+        source = req.body and ltn12.source.string(req.body) or nil, sink = ltn12.sink.table(chunks) }
+      if type(status) ~= "number" then return nil, { message = tostring(status), sent = true } end
+      return { status = status, headers = rheaders, body = table.concat(chunks) }
+    end
+  end
+  return os.getenv("CONN"), extra
 end
 
 local W = {}
 
+-- A connection string and extra options as one options table (the web
+-- flow takes no extra).
+local function with_extra(conn, extra)
+  if next(extra) == nil then return conn end
+  local props = assert(require("oauthconnect.core").parse(conn))
+  for k, v in pairs(extra) do props[k] = v end
+  return props
+end
+
 -- The first tokens, from a code the sandbox issued.
 function W.exchange(code)
-  return provider.get_access_token(options(), code, { redirect_uri = "http://127.0.0.1:1/callback" })
+  local conn, extra = options()
+  local opts = with_extra(conn, extra)
+  return provider.get_access_token(opts, code, { redirect_uri = "http://127.0.0.1:1/callback" })
 end
 
 -- One GET of resource: the decoded body, or nil, err.
