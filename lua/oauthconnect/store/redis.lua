@@ -30,9 +30,9 @@ local function command(sock, reader, ...)
       if type(value) == "table" and value.error then return nil, "Redis answered " .. value.error end
       return value == nil and ngx.null or value
     end
-    local data, rerr, partial = sock:receive(16384)
-    data = data or partial
-    if not data or data == "" then return nil, "Redis closed the connection: " .. tostring(rerr) end
+    -- what has arrived, however little: a reply's length is the parser's to know
+    local data, rerr = sock:receiveany(16384)
+    if not data or data == "" then return nil, "Redis did not answer: " .. tostring(rerr) end
     reader:feed(data)
   end
 end
@@ -113,7 +113,15 @@ function _M.new(location, timeout_ms)
     return v == 1
   end
   function store.save(text, expected)
-    return cas("save", text, expected or "", expected and "1" or "0")
+    local ok, err = cas("save", text, expected or "", expected and "1" or "0")
+    if ok == nil then
+      -- the reply was lost (a timeout, a closed connection): the script may
+      -- have run; what Redis holds says (as the C store does)
+      local now = store.load()
+      if now == text then return true end
+      if now == expected then return cas("save", text, expected or "", expected and "1" or "0") end
+    end
+    return ok, err
   end
   function store.remove(expected)
     return cas("remove", expected or "", expected and "1" or "0")
