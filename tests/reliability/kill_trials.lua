@@ -16,13 +16,20 @@
 -- Corrupt, missing, incomplete and stale files, leftover temporary files,
 -- and a run in which no fresh process carried on at all are failures: the
 -- JSON summary is printed and the exit status is 1.
---   lua5.4 tests/reliability/kill_trials.lua [trials] [max_delay_ms]
+-- With latency_ms, every token request waits that long at the sandbox
+-- before it is served (its delay fault), as a distant provider would; with
+-- pause_ms the process waits that long after each refresh, as a process
+-- with other work does (the span a kill can fall in is then the request in
+-- flight, latency_ms out of every latency_ms + pause_ms or so).
+--   lua5.4 tests/reliability/kill_trials.lua [trials] [max_delay_ms] [latency_ms] [pause_ms]
 local H = require "helpers"
 local json = require "oauthconnect.json"
 local jumpseller = require "jumpseller"
 
 local TRIALS = tonumber(arg[1] or "200")
 local MAX_DELAY = tonumber(arg[2] or "300")
+local LATENCY = tonumber(arg[3] or "0")
+local PAUSE = tonumber(arg[4] or "0")
 
 local sandbox = H.sandbox("jumpseller")
 local dir = H.tmpdir()
@@ -30,7 +37,11 @@ local path = dir .. "/tokens.json"
 local props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", OAuthSettingsLocation = path,
   CallbackURL = "http://127.0.0.1:1/callback" })
 
-local result = { trials = TRIALS, corrupt = 0, missing = 0, incomplete = 0, stale = 0, lost_access = 0,
+if LATENCY > 0 then
+  sandbox:inject({ path = "/oauth/token", action = "delay", delay_ms = LATENCY, count = 1000000 })
+end
+
+local result = { trials = TRIALS, max_delay_ms = MAX_DELAY, latency_ms = LATENCY, pause_ms = PAUSE, corrupt = 0, missing = 0, incomplete = 0, stale = 0, lost_access = 0,
   continued = 0, refreshes_before_kills = 0, leftover_temp_files = 0 }
 
 -- A new token set through the code flow, replacing whatever the file holds.
@@ -60,7 +71,7 @@ local function is_live(rt)
 end
 
 local env = "LUA_PATH=" .. H.q(H.LPATH .. ";;") .. " LUA_CPATH=" .. H.q(H.CPATH .. ";;")
-  .. " CONN=" .. H.q(H.connstr(props))
+  .. " CONN=" .. H.q(H.connstr(props)) .. " PAUSE=" .. PAUSE / 1000
 local refresher = H.q(H.ROOT .. "/tests/reliability/refresher.lua")
 math.randomseed(os.time())
 
