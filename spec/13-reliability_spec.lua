@@ -22,6 +22,7 @@ describe("reliability", function()
     H.write_file(dir .. "/child.lua", [[
       local system = require "system"
       local client = assert(require("jumpseller").connect(os.getenv("CONN")))
+      io.open(os.getenv("READY"), "w"):close()
       local gate = os.getenv("GATE")
       while not io.open(gate) do system.sleep(0.001) end
       local body, err = client:get("/store/info.json")
@@ -29,14 +30,16 @@ describe("reliability", function()
     ]])
     local cmd = {}
     for i = 1, PROCS do
-      cmd[#cmd + 1] = ("%s CONN=%s GATE=%s %s %s > %s 2>&1 &"):format(H.LUA_ENV, H.q(H.connstr(props)),
-        H.q(dir .. "/gate"), H.LUA, H.q(dir .. "/child.lua"), H.q(dir .. "/out." .. i))
+      cmd[#cmd + 1] = ("%s CONN=%s GATE=%s READY=%s %s %s > %s 2>&1 &"):format(H.LUA_ENV, H.q(H.connstr(props)),
+        H.q(dir .. "/gate"), H.q(dir .. "/ready." .. i), H.LUA, H.q(dir .. "/child.lua"), H.q(dir .. "/out." .. i))
     end
     sandbox:expire()
     sandbox:reset()
     sandbox:inject({ path = "/oauth/token", action = "delay", delay_ms = 600, count = PROCS })
-    -- the children connect (and read the store) before the gate opens
-    os.execute(table.concat(cmd, "\n") .. "\nsleep 1; touch " .. H.q(dir .. "/gate") .. "\nwait")
+    -- every child connects (and reads the store) before the gate opens
+    local wait_ready = ("for i in $(seq 300); do [ $(ls %s | grep -c '^ready\\.') -ge %d ] && break; sleep 0.1; done")
+      :format(H.q(dir), PROCS)
+    os.execute(table.concat(cmd, "\n") .. "\n" .. wait_ready .. "\ntouch " .. H.q(dir .. "/gate") .. "\nwait")
     local ok = 0
     for i = 1, PROCS do
       local out = H.read_file(dir .. "/out." .. i) or ""

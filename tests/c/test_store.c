@@ -360,7 +360,7 @@ static int load_set(oc_store *s, size_t len, oc_error *err)
 
 /* Shared between the processes of one test (MAP_SHARED). */
 struct race {
-    volatile int inside, most_inside, entered, loads, torn, saves, stop;
+    volatile int ready, inside, most_inside, entered, loads, torn, saves, stop;
     char first_error[sizeof(((oc_error *)0)->message)];
 };
 
@@ -396,9 +396,12 @@ OC_TEST(lock_admits_one_process_at_a_time_across_a_barrier)
             char c;
             int now;
             close(gate[1]);
+            if (oc_store_file_new(path, &s, &e) != OC_OK)
+                _exit(1);
+            __sync_add_and_fetch(&r->ready, 1);
             if (read(gate[0], &c, 1) != 0) /* the barrier: EOF when the parent closes it */
                 _exit(3);
-            if (oc_store_file_new(path, &s, &e) != OC_OK || oc_store_lock(s, 20000, &e) != OC_OK) {
+            if (oc_store_lock(s, 20000, &e) != OC_OK) {
                 fprintf(stderr, "lock: %s\n", e.message);
                 _exit(1);
             }
@@ -414,7 +417,9 @@ OC_TEST(lock_admits_one_process_at_a_time_across_a_barrier)
         }
     }
     close(gate[0]);
-    usleep(50 * 1000); /* every child is blocked on the barrier */
+    for (i = 0; i < 2000 && r->ready < PROCS; i++) /* every child at the barrier (10 s at most) */
+        usleep(5 * 1000);
+    usleep(20 * 1000); /* and blocked in its read */
     close(gate[1]);
     for (i = 0; i < PROCS; i++) {
         waitpid(pids[i], &status, 0);
