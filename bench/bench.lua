@@ -290,6 +290,10 @@ local relocs = { bare = relocations("lua5.4 -e ''"),
   core = relocations(LUA_ENV .. " lua5.4 -e 'require\"oauthconnect.core\"'") }
 local curl_libs = tonumber((sh("ldd \"$(ldd " .. q(BUILD .. "/lua/oauthconnect/core.so")
   .. " | awk '/libcurl/ {print $3}')\" | wc -l")))
+-- Whether Debian's libcurl asks for immediate binding (its dynamic section):
+-- then a lazy dlopen would bind it all at load anyway.
+local curl_bind_now = sh("readelf -d \"$(ldd " .. q(BUILD .. "/lua/oauthconnect/core.so")
+  .. " | awk '/libcurl/ {print $3}')\"") :match("BIND_NOW") ~= nil
 
 -- ---- 6. refreshes across 16 processes --------------------------------------------------
 
@@ -421,12 +425,7 @@ caller, so it is not done.]]):format(
     parts[#parts + 1] = ([[**Start-up (%s ms over bare lua5.4, target 5 ms).** Loading core.so costs
 %s ms, and that is the dynamic loader mapping, relocating and initialising
 the %d libraries it pulls in: glibc counts %d symbol relocations for it,
-against %d for bare lua5.4. Lua opens C modules with RTLD_NOW and Debian
-links libcurl with BIND_NOW, and a dlopen of libcurl with RTLD_LAZY took
-as long (5-6 ms, 2026-12-02), so lazy binding spares nothing. A `perf
-record` of 30 such loads (2026-12-02) put 47%% of the time in the kernel
-(page faults, mappings), 40%% in the dynamic loader (15.6%% in its symbol
-lookup alone) and 1%% in Lua. Debian's libcurl alone, loaded by itself
+against %d for bare lua5.4. Lua opens C modules with RTLD_NOW; %s. Debian's libcurl alone, loaded by itself
 with nothing of oauthconnect's, costs %s ms: it brings %d libraries
 (GnuTLS through librtmp, whose constructor initialises it, Kerberos, LDAP,
 libssh2, nghttp2, libpsl and more). oauthconnect's own share is %s ms (its
@@ -435,7 +434,10 @@ Loading libcurl lazily would not help: connecting already needs it, for
 libcurl's URL parser checks every URL property and the hosts tokens may go
 to. What would close it is a libcurl built without the protocols an API
 client never uses, which Debian does not ship.]]):format(f2(startup.connect - startup.bare),
-      f2(startup.core - startup.bare), libs, relocs.core, relocs.bare, f2(startup.libcurl - startup.bare), curl_libs,
+      f2(startup.core - startup.bare), libs, relocs.core, relocs.bare,
+      curl_bind_now and "Debian's libcurl is linked with BIND_NOW (its dynamic section, read in this run), so a lazy dlopen would bind it at load all the same"
+        or "Debian's libcurl is not linked with BIND_NOW (its dynamic section, read in this run)",
+      f2(startup.libcurl - startup.bare), curl_libs,
       f2(startup.modules - startup.core), f2(startup.connect - startup.modules))
   end
   if #parts == 0 then return "None: every target above is met." end

@@ -28,3 +28,33 @@ describe("README.md", function()
     end
   end)
 end)
+
+-- Its figures are written by tests/reliability/report: each block names the
+-- command and the date, and each case count is what busted --list finds.
+describe("docs/RELIABILITY.md", function()
+  local doc = H.read_file(H.ROOT .. "/docs/RELIABILITY.md")
+
+  it("has a command and a date for every block of figures", function()
+    local blocks = 0
+    for name, body in doc:gmatch("<!%-%- report:(%S+) %-%->\n(.-)<!%-%- /report:%S+ %-%->") do
+      blocks = blocks + 1
+      if name ~= "header" then
+        assert.matches("_Written by `tests/reliability/report[^`]*` on %d%d%d%d%-%d%d%-%d%d", body, nil, false, name)
+        assert.matches("```sh\n.+\n```", body, nil, false, name)
+      end
+    end
+    assert.equal(7, blocks)
+  end)
+
+  it("counts the cases of each spec it names as busted --list does", function()
+    local counts = 0
+    for spec, shown in doc:gmatch("<!%-%- count:(%S+) %-%->(%d+) cases<!%-%- /count %-%->") do
+      counts = counts + 1
+      local out = H.capture("cd " .. H.q(H.ROOT) .. " && lua5.4 /usr/bin/busted --list " .. H.q(spec))
+      local n = 0
+      for _ in out:gmatch("_spec%.lua:%d+:") do n = n + 1 end
+      assert.equal(n, tonumber(shown), spec .. " (run tests/reliability/report to rewrite the counts)")
+    end
+    assert.equal(3, counts)
+  end)
+end)

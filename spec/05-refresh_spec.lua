@@ -74,6 +74,46 @@ describe("token refresh", function()
     client:close()
   end)
 
+  -- The order itself, seen from outside: while the API holds the request
+  -- that carries the new access token, the settings file already has the
+  -- set it came with (a process killed now keeps the rotated refresh token).
+  it("holds the rotated refresh token in the settings file while the new access token is in use", function()
+    local first = seed_tokens()
+    sandbox:expire()
+    sandbox:reset()
+    sandbox:inject({ path = "/v1/store/info.json", action = "delay", delay_ms = 1000, count = 2 })
+    H.write_file(dir .. "/child.lua", [[
+      local client = assert(require("jumpseller").connect(os.getenv("CONN")))
+      local body, err = client:get("/store/info.json")
+      print(body and "ok" or ("failed: " .. tostring(err)))
+    ]])
+    local child_props = {}
+    for k, v in pairs(props) do child_props[k] = v end
+    child_props.InitiateOAuth = "REFRESH" -- never a login, whatever it finds
+    local pid = tonumber((H.capture(("%s CONN=%s %s %s > %s 2>&1 & echo $!"):format(H.LUA_ENV,
+      H.q(H.connstr(child_props)), H.LUA, H.q(dir .. "/child.lua"), H.q(dir .. "/child.out")))))
+    finally(function() os.execute("kill " .. pid .. " 2>/dev/null") end)
+    -- the first request meets the expired token (401), the second carries the new one
+    local seen, deadline = {}, H.now() + 15
+    repeat
+      H.sleep(0.05)
+      seen = sandbox:requests("/v1/store/info.json")
+    until #seen >= 2 or H.now() > deadline
+    assert.equal(2, #seen)
+    local stored = H.settings(props.OAuthSettingsLocation) -- read while that request waits at the API
+    local bearer = (seen[2].headers.authorization or ""):match("^Bearer (.+)$")
+    assert.equal(1, sandbox:stats().refreshes)
+    assert.is_string(bearer)
+    assert.equal(bearer, stored.access_token)
+    assert.not_equal(first.refresh_token, stored.refresh_token)
+    local live = {}
+    for _, t in ipairs(sandbox:tokens().refresh) do live[t] = true end
+    assert.is_true(live[stored.refresh_token], "the stored refresh token is the live one")
+    deadline = H.now() + 15
+    while not (H.read_file(dir .. "/child.out") or ""):match("\n") and H.now() < deadline do H.sleep(0.05) end
+    assert.equal("ok\n", H.read_file(dir .. "/child.out"))
+  end)
+
   it("adopts another client's refresh instead of refreshing again", function()
     seed_tokens()
     sandbox:config({ revoke_access_on_refresh = true })

@@ -217,6 +217,25 @@ describe("the Jumpseller client", function()
     evil:stop()
   end)
 
+  -- The origin is scheme, host and port, each on its own: the same port
+  -- under another name of this machine, or the same host and port over
+  -- https, is another origin. The API here is http://127.0.0.1:PORT.
+  it("never sends the token to another host or scheme at the API's port", function()
+    local port = sandbox.url:match(":(%d+)$")
+    for _, other in ipairs({ "http://localhost:" .. port, "https://127.0.0.1:" .. port }) do
+      sandbox:reset()
+      local body, err = client:get(other .. "/v1/store/info.json")
+      assert.is_nil(body, other)
+      assert.equal("origin_refused", err.code, other)
+      sandbox:inject({ path = "/v1/store/info.json", status = 302,
+        headers = { Location = other .. "/v1/store/info.json" } })
+      body, err = client:get("/store/info.json")
+      assert.is_nil(body, other)
+      assert.equal("origin_refused", err.code, other)
+      assert.equal(1, #sandbox:requests("/"), other) -- the redirect alone, nothing after it
+    end
+  end)
+
   it("follows a redirect within the API origin with the token", function()
     sandbox:inject({ path = "/v1/store/old.json", status = 301, headers = { Location = "/v1/store/info.json" } })
     local info = assert(client:get("/store/old.json"))

@@ -215,10 +215,14 @@ describe("secrets a server or libcurl quotes back", function()
     H.cleanup()
   end)
 
+  -- ... in the error, and in the Verbosity 3 log that saw the answer
   local function refute_secret(secret, err)
     assert.is_nil(tostring(err):find(secret, 1, true), tostring(err))
     assert.is_nil(err.message:find(secret, 1, true))
     if err.body then assert.is_nil(err.body:find(secret, 1, true), err.body) end
+    local log = H.read_file(props.Logfile) or ""
+    assert.is_true(#log > 0, "nothing was logged")
+    assert.is_nil(log:find(secret, 1, true), "the log holds a secret")
   end
 
   it("an API error that quotes the access token", function()

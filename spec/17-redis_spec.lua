@@ -36,12 +36,14 @@ describe("the Redis store", function()
   end)
 
   it("says clearly when Redis cannot be reached, without the password", function()
+    -- a port nothing listens on (not 1: another spec's login listener may hold it)
+    local port = H.free_port()
     local props = sandbox:jumpseller_props({ InitiateOAuth = "REFRESH", Timeout = 2,
-      OAuthSettingsLocation = "redis://:sup3r-s3cret@127.0.0.1:1/0/k" })
+      OAuthSettingsLocation = ("redis://:sup3r-s3cret@127.0.0.1:%d/0/k"):format(port) })
     local c, err = jumpseller.connect(props)
     assert.is_nil(c)
     assert.equal("network_error", err.code)
-    assert.matches("Redis store redis://127.0.0.1:1/0/k: cannot connect", err.message)
+    assert.matches(("Redis store redis://127.0.0.1:%d/0/k: cannot connect"):format(port), err.message, 1, true)
     assert.is_nil(err.message:find("sup3r", 1, true))
   end)
 
@@ -84,12 +86,24 @@ describe("the Redis store", function()
     assert.is_true(r.stored_set_whole and r.new_process_works)
   end)
 
+  -- The access tokens expire as Redis stops, so every request of the outage
+  -- needs its lock: requests must have been made in it and failed there
+  -- (a run where none did would show nothing), none outside it.
   it("fails only inside an outage when Redis restarts mid-run, and loses nothing", function()
     local r = run_tool("3 8 48 4 0.25 restart 2.5")
+    assert.equal(3 * 8 * 48, r.requests)
+    assert.is_true(r.outage_s >= 2.5)
+    assert.is_true(r.requests_started_in_outage >= 3 * 8, r.requests_started_in_outage .. " requests in the outage")
+    assert.is_true(r.failed_inside_outage > 0, "nothing failed in the outage")
     assert.equal(0, r.failed_outside_outage)
+    assert.equal(r.failed, r.failed_inside_outage)
+    -- a request that began just before the outage may fail in it, no more
+    assert.is_true(r.failed <= r.requests_started_in_outage + 3 * 8)
     assert.equal(0, r.invalid_grant)
+    assert.is_true(r.refreshes >= 1)
     assert.is_true(r.stored_set_whole)
     assert.is_true(r.new_process_works)
+    assert.is_true(#r.sample_errors > 0)
     for _, e in ipairs(r.sample_errors) do assert.matches("Redis store", e) end
   end)
 end)

@@ -17,6 +17,10 @@ void oc_test_fail(const char *file, int line, const char *what);
 const char *oc_test_header(const struct curl_slist *list, const char *prefix);
 /* A fresh private directory for the running case (removed at exit). */
 const char *oc_test_tmpdir(void);
+/* Ends the running case as skipped (exit status 77, ctest's SKIP_RETURN_CODE),
+   saying why: for what this machine lacks, never for a check that failed.
+   Checks that failed before it still fail the case. */
+void oc_test_skip(const char *why);
 
 #define OC_TEST(name)                                                              \
     static void test_##name(void);                                                 \

@@ -201,21 +201,22 @@ static void callback_via(const char *callback_url, const char *host, const char 
     oc_kv_free(&p);
 }
 
+/* Without an IPv6 loopback the promise cannot be checked here: the case is
+   skipped (exit 77), never passed, and CI, which needs one, fails on it. */
+#define NO_IPV6 "no IPv6 loopback on this machine (ip -6 addr show lo lists no ::1)"
+
 OC_TEST(localhost_listens_on_both_loopback_addresses)
 {
     callback_via("http://localhost:0/cb", "127.0.0.1", "VIA");
-    if (have_ipv6_loopback())
-        callback_via("http://localhost:0/cb", "[::1]", "VIA");
-    else
-        fprintf(stderr, "note: no IPv6 loopback on this machine; [::1] not tried\n");
+    if (!have_ipv6_loopback())
+        oc_test_skip(NO_IPV6 "; [::1] not tried");
+    callback_via("http://localhost:0/cb", "[::1]", "VIA");
 }
 
 OC_TEST(ipv6_literal_callback)
 {
-    if (!have_ipv6_loopback()) {
-        fprintf(stderr, "note: no IPv6 loopback on this machine; skipped\n");
-        return;
-    }
+    if (!have_ipv6_loopback())
+        oc_test_skip(NO_IPV6);
     callback_via("http://[::1]:0/cb", "[::1]", "V6");
 }
 
@@ -227,10 +228,8 @@ OC_TEST(localhost_refuses_a_port_another_program_holds_on_ipv6)
     oc_error err;
     char url[100];
     int fd;
-    if (!have_ipv6_loopback()) {
-        fprintf(stderr, "note: no IPv6 loopback on this machine; skipped\n");
-        return;
-    }
+    if (!have_ipv6_loopback())
+        oc_test_skip(NO_IPV6);
     fd = socket(AF_INET6, SOCK_STREAM, 0);
     memset(&a, 0, sizeof a);
     a.sin6_family = AF_INET6;

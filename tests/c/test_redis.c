@@ -48,10 +48,8 @@ static void start_server(void)
 {
     char port[16];
     unsigned p = free_port();
-    if (system("command -v redis-server >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "redis-server is not installed: skipped\n");
-        exit(77);
-    }
+    if (system("command -v redis-server >/dev/null 2>&1") != 0)
+        oc_test_skip("redis-server is not installed (apt-get install redis-server)");
     snprintf(port, sizeof port, "%u", p);
     server = fork();
     if (server == 0) {
@@ -146,10 +144,13 @@ OC_TEST(unreachable_or_refused_is_a_clear_error_without_the_password)
     CHECK_CONTAINS(err.message, "refused the credentials");
     CHECK_NOT_CONTAINS(err.message, "wrong-pw");
     oc_store_release(s);
-    CHECK_INT(oc_store_redis_new("redis://127.0.0.1:1/0/k", NULL, NULL, 500, &s, &err), OC_OK);
+    /* a port nothing listens on (not 1: a test's login listener may hold it) */
+    snprintf(wrong, sizeof wrong, "redis://127.0.0.1:%u/0/k", free_port());
+    CHECK_INT(oc_store_redis_new(wrong, NULL, NULL, 500, &s, &err), OC_OK);
     CHECK_INT(oc_store_load(s, &t, &found, &err), OC_E_NETWORK);
     oc_buf_free(&t);
-    CHECK_CONTAINS(err.message, "Redis store redis://127.0.0.1:1/0/k: cannot connect");
+    CHECK_CONTAINS(err.message, "cannot connect");
+    CHECK_CONTAINS(err.message, wrong + strlen("redis://"));
     oc_store_release(s);
     CHECK_INT(oc_store_redis_new("redis://127.0.0.1/", NULL, NULL, 500, &s, &err), OC_E_BAD_VALUE);
 }

@@ -1,6 +1,7 @@
 /* The settings file and the in-process store. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -11,6 +12,7 @@
 #include "oc_settings.h"
 #include "oc_store.h"
 #include "oc_test.h"
+#include "oc_time.h"
 #include "store_contract.h"
 
 static char *path_in_tmp(const char *rel)
@@ -40,14 +42,13 @@ static const char *load_text(oc_store *s, oc_code *rc, oc_error *err)
 /* Saves text over whatever s holds now. */
 static oc_code save_over(oc_store *s, const char *text, oc_error *err)
 {
-    oc_code rc;
-    const char *cur = load_text(s, &rc, err);
-    char expected[8192];
-    if (rc != OC_OK)
-        return rc;
-    snprintf(expected, sizeof expected, "%s", cur ? cur : "");
-    return oc_store_save(s, text, strlen(text), cur ? expected : NULL, cur ? strlen(expected) : 0,
-                         cur != NULL, err);
+    oc_buf cur;
+    int found = 0;
+    oc_code rc = oc_store_load(s, &cur, &found, err);
+    if (rc == OC_OK)
+        rc = oc_store_save(s, text, strlen(text), found ? cur.data : NULL, found ? cur.len : 0, found, err);
+    oc_buf_free(&cur);
+    return rc;
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -318,4 +319,181 @@ OC_TEST(home_expansion)
     p = oc_expand_home("~other/x");
     CHECK_STR(p, "~other/x");
     free(p);
+}
+
+/*
+ * The two promises of the settings file that only a race shows, each tested
+ * so that breaking it fails on the first run, not by chance. Saving and
+ * loading go through save_set()/load_set() alone, so a change of the store
+ * interface touches these two functions, not the tests.
+ */
+
+/* Saves set number i over what is stored: len bytes, all the letter of i,
+   then "|RT-i". */
+static oc_code save_set(oc_store *s, int i, size_t len, oc_error *err)
+{
+    oc_buf text;
+    char rt[32];
+    oc_code rc;
+    oc_buf_init(&text, 0);
+    if (!oc_buf_extend(&text, len))
+        return OC_E_NOMEM;
+    memset(text.data, 'a' + i % 26, len);
+    snprintf(rt, sizeof rt, "|RT-%d", i % 26);
+    oc_buf_puts(&text, rt);
+    rc = save_over(s, text.data, err);
+    oc_buf_free(&text);
+    return rc;
+}
+
+/* Loads the stored set: the number of the save_set it is whole from
+   (modulo 26), or -1 when it is torn or unreadable (err says why when it is
+   a load error). */
+static int load_set(oc_store *s, size_t len, oc_error *err)
+{
+    oc_buf text;
+    int found = 0, whole = 0, which = -1;
+    size_t i;
+    err->message[0] = '\0';
+    if (oc_store_load(s, &text, &found, err) == OC_OK && found && text.len > len && text.data[len] == '|') {
+        char rt[32];
+        snprintf(rt, sizeof rt, "RT-%d", text.data[0] - 'a');
+        whole = strcmp(rt, text.data + len + 1) == 0;
+        for (i = 0; whole && i < len; i++)
+            whole = text.data[i] == text.data[0];
+        if (whole)
+            which = text.data[0] - 'a';
+    }
+    oc_buf_free(&text);
+    return which;
+}
+
+/* Shared between the processes of one test (MAP_SHARED). */
+struct race {
+    volatile int ready, inside, most_inside, entered, loads, torn, saves, stop;
+    char first_error[sizeof(((oc_error *)0)->message)];
+};
+
+static struct race *shared_race(void)
+{
+    void *p = mmap(NULL, sizeof(struct race), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    memset(p, 0, sizeof(struct race));
+    return p;
+}
+
+/*
+ * Single flight rests on this lock: PROCS processes leave a barrier at once
+ * and each holds the lock for 30 ms. With the lock, one holder at a time;
+ * without it (a flock that does nothing) all of them are inside together,
+ * on every run.
+ */
+OC_TEST(lock_admits_one_process_at_a_time_across_a_barrier)
+{
+    enum { PROCS = 6 };
+    struct race *r = shared_race();
+    const char *path = path_in_tmp("single/s.json");
+    int gate[2], i, status, ok = 1;
+    pid_t pids[PROCS];
+    CHECK_INT(pipe(gate), 0);
+    for (i = 0; i < PROCS; i++) {
+        if ((pids[i] = fork()) == 0) {
+            oc_store *s;
+            oc_error e;
+            char c;
+            int now;
+            close(gate[1]);
+            if (oc_store_file_new(path, &s, &e) != OC_OK)
+                _exit(1);
+            __sync_add_and_fetch(&r->ready, 1);
+            if (read(gate[0], &c, 1) != 0) /* the barrier: EOF when the parent closes it */
+                _exit(3);
+            if (oc_store_lock_wait(s, 20000, &e) != OC_OK) {
+                fprintf(stderr, "lock: %s\n", e.message);
+                _exit(1);
+            }
+            now = __sync_add_and_fetch(&r->inside, 1);
+            while (now > r->most_inside)
+                __sync_bool_compare_and_swap(&r->most_inside, r->most_inside, now);
+            usleep(30 * 1000);
+            __sync_sub_and_fetch(&r->inside, 1);
+            __sync_add_and_fetch(&r->entered, 1);
+            oc_store_unlock(s);
+            oc_store_release(s);
+            _exit(0);
+        }
+    }
+    close(gate[0]);
+    for (i = 0; i < 2000 && r->ready < PROCS; i++) /* every child at the barrier (10 s at most) */
+        usleep(5 * 1000);
+    usleep(20 * 1000); /* and blocked in its read */
+    close(gate[1]);
+    for (i = 0; i < PROCS; i++) {
+        waitpid(pids[i], &status, 0);
+        ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    CHECK(ok);
+    CHECK_INT(r->entered, PROCS);
+    CHECK_INT(r->most_inside, 1);
+    munmap(r, sizeof *r);
+}
+
+/*
+ * A reader never sees a torn settings file: one process loads the file in
+ * a loop while another replaces it with large sets. Each load must be one
+ * whole set, and the last load the last set saved. Written in place (truncate, then write) instead of a temporary
+ * file renamed over it, the reader meets an empty or half-written file
+ * within the first saves. The writer goes on until both sides did enough
+ * (slow under valgrind, fast natively), at most 30 s.
+ */
+OC_TEST(readers_see_whole_sets_while_a_writer_replaces_them)
+{
+    enum { LEN = 60 * 1024, MIN_SAVES = 60, MIN_LOADS = 20 };
+    struct race *r = shared_race();
+    const char *path = path_in_tmp("torn/s.json");
+    oc_store *w;
+    oc_error err;
+    pid_t reader;
+    int status, i;
+    int64_t started = oc_monotonic_ms(), deadline = started + 30000;
+    CHECK_INT(oc_store_file_new(path, &w, &err), OC_OK);
+    CHECK_INT(save_set(w, 0, LEN, &err), OC_OK);
+    if ((reader = fork()) == 0) {
+        oc_store *s;
+        oc_error e;
+        if (oc_store_file_new(path, &s, &e) != OC_OK)
+            _exit(1);
+        while (!r->stop) {
+            if (load_set(s, LEN, &e) < 0 && __sync_add_and_fetch(&r->torn, 1) == 1)
+                snprintf(r->first_error, sizeof r->first_error, "%s",
+                         e.message[0] ? e.message : "a set that is not whole");
+            __sync_add_and_fetch(&r->loads, 1);
+        }
+        oc_store_release(s);
+        _exit(0);
+    }
+    for (i = 1; (i <= MIN_SAVES || r->loads < MIN_LOADS) && oc_monotonic_ms() < deadline; i++) {
+        CHECK_INT(save_set(w, i, LEN, &err), OC_OK);
+        r->saves = i;
+        if (r->torn)
+            break;
+    }
+    r->stop = 1;
+    waitpid(reader, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (r->torn)
+        fprintf(stderr, "torn loads: %d of %d (first: %s)\n", r->torn, r->loads, r->first_error);
+    if (r->loads < MIN_LOADS || r->saves < MIN_SAVES)
+        fprintf(stderr, "%d loads and %d saves in %lld ms\n", r->loads, r->saves,
+                (long long)(oc_monotonic_ms() - started));
+    CHECK_INT(r->torn, 0);
+    CHECK(r->saves >= MIN_SAVES);
+    CHECK(r->loads >= MIN_LOADS);
+    /* and the file holds the last set saved */
+    CHECK_INT(load_set(w, LEN, &err), r->saves % 26);
+    oc_store_release(w);
+    munmap(r, sizeof *r);
 }

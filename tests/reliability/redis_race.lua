@@ -1,9 +1,12 @@
 -- One connection, many machines: G groups of P processes (each group its own
 -- HOME: nothing shared but Redis) making N requests against single-use
 -- rotating refresh tokens kept in one Redis key. With "restart", Redis is
--- stopped a third of the way in and started again OUTAGE seconds later.
--- Prints a JSON summary: requests, failures (inside and outside the outage),
--- invalid_grant, refreshes, windows, and whether the stored set still works.
+-- stopped a third of the way in and started again OUTAGE seconds later, and
+-- the access tokens expire as it stops, so every request made in the outage
+-- needs the lock Redis holds (without that a short outage may fall between
+-- refreshes and test nothing). Prints a JSON summary: requests (in all and
+-- started inside the outage), failures (inside and outside it), invalid_grant,
+-- refreshes, windows, and whether the stored set still works.
 --   lua5.4 tests/reliability/redis_race.lua [groups] [processes] [requests] [ttl] [interval] [restart] [outage_s]
 local H = require "helpers"
 local json = require "oauthconnect.json"
@@ -43,6 +46,7 @@ if RESTART then
   H.sleep(N * INTERVAL / 3)
   local down = H.now()
   redis:stop()
+  sandbox:expire()
   H.sleep(OUTAGE)
   redis:start()
   outage = { down, H.now() }
@@ -61,12 +65,16 @@ while H.now() < deadline do
 end
 local elapsed = H.now() - t0
 
-local ok, failed, inside, outside, invalid, samples = 0, 0, 0, 0, 0, {}
+local ok, failed, inside, outside, invalid, samples, during = 0, 0, 0, 0, 0, {}, 0
 for g = 1, G do
   for p = 1, P do
     local text = H.read_file(("%s/out.%d.%d"):format(dir, g, p)) or ""
     local o, f, gr = text:match("ok=(%d+) failed=(%d+) invalid_grant=(%d+)")
     ok, failed, invalid = ok + tonumber(o or 0), failed + tonumber(f or N), invalid + tonumber(gr or 0)
+    for t in text:gmatch("req_at=([%d%.]+)") do
+      t = tonumber(t)
+      if outage and t >= outage[1] and t <= outage[2] then during = during + 1 end
+    end
     for t, e in text:gmatch("fail_at=([%d%.]+) ([^\n]*)") do
       t = tonumber(t)
       -- a request that began just before the outage may fail in it
@@ -91,6 +99,7 @@ for i = 2, #times do min_gap = math.min(min_gap, times[i] - times[i - 1]) end
 print(json.encode({
   machines = G, processes_each = P, requests_each = N, access_ttl_s = TTL, seconds = elapsed,
   requests = ok + failed, failed = failed, failed_inside_outage = inside, failed_outside_outage = outside,
+  requests_started_in_outage = outage and during or nil,
   invalid_grant = invalid + stats.invalid_grant, refreshes = stats.refreshes,
   windows = math.floor((t0 + elapsed - issued) / (TTL * 0.75)), refresh_period_s = TTL * 0.75,
   min_gap_between_refreshes_s = #times > 1 and min_gap or nil,

@@ -3,7 +3,7 @@
 -- use. Prints a JSON summary: requests, failures, invalid_grant, refreshes,
 -- the lifetimes crossed, and the refreshes per window.
 --   lua5.4 tests/reliability/refresh_race.lua [processes] [requests] [ttl_seconds] [interval] [provider]
--- provider: jumpseller (default; its 20/s rate limit paces the run) or keap.
+-- provider: jumpseller (default) or keap.
 -- Run from the repository root with LUA_PATH/LUA_CPATH set as scripts/test does.
 local H = require "helpers"
 local json = require "oauthconnect.json"

@@ -3,7 +3,8 @@
 --   ok=<n> failed=<n> invalid_grant=<n> first_error=<message>
 -- Env: CONN (connection string), N, INTERVAL, PROVIDER (module, default
 -- jumpseller), RESOURCE (path, default /store/info.json), TIMES (print a
--- fail_at=<epoch> line per failed request).
+-- req_at=<epoch> line as each request starts and a fail_at=<epoch> line per
+-- failed request).
 local provider = require(os.getenv("PROVIDER") or "jumpseller")
 local system = require "system"
 local resource = os.getenv("RESOURCE") or "/store/info.json"
@@ -17,6 +18,7 @@ if not client then
   os.exit(1)
 end
 for _ = 1, n do
+  if os.getenv("TIMES") then print(("req_at=%.3f"):format(system.gettime())) end
   local body, e = client:get(resource)
   if body then
     ok = ok + 1
