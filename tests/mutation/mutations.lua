@@ -35,23 +35,46 @@ return {
   },
   {
     name = "file-never-replaced",
-    guards = "a renewed set replaces the stored one (the first save creates the file, no later one replaces it)",
+    guards = "a save replaces the settings file (temp file, then rename over the old one)",
     file = "csrc/oc_store_file.c",
-    find = [[if (rename(tmp, f->path) == 0)]],
-    replace = [[if ((access(f->path, F_OK) == 0 ? unlink(tmp) : rename(tmp, f->path)) == 0)]],
+    find = [[    if (rename(tmp, f->path) != 0) {]],
+    replace = [[    if ((access(f->path, F_OK) == 0 ? unlink(tmp) : rename(tmp, f->path)) != 0) {]],
     tests = { "ctest:^store\\.readers_see_whole_sets_while_a_writer_replaces_them$",
-      "spec:spec/05-refresh_spec.lua#persists the rotated refresh token",
-      "cmd:lua5.4 tests/reliability/kill_trials.lua 25 200" },
+      "ctest:^store\\.file_store_keeps_the_contract$" },
   },
   {
     name = "file-save-does-nothing",
     guards = "tokens are kept in OAuthSettingsLocation",
     file = "csrc/oc_store_file.c",
-    find = [[    /* expect needs no check here: every writer holds the flock while it]],
-    replace = [[    return OC_OK;
-    /* expect needs no check here: every writer holds the flock while it]],
+    find = [[    if ((rc = check_dir(f, 1, err)) != OC_OK || (rc = lock_for_write(f, &locked_here, err)) != OC_OK)
+        return rc;
+    if ((rc = file_holds(f, expected, elen, expected_found, err)) != OC_OK)]],
+    replace = [[    if (1)
+        return OC_OK;
+    if ((rc = file_holds(f, expected, elen, expected_found, err)) != OC_OK)]],
     tests = { "ctest:^store\\.file_round_trip_private_and_nested_dirs$",
-      "cmd:lua5.4 tests/reliability/kill_trials.lua 25 200" },
+      "spec:spec/05-refresh_spec.lua" },
+  },
+  {
+    name = "file-compare-and-set",
+    guards = "an older set never overwrites a newer one: a save compares what the file holds first",
+    file = "csrc/oc_store_file.c",
+    find = [[    if ((rc = file_holds(f, expected, elen, expected_found, err)) != OC_OK)
+        goto out;]],
+    replace = [[    (void)file_holds;]],
+    tests = { "ctest:^store\\.file_store_keeps_the_contract$" },
+  },
+  {
+    name = "memory-compare-and-set",
+    guards = "memory:// stores keep the same compare-and-set as the others",
+    file = "csrc/oc_store.c",
+    find = [[    if (!memory_holds(m, expected, elen, expected_found)) {
+        pthread_mutex_unlock(&m->mutex);
+        oc_buf_free(&copy);]],
+    replace = [[    if (0) {
+        pthread_mutex_unlock(&m->mutex);
+        oc_buf_free(&copy);]],
+    tests = { "ctest:^store\\.memory_store_keeps_the_contract$" },
   },
   {
     name = "file-private-mode-unchecked",
@@ -65,49 +88,85 @@ return {
   {
     name = "reread-after-lock-skipped",
     guards = "after taking the lock the store is read again; another process's refresh is used and nothing is sent",
-    file = "csrc/oc_call.c",
-    find = [[if (call->found && call->base.access_token &&]],
-    replace = [[if (0 && call->found && call->base.access_token &&]],
+    file = "csrc/oc_call_token.c",
+    find = [[        if (call->found && call->base.access_token &&]],
+    replace = [[        if (0 && call->found && call->base.access_token &&]],
     tests = { "spec:spec/05-refresh_spec.lua#adopts another client's refresh",
       "spec:spec/13-reliability_spec.lua#processes that meet an expired token at once send one refresh" },
   },
   {
     name = "rotated-token-used-before-saved",
     guards = "a rotated refresh token is written to the store before the new access token is used",
-    file = "csrc/oc_call.c",
-    -- a refresh's save "fails": the set is used at once and saved only
-    -- before the next request (a code exchange still saves)
-    find = [[    rc = oc_client_save(c, &call->fresh,
-                        call->kind != KIND_EXCHANGE && call->found ? call->base.refresh_token : NULL,
-                        &call->err);]],
-    replace = [[    rc = call->kind != KIND_EXCHANGE ? oc_fail(&call->err, OC_E_SETTINGS, "not saved yet")
-                                      : oc_client_save(c, &call->fresh, NULL, &call->err);]],
+    file = "csrc/oc_call_token.c",
+    -- the save is skipped: the set is adopted as if it had been saved
+    find = [[    oc_call_save(call, token_saved);]],
+    replace = [[    call->step_rc = OC_OK;
+    token_saved(call);]],
     tests = { "ctest:^call\\.rotated_token_is_stored_before_it_is_used$",
       "spec:spec/05-refresh_spec.lua#holds the rotated refresh token in the settings file while the new access token is in use" },
   },
   {
     name = "401-generation-check",
     guards = "a 401 to a token another call already renewed is resent, not refreshed again",
-    file = "csrc/oc_call.c",
-    find = [[if (c->generation != call->sent_generation) {]],
-    replace = [[if (0) {]],
+    file = "csrc/oc_call_api.c",
+    find = [[    if (c->generation != call->sent_generation) {]],
+    replace = [[    if (0) {]],
     tests = { "ctest:^call\\.a_401_after_another_calls_refresh_resends_without_refreshing$" },
   },
   {
+    name = "stored-token-after-401-ignored",
+    guards = "a 401 for a token that is no longer the newest in the store is answered by adopting the newest and resending",
+    file = "csrc/oc_call_api.c",
+    find = [[    if (strcmp(now_token, call->sent_token) != 0) {]],
+    replace = [[    if (0) {]],
+    tests = { "ctest:^call\\.a_401_for_a_replaced_token_is_answered_with_the_stored_one_each_time$",
+      "spec:spec/22-churn_spec.lua#answers each 401 for a token another process replaced" },
+  },
+  {
+    name = "token-chosen-before-the-wait",
+    guards = "the token is chosen after any wait, not before",
+    file = "csrc/oc_call_api.c",
+    find = [[        oc_call_peek(call, recheck_due);]],
+    replace = [[        recheck_due(call);]],
+    tests = { "ctest:^call\\.the_token_is_chosen_after_a_quota_wait$" },
+  },
+  {
+    name = "quota-wait-counts-against-timeout",
+    guards = "a wait for a spent quota never becomes a Timeout failure",
+    file = "csrc/oc_call.c",
+    find = [[        call->deadline_ms += wait;]],
+    replace = [[        (void)wait;]],
+    tests = { "spec:spec/22-churn_spec.lua#does not count a wait for a spent quota against Timeout" },
+  },
+  {
+    name = "callback-query-chooses-the-verifier",
+    guards = "the callback query passed to get_access_token never chooses the exchange's redirect_uri or code_verifier",
+    file = "lua/oauthconnect/provider.lua",
+    find = [[      if type(v) == "string" and k ~= "code" and k ~= "state" and k ~= "code_verifier" and k ~= "redirect_uri" then
+        callback[k] = v
+      end]],
+    replace = [[      if type(v) == "string" and k ~= "code" and k ~= "state" then
+        callback[k] = v
+      end
+      if k == "code_verifier" or k == "redirect_uri" then params[k] = v end]],
+    tests = { "spec:spec/04-web_flow_spec.lua#never lets the callback's query choose" },
+  },
+  {
     name = "redis-compare-and-set",
-    guards = "the new set is written to Redis only if the stored refresh token is still the one used",
+    guards = "the new set is written to Redis only while the stored set is still the one read (compare-and-set)",
     file = "csrc/oc_store_redis.c",
-    find = [[doc.refresh_token ~= ARGV[2] then return 0 end]],
-    replace = [[false then return 0 end]],
-    tests = { "ctest:^redis\\.round_trip_and_compare_and_set$" },
+    find = [[if ARGV[3] == '1' then if cur ~= ARGV[2] then return 0 end elseif cur then return 0 end]],
+    replace = [[if false then return 0 end]],
+    tests = { "ctest:^redis\\.keeps_the_store_contract$" },
   },
   {
     name = "redis-lock-not-exclusive",
     guards = "the Redis lock is SET NX PX: one holder across machines",
     file = "csrc/oc_store_redis.c",
-    find = [[{ "SET", r->lock_key, r->lock_value, "NX", "PX", lease };]],
-    replace = [[{ "SET", r->lock_key, r->lock_value, "XX", "PX", lease };]],
-    tests = { "ctest:^redis\\.lock_is_exclusive_and_released_by_its_owner$" },
+    find = [[    argv[3] = "NX";]],
+    replace = [[    argv[3] = "XX";]],
+    tests = { "ctest:^redis\\.lock_is_exclusive_and_released_by_its_owner$",
+      "ctest:^redis\\.keeps_the_store_contract$" },
   },
   {
     name = "log-not-redacted",
@@ -136,10 +195,10 @@ return {
   },
   {
     name = "errors-not-redacted",
-    guards = "error messages never hold a secret, even one a server quoted back",
+    guards = "secrets never appear in errors",
     file = "csrc/oc_client_secrets.c",
-    find = [[redact(c, extra, err->message, strlen(err->message), &clean);]],
-    replace = [[oc_buf_puts(&clean, err->message);]],
+    find = [[        oc_redact_copy(clean, sizeof clean, err->message, strlen(err->message), &s);]],
+    replace = [[        oc_copy_printable(clean, sizeof clean, err->message, strlen(err->message));]],
     tests = { "spec:spec/14-hostile_input_spec.lua#secrets a server or libcurl quotes back" },
   },
   {
