@@ -60,6 +60,7 @@ typedef struct run {
     oc_call *call;
     oc_step step;
     oc_error err;
+    int loads;  /* the store reads performed */
 } run;
 
 /* The next step that is not a store step. */
@@ -73,6 +74,7 @@ static void advance(run *r)
         oc_code rc;
         oc_buf_init_secret(&text, 0);
         oc_error_clear(&serr);
+        r->loads += r->step.op == OC_STORE_LOAD;
         rc = oc_easy_store_step(oc_client_store(r->c), &r->step, &text, &found, &serr);
         oc_call_feed_store(r->call, rc, text.data, text.len, found, &serr);
         oc_buf_free(&text);
@@ -83,6 +85,7 @@ static void advance(run *r)
 static void start(run *r, oc_client *c, const oc_api_request *req)
 {
     r->c = c;
+    r->loads = 0;
     oc_response_init(&r->resp);
     oc_error_clear(&r->err);
     CHECK_INT(oc_call_api(c, req, &r->resp, &r->call, &r->err), OC_OK);
@@ -319,12 +322,40 @@ OC_TEST(a_401_after_another_calls_refresh_resends_without_refreshing)
     oc_client_free(c);
 }
 
+/* The same with a store: the newer token of the client's own call is used
+   without reading the store again. */
+OC_TEST(a_401_after_another_calls_refresh_resends_without_reading_the_store)
+{
+    oc_store *store;
+    oc_client *c;
+    oc_error err;
+    run a, b;
+    int loads;
+    CHECK_INT(oc_store_memory_new("call10s", &store, &err), OC_OK);
+    c = client_on(store, "call10s", 3600);
+    start(&a, c, &get_info);
+    start(&b, c, &get_info);
+    CHECK_STR(auth(&b), "Authorization: Bearer A1");
+    reply(&a, 401, NULL, "{}");
+    CHECK_STR(url(&a), "https://as.example/token");
+    reply(&a, 200, JSON, TOKEN_JSON("A2", "R2"));
+    loads = b.loads;
+    reply(&b, 401, NULL, "{}");
+    CHECK_STR(auth(&b), "Authorization: Bearer A2");
+    CHECK_INT(b.loads, loads);
+    stop(&a);
+    stop(&b);
+    oc_client_free(c);
+    oc_store_release(store);
+}
+
 /* A token call of c (a refresh forced, as another process's would be),
    answered with the given set. */
 static void refresh_elsewhere(oc_client *c, const char *answer)
 {
     run r;
     r.c = c;
+    r.loads = 0;
     oc_response_init(&r.resp);
     oc_error_clear(&r.err);
     CHECK_INT(oc_call_token(c, OC_TOKEN_FORCE, &r.call, &r.err), OC_OK);

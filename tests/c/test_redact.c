@@ -13,6 +13,7 @@
 #include "oc_oauth.h"
 #include "oc_redact.h"
 #include "oc_client.h"
+#include "oc_client_internal.h"
 #include "oc_easy.h"
 #include "oc_test.h"
 #include "oc_time.h"
@@ -538,4 +539,34 @@ OC_TEST(callback_error_holds_no_part_of_a_quoted_secret)
         free(g.v);
         free(secret);
     }
+}
+
+/* The last net: every message that leaves a client goes through
+   oc_client_scrub_error, which replaces any secret the client knows that
+   reached it whole (the properties', the password in an address, the
+   tokens in use, an extra set's). */
+OC_TEST(client_scrub_error_replaces_every_known_secret)
+{
+    oc_client *c = client_with("InitiateOAuth=REFRESH;OAuthClientId=id;OAuthClientSecret=S3CRET-client-1;"
+                               "OAuthRefreshToken=REFRESH-token-1;OAuthAccessToken=ACCESS-token-1;"
+                               "ProxyServer=http://u:PROXYPW-secret-9@proxy.example:3128;"
+                               "OAuthSettingsLocation=memory://scrub");
+    oc_token extra;
+    oc_error err;
+    CHECK(c != NULL);
+    oc_token_init(&extra);
+    extra.refresh_token = (char *)"EXTRA-refresh-7";
+    oc_error_clear(&err);
+    oc_fail(&err, OC_E_HTTP, "quoted S3CRET-client-1, REFRESH-token-1, ACCESS-token-1, PROXYPW-secret-9 "
+                             "and EXTRA-refresh-7");
+    snprintf(err.oauth_error, sizeof err.oauth_error, "ACCESS-token-1");
+    oc_client_scrub_error(c, &extra, &err);
+    CHECK_NOT_CONTAINS(err.message, "S3CRET-client-1");
+    CHECK_NOT_CONTAINS(err.message, "REFRESH-token-1");
+    CHECK_NOT_CONTAINS(err.message, "ACCESS-token-1");
+    CHECK_NOT_CONTAINS(err.message, "PROXYPW-secret-9");
+    CHECK_NOT_CONTAINS(err.message, "EXTRA-refresh-7");
+    CHECK_CONTAINS(err.message, "quoted ");
+    CHECK_NOT_CONTAINS(err.oauth_error, "ACCESS-token-1");
+    oc_client_free(c);
 }
