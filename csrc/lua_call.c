@@ -14,6 +14,8 @@
  *       elseif kind == "wait" then  -- a seconds
  *         sleep(a)
  *       elseif kind == "login" then call:perform_login()
+ *       elseif kind == "prompt" then -- a {title, verification_uri, user_code,
+ *         show(a)                    --    verification_uri_complete, expires_in}
  *       else break end              -- "done"
  *     end
  *     return call:result()
@@ -193,20 +195,41 @@ int oc_lua_call_authorization(lua_State *L)
     return started(L, oc_call_authorization(lc->owner->c, redirect, &lc->call, &err), &err);
 }
 
-/* handle:call_forget() */
+/* handle:call_forget([revoke]) */
 int oc_lua_call_forget(lua_State *L)
 {
     lcall *lc;
     oc_error err;
+    int revoke;
+    lua_settop(L, 2);
+    revoke = lua_toboolean(L, 2);
     lua_settop(L, 1);
     lc = new_call(L, CALL_FORGET, 1, 0);
     oc_error_clear(&err);
-    return started(L, oc_call_forget(lc->owner->c, &lc->call, &err), &err);
+    return started(L, oc_call_forget(lc->owner->c, revoke, &lc->call, &err), &err);
+}
+
+/* [-0, +1] The device login's prompt as a table. */
+static void push_prompt(lua_State *L, const oc_prompt *p)
+{
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, p->title);
+    lua_setfield(L, -2, "title");
+    lua_pushstring(L, p->verification_uri);
+    lua_setfield(L, -2, "verification_uri");
+    lua_pushstring(L, p->user_code);
+    lua_setfield(L, -2, "user_code");
+    if (p->verification_uri_complete) {
+        lua_pushstring(L, p->verification_uri_complete);
+        lua_setfield(L, -2, "verification_uri_complete");
+    }
+    lua_pushinteger(L, (lua_Integer)p->expires_in_s);
+    lua_setfield(L, -2, "expires_in");
 }
 
 /* call:next() -> "http", method, url, header lines, body, timeout ms, body limit
                 | "store", op, text, expected, wait ms or bytes
-                | "wait", seconds | "login" | "done" */
+                | "wait", seconds | "login" | "prompt", table | "done" */
 static int call_next(lua_State *L)
 {
     lcall *lc = check_call(L);
@@ -228,6 +251,10 @@ static int call_next(lua_State *L)
         lc->awaiting = 1;
         lua_pushliteral(L, "login");
         return 1;
+    case OC_STEP_PROMPT:
+        lua_pushliteral(L, "prompt");
+        push_prompt(L, step->prompt);
+        return 2;
     case OC_STEP_STORE:
         lc->awaiting = 1;
         lua_pushliteral(L, "store");
@@ -413,6 +440,17 @@ static int call_perform_store(lua_State *L)
     return 0;
 }
 
+/* call:show_prompt(): the device login's prompt on stderr, after next()
+   returned "prompt" (a driver without its own way to show it). */
+static int call_show_prompt(lua_State *L)
+{
+    lcall *lc = check_call(L);
+    if (lc->awaiting || lc->step.kind != OC_STEP_PROMPT)
+        return luaL_error(L, "no prompt step to show");
+    oc_easy_show_prompt(stderr, lc->step.prompt);
+    return 0;
+}
+
 /* call:perform_login(): the desktop login (blocking: scripts only). */
 static int call_perform_login(lua_State *L)
 {
@@ -501,6 +539,7 @@ static const luaL_Reg call_methods[] = {
     { "feed_store", call_feed_store },
     { "perform_store", call_perform_store },
     { "perform_login", call_perform_login },
+    { "show_prompt", call_show_prompt },
     { "allow_login", call_allow_login },
     { "holds_lock", call_holds_lock },
     { "result", call_result },

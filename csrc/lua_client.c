@@ -117,12 +117,13 @@ static int client_connect(lua_State *L)
     return done(L, oc_client_connect(lc->c, &err), &err);
 }
 
+/* handle:forget([revoke]) -> true | nil, err: the stored set removed (revoked first with revoke). */
 static int client_forget(lua_State *L)
 {
     lclient *lc = check_client(L, 1);
     oc_error err;
     oc_error_clear(&err);
-    return done(L, oc_client_forget(lc->c, &err), &err);
+    return done(L, oc_client_forget(lc->c, lua_toboolean(L, 2), &err), &err);
 }
 
 /* client:rejected(ticket) -> true | nil, err */

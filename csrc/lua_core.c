@@ -359,13 +359,15 @@ static int l_list_dir(lua_State *L)
     return 1;
 }
 
-/* core.sleep(seconds): a plain sleep, for the Lua driver outside nginx. */
+/* core.sleep(seconds) -> true | false: a plain sleep, for the Lua driver
+   outside nginx; false when a signal cut it short, so that a Ctrl-C (whose
+   handler in lua.c acts at the next Lua instruction) ends a long wait now. */
 static int l_sleep(lua_State *L)
 {
     lua_Number s = luaL_checknumber(L, 1);
     luaL_argcheck(L, s >= 0 && s <= 86400, 1, "0 to 86400 seconds");
-    oc_sleep_ms((int64_t)(s * 1000.0 + 0.5));
-    return 0;
+    lua_pushboolean(L, oc_sleep_ms_once((int64_t)(s * 1000.0 + 0.5)));
+    return 1;
 }
 
 static const luaL_Reg module_functions[] = {

@@ -40,6 +40,8 @@ oc_call *oc_call_new(oc_client *c, call_kind kind, oc_error *err)
     oc_token_init(&call->base);
     oc_token_init(&call->fresh);
     oc_response_init(&call->token_resp);
+    oc_response_init(&call->disc_resp);
+    oc_token_init(&call->revoke_token);
     return call;
 }
 
@@ -69,6 +71,11 @@ void oc_call_free(oc_call *call)
     free(call->redirect_uri);
     oc_kv_free(&call->callback);
     free(call->auth_url);
+    oc_response_free(&call->disc_resp);
+    oc_http_free_headers(call->disc_headers);
+    json_decref(call->disc_cache);
+    oc_device_auth_clear(&call->device);
+    oc_token_clear(&call->revoke_token);
     free(call);
 }
 
@@ -105,11 +112,25 @@ void oc_call_finish(oc_call *call, oc_code rc)
     oc_call_unlock(call, done);
 }
 
+void oc_call_finish_ok(oc_call *call)
+{
+    oc_call_finish(call, OC_OK);
+}
+
 void oc_call_fail(oc_call *call, const oc_error *e)
 {
     if (e != &call->err)
         call->err = *e;
     oc_call_finish(call, e->code);
+}
+
+void oc_call_cancel(oc_call *call, const oc_error *err)
+{
+    if (call->done || call->awaiting)
+        return;
+    call->has_out = 0;
+    call->then = NULL;
+    oc_call_fail(call, err);
 }
 
 void oc_call_allow_login(oc_call *call)
@@ -172,7 +193,7 @@ void oc_call_next(oc_call *call, oc_step *step)
         if (call->has_out) {
             *step = call->out;
             call->has_out = 0;
-            if (step->kind == OC_STEP_WAIT)
+            if (step->kind == OC_STEP_WAIT || step->kind == OC_STEP_PROMPT)
                 return; /* `then` runs when the driver asks again, after the wait */
             call->awaiting = 1;
             oc_error_clear(&call->step_err);

@@ -14,6 +14,7 @@
  *         case OC_STEP_STORE: run step.op on the store;        oc_call_feed_store(...); break;
  *         case OC_STEP_WAIT:  sleep step.wait_ms; break;
  *         case OC_STEP_LOGIN: run the desktop login;            oc_call_feed_login(...); break;
+ *         case OC_STEP_PROMPT: show step.prompt to the user; break;
  *         case OC_STEP_DONE:  rc = oc_call_result(call, &err); ...
  *         }
  *     }
@@ -34,7 +35,25 @@
 
 typedef struct oc_call oc_call;
 
-typedef enum oc_step_kind { OC_STEP_HTTP, OC_STEP_WAIT, OC_STEP_STORE, OC_STEP_LOGIN, OC_STEP_DONE } oc_step_kind;
+typedef enum oc_step_kind {
+    OC_STEP_HTTP,
+    OC_STEP_WAIT,
+    OC_STEP_STORE,
+    OC_STEP_LOGIN,
+    OC_STEP_PROMPT, /* show the user step.prompt; nothing to feed */
+    OC_STEP_DONE
+} oc_step_kind;
+
+/* What the device login asks the user to do (RFC 8628 3.3): open
+   verification_uri on any device and enter user_code, or open
+   verification_uri_complete, which carries it. */
+typedef struct oc_prompt {
+    const char *title;                     /* the provider */
+    const char *verification_uri;
+    const char *user_code;
+    const char *verification_uri_complete; /* or NULL */
+    int64_t expires_in_s;                  /* how long the code is good for */
+} oc_prompt;
 
 /* What a store step asks for (oc_store.h gives the contract). */
 typedef enum oc_store_op {
@@ -65,6 +84,8 @@ typedef struct oc_step {
     size_t reserve_bytes;      /* RESERVE */
     /* LOGIN: the desktop login to run with oc_login_desktop */
     const oc_login_request *login;
+    /* PROMPT: what to show (valid until the next oc_call_next) */
+    const oc_prompt *prompt;
 } oc_step;
 
 /* A signed request; resp receives the answer (any HTTP status). The
@@ -117,8 +138,17 @@ const char *oc_call_verifier(const oc_call *call);
    the error that reports it. */
 oc_rejection oc_call_rejection(const oc_call *call);
 
-/* Logout: the stored set removed under the lock. */
-oc_code oc_call_forget(oc_client *c, oc_call **out, oc_error *err);
+/* Logout: the stored set removed under the lock; with revoke, first sent
+   to the revocation endpoint (RFC 7009: the refresh token, then the access
+   token). The set is removed whatever the server answers; a revocation it
+   did not confirm is the call's error (OC_E_REVOCATION), as is one that
+   could not be asked for want of an endpoint (OC_E_UNSUPPORTED). */
+oc_code oc_call_forget(oc_client *c, int revoke, oc_call **out, oc_error *err);
+
+/* The driver ends a call between steps (Ctrl-C during the device login's
+   waits): it fails with err, releasing the lock through its next steps.
+   Not while a step's outcome is awaited. */
+void oc_call_cancel(oc_call *call, const oc_error *err);
 
 /* Lets a call that finds no token start the login (OC_STEP_LOGIN): only
    drivers that can run a browser login say so. */

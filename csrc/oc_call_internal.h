@@ -2,9 +2,13 @@
  * The engine's insides, shared by its files, each calling only those
  * listed before it: oc_call.c (driving a call, its steps and
  * continuations, the lock, Timeout), oc_call_store.c (loads and
- * compare-and-set saves), oc_call_token.c (tokens: the first load,
- * refreshes, exchanges, logins, pending logins), oc_call_api.c (the signed
- * request).
+ * compare-and-set saves), oc_call_discovery.c (the server's metadata),
+ * oc_call_device.c (the device login's requests and polls),
+ * oc_call_revoke.c (revocation), oc_call_token.c (tokens: the first load,
+ * the token request and its save, refreshes), oc_call_login.c (code
+ * exchanges, logins, the web flow's pending logins), oc_call_ensure.c (a
+ * usable token, a rejected ticket), oc_call_logout.c (logout),
+ * oc_call_api.c (the signed request).
  *
  * A call is written as continuations: a function that needs a step's
  * outcome emits the step with the function to run next (`then`); the
@@ -114,6 +118,27 @@ struct oc_call {
     char *auth_url;
     /* rejected */
     unsigned ticket;
+    /* discovery */
+    oc_cont disc_then;
+    oc_request disc_http;
+    struct curl_slist *disc_headers;
+    oc_response disc_resp;
+    json_t *disc_cache;   /* the document's cache member being saved */
+    int rediscovered;     /* this call fetched the document again after a 404 */
+    /* the device login */
+    oc_cont device_then;
+    oc_device_auth device;
+    oc_prompt prompt;
+    int64_t device_deadline_ms, device_interval_ms;
+    int device_by_login_timeout; /* the deadline is LoginTimeout's, not the code's lifetime */
+    /* revocation (logout) */
+    int revoke;           /* the logout revokes before it removes */
+    oc_cont revoke_then;
+    oc_token revoke_token;
+    int revoke_stage;
+    oc_code revoke_rc;    /* the first failure, or OC_OK */
+    oc_error revoke_err;
+    int revoke_unsupported; /* no revocation endpoint is known */
 };
 
 /* ---- oc_call.c: plumbing ---------------------------------------------------------- */
@@ -126,6 +151,8 @@ void oc_call_emit_store(oc_call *call, oc_store_op op, oc_cont then);
 void oc_call_quota_pause(oc_call *call, int64_t wait, oc_cont then);
 /* Ends the call with rc (call->err holds the error); the lock is released first. */
 void oc_call_finish(oc_call *call, oc_code rc);
+/* Ends the call with OC_OK (a continuation). */
+void oc_call_finish_ok(oc_call *call);
 void oc_call_fail(oc_call *call, const oc_error *e);
 /* The ms of Timeout left for an HTTP step (starting the clock on the
    first), -1 without a limit, 0 when spent. */
@@ -151,6 +178,34 @@ void oc_call_remove(oc_call *call, oc_cont then);
 /* Asks the store for room for a token set; then `then` with call->step_rc. */
 void oc_call_reserve(oc_call *call, oc_cont then);
 
+/* ---- oc_call_discovery.c ------------------------------------------------------------ */
+/* The server's metadata when it is due (oc_client_discovery_due): the
+   store's cached copy when fresh, else fetched, checked, adopted and cached;
+   then `then`. A failure ends the call, unless an older document is at hand
+   (it is used, with a warning). */
+void oc_call_discover(oc_call *call, oc_cont then);
+/* A discovered endpoint answered 404: the document is fetched again, once
+   per call; then `then` with call->step_rc OC_OK when a document was read
+   (the endpoint may have moved), else why not. */
+void oc_call_rediscover(oc_call *call, oc_cont then);
+/* Whether the answer is a 404 from the discovered endpoint `which` that
+   this call has not yet answered by fetching the document again. */
+int oc_call_may_rediscover(const oc_call *call, oc_endpoint which, const oc_response *r);
+
+/* ---- oc_call_device.c --------------------------------------------------------------- */
+/* The device authorization grant (RFC 8628), under the lock the login
+   holds: the device code asked for, the prompt handed out (OC_STEP_PROMPT),
+   the token endpoint polled at the server's interval; the tokens in
+   call->fresh, then `then`. Denial, an expired code, LoginTimeout or an
+   error end the call. */
+void oc_call_device_login(oc_call *call, oc_cont then);
+
+/* ---- oc_call_revoke.c --------------------------------------------------------------- */
+/* RFC 7009: t's refresh token, then its access token, sent to the
+   revocation endpoint; then `then` with call->revoke_rc (and revoke_err):
+   OC_OK when the server confirmed each, else the first failure. */
+void oc_call_revoke_token(oc_call *call, const oc_token *t, oc_cont then);
+
 /* ---- oc_call_token.c ---------------------------------------------------------------- */
 /* The client's first token (properties, store, seed); then `then`. */
 void oc_call_load_initial(oc_call *call, oc_cont then);
@@ -160,6 +215,26 @@ void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_co
 /* Reads the store without the lock and adopts a newer set of this client's
    lineage; then `then` (call->step_rc OC_OK when something newer was adopted). */
 void oc_call_peek(oc_call *call, oc_cont then);
+/* Adopts a copy of a stored set (changed: new to this program); OC_OK or
+   the error in call->err. */
+oc_code oc_call_adopt_copy(oc_call *call, const oc_token *stored, int changed);
+/* Sends call->tr (a refresh, client-credentials or code request) with the
+   whole Timeout; its answer is read, saved and adopted, then the call goes
+   on at call->after_acquire (a refresh) or call->after_exchange. */
+void oc_call_send_token_request(oc_call *call);
+/* Saves call->fresh (an answer already read) as a token request's is
+   saved, then goes on as oc_call_send_token_request says. */
+void oc_call_store_fresh(oc_call *call);
+/* Under the lock, the set a full disk kept in memory saved when the store
+   still holds the one it replaced; then `then`. */
+void oc_call_resave(oc_call *call, oc_cont then);
+
+/* ---- oc_call_login.c ---------------------------------------------------------------- */
+/* The login a call that finds no token starts (checks, then the lock, the
+   store read again, the login); then `then` with the tokens adopted. */
+void oc_call_login_start(oc_call *call, oc_cont then);
+
+/* ---- oc_call_ensure.c --------------------------------------------------------------- */
 /* API and token calls: loads, logs in or renews as the token needs, then `then`. */
 void oc_call_ensure_token(oc_call *call, oc_cont then);
 

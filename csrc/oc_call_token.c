@@ -1,7 +1,8 @@
 /*
  * The engine's token work: the first token (properties, the store, a seed
- * replacing what is stored), refreshes and client-credentials fetches, code
- * exchanges and logins, the pending logins of the web flow, logout.
+ * replacing what is stored), a newer set in the store, the token request
+ * and the save of its answer (refreshes, client-credentials fetches, and
+ * the exchanges oc_call_login.c starts), a set a full disk kept in memory.
  *
  * The rules that keep tokens from being lost: a refresh, exchange or login
  * runs under the store's lock and reads the store first (another client or
@@ -31,7 +32,7 @@ static int same_access_token(const oc_token *a, const oc_token *b)
 
 /* Adopts a copy of the stored set as the client's token; changed: new to
    this program (another process renewed), not loaded at start-up. */
-static oc_code adopt_copy(oc_call *call, const oc_token *stored, int changed)
+oc_code oc_call_adopt_copy(oc_call *call, const oc_token *stored, int changed)
 {
     oc_token t;
     oc_code rc;
@@ -77,7 +78,7 @@ static void initial_loaded(oc_call *call)
         return;
     }
     if (call->doc.has_token && lineage) {
-        if (adopt_copy(call, &call->doc.token, 0) != OC_OK) {
+        if (oc_call_adopt_copy(call, &call->doc.token, 0) != OC_OK) {
             oc_call_finish(call, call->err.code);
             return;
         }
@@ -162,7 +163,7 @@ static void peeked(oc_call *call)
         call->doc.has_token && lineage && call->doc.token.access_token &&
         !same_access_token(&call->doc.token, &c->token)) {
         oc_logf(c->log, 1, "using the token another client or process stored");
-        if (adopt_copy(call, &call->doc.token, 1) == OC_OK)
+        if (oc_call_adopt_copy(call, &call->doc.token, 1) == OC_OK)
             call->peek_adopted = 1;
     }
     then(call);
@@ -210,7 +211,7 @@ static void token_answered(oc_call *call);
    around it has left: one cut short may still be completed by the server,
    which then rotates a refresh token (or spends a code) this client never
    learns of. A 401 after a slow API call left a refresh 299 ms. */
-static void token_send(oc_call *call)
+void oc_call_send_token_request(oc_call *call)
 {
     call->token_http.method = call->tr.method;
     call->token_http.url = call->tr.url;
@@ -250,7 +251,7 @@ static int switch_client_auth(oc_call *call)
             to == OC_CLIENT_AUTH_BASIC ? "as HTTP Basic" : "in the body");
     call->auth_switched = 1;
     oc_error_clear(&call->err);
-    token_send(call);
+    oc_call_send_token_request(call);
     return 1;
 }
 
@@ -352,7 +353,7 @@ static void token_saved(oc_call *call);
 static void token_done(oc_call *call);
 
 /* The new set goes to the store before anything uses it. */
-static void store_fresh(oc_call *call)
+void oc_call_store_fresh(oc_call *call)
 {
     oc_client *c = call->c;
     oc_code rc;
@@ -388,6 +389,25 @@ static int salvage_rotated(oc_call *call, const oc_response *r)
     return 1;
 }
 
+/* The token endpoint was looked up again after its 404: the request goes
+   to where it moved, or the 404 stands. */
+static void token_rediscovered(oc_call *call)
+{
+    oc_client *c = call->c;
+    char *moved;
+    if (call->step_rc == OC_OK && oc_client_oauth_endpoint(c, OC_EP_TOKEN, NULL) == OC_OK &&
+        strcmp(c->flow.token_url, call->tr.url) != 0 && (moved = oc_strdup(c->flow.token_url)) != NULL) {
+        free(call->tr.url);
+        call->tr.url = moved;
+        oc_response_reset(&call->token_resp);
+        oc_call_send_token_request(call);
+        return;
+    }
+    call->step_rc = OC_OK; /* the 404 itself is the answer */
+    call->step_sent = 1;
+    token_answered(call);
+}
+
 static void token_answered(oc_call *call)
 {
     oc_client *c = call->c;
@@ -396,6 +416,11 @@ static void token_answered(oc_call *call)
     oc_response *r = &call->token_resp;
     const oc_token *previous = is_exchange(call) ? NULL : &call->base;
     oc_code rc = call->step_rc;
+
+    if (rc == OC_OK && oc_call_may_rediscover(call, OC_EP_TOKEN, r)) {
+        oc_call_rediscover(call, token_rediscovered);
+        return;
+    }
 
     if (call->token_attempt < max_attempts) {
         if (rc == OC_E_NETWORK && !call->step_sent)
@@ -408,7 +433,7 @@ static void token_answered(oc_call *call)
                     call->token_attempt, rc == OC_OK ? "was rate limited" : "could not connect",
                     (long long)wait);
             call->token_attempt++;
-            oc_call_emit_wait(call, wait, token_send);
+            oc_call_emit_wait(call, wait, oc_call_send_token_request);
             return;
         }
     }
@@ -426,7 +451,7 @@ static void token_answered(oc_call *call)
         if (rc != OC_OK && previous && r->status >= 200 && r->status < 300 && salvage_rotated(call, r)) {
             oc_wipe(r->body.data, r->body.len);
             oc_response_reset(r);
-            store_fresh(call);
+            oc_call_store_fresh(call);
             return;
         }
     }
@@ -457,7 +482,7 @@ static void token_answered(oc_call *call)
     }
     oc_log_secret(c->log, call->fresh.access_token);
     oc_log_secret(c->log, call->fresh.refresh_token);
-    store_fresh(call);
+    oc_call_store_fresh(call);
 }
 
 /* After the save: the set is adopted (or, when it could not be saved,
@@ -472,7 +497,7 @@ static void token_saved(oc_call *call)
             /* A newer set is stored (another writer, its lease run out):
                the store's is the connection's truth; this answer is dropped. */
             oc_logf(c->log, 1, "%s", call->err.message);
-            if (adopt_copy(call, &call->doc.token, 1) != OC_OK) {
+            if (oc_call_adopt_copy(call, &call->doc.token, 1) != OC_OK) {
                 oc_call_finish(call, call->err.code);
                 return;
             }
@@ -572,7 +597,7 @@ static void acquire_reserved(oc_call *call)
         return;
     }
     call->token_attempt = 1;
-    token_send(call);
+    oc_call_send_token_request(call);
 }
 
 /*
@@ -606,7 +631,7 @@ static void acquire_loaded(oc_call *call)
                             : !same_access_token(&call->base, &c->token) &&
                                   !oc_token_due(&call->base, oc_now_ms(), c->leeway_s))) {
             oc_logf(c->log, 1, "using the token another client or process just renewed");
-            if (adopt_copy(call, &call->base, 1) != OC_OK)
+            if (oc_call_adopt_copy(call, &call->base, 1) != OC_OK)
                 acquire_failed(call);
             else
                 oc_call_unlock(call, acquired);
@@ -671,10 +696,19 @@ static void acquire_locked(oc_call *call)
         acquire_loaded(call);
 }
 
+static void acquire_discovered(oc_call *call)
+{
+    oc_client *c = call->c;
+    if (oc_client_oauth_endpoint(c, OC_EP_TOKEN, &call->err) != OC_OK) {
+        acquire_failed(call);
+        return;
+    }
+    oc_call_lock(call, oc_client_lock_timeout(c, 0), acquire_locked);
+}
+
 void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_cont then)
 {
     oc_client *c = call->c;
-    oc_code rc;
     call->why = why;
     call->after_acquire = then;
     oc_free_secret(call->rejected);
@@ -695,13 +729,8 @@ void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_co
                                      oc_client_title(c)));
         return;
     }
-    if ((rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
-                                 &c->flow.token_url, &call->err)) != OC_OK) {
-        acquire_failed(call);
-        return;
-    }
     call->failed_refreshes = c->failed_refreshes;
-    oc_call_lock(call, oc_client_lock_timeout(c, 0), acquire_locked);
+    oc_call_discover(call, acquire_discovered);
 }
 
 /* ---- a set a full disk kept in memory --------------------------------------------------- */
@@ -728,7 +757,7 @@ static void resave_loaded(oc_call *call)
         int lineage = 0;
         oc_error ignored;
         if (oc_client_check_stored(c, &call->doc, &lineage, &ignored) == OC_OK && lineage &&
-            adopt_copy(call, &call->doc.token, 1) == OC_OK)
+            oc_call_adopt_copy(call, &call->doc.token, 1) == OC_OK)
             c->unsaved = 0;
         oc_call_unlock(call, call->after_resave);
         return;
@@ -747,615 +776,8 @@ static void resave_locked(oc_call *call)
 }
 
 /* Tries the store again for a set it could not take; never fails the call. */
-static void resave(oc_call *call, oc_cont then)
+void oc_call_resave(oc_call *call, oc_cont then)
 {
     call->after_resave = then;
     oc_call_lock(call, oc_client_lock_timeout(call->c, 0), resave_locked);
-}
-
-/* ---- exchanging a code, logging in -------------------------------------------------------- */
-
-/* The callback parameters the profile says go along with the code. */
-static oc_code code_params(const oc_client *c, const oc_kv *callback, oc_kv *out, oc_error *err)
-{
-    const char *list = c->profile->code_params;
-    if (!callback || !list)
-        return OC_OK;
-    while (*list) {
-        size_t n = strcspn(list, " ,");
-        if (n) {
-            char name[64];
-            const char *v;
-            snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), list);
-            if ((v = oc_kv_get(callback, name)) && oc_kv_adds(out, name, v) != 0)
-                return oc_fail_nomem(err);
-        }
-        list += n;
-        list += strspn(list, " ,");
-    }
-    return OC_OK;
-}
-
-/* The fingerprint of this app, naming its logins in the process's table. */
-static void app_key(const oc_client *c, char out[65])
-{
-    oc_buf b;
-    oc_buf_init(&b, 0);
-    oc_buf_printf(&b, "%s\n%s", c->flow.client_id ? c->flow.client_id : "",
-                  c->flow.token_url ? c->flow.token_url : "");
-    oc_sha256_hex(b.data ? b.data : "", b.len, out);
-    oc_buf_free(&b);
-}
-
-/* The verifier and redirect URI a login this library started recorded:
-   by the callback's state, or the only login pending for the redirect URI.
-   The caller's own win; a callback's query never chooses either. */
-static oc_code find_pending(oc_call *call)
-{
-    oc_client *c = call->c;
-    const char *redirect = call->redirect_uri ? call->redirect_uri : oc_config_get(c->cfg, OC_P_CALLBACK_URL);
-    char *verifier = NULL, *recorded = NULL;
-    int index = -1, found = 0;
-    oc_code rc = OC_OK;
-
-    if (call->verifier)
-        return OC_OK;
-    if (!c->store) {
-        char app[65];
-        app_key(c, app);
-        rc = oc_pending_take(app, call->state, redirect, oc_now_ms(), &verifier, &recorded, &found,
-                             &call->err);
-    } else {
-        oc_settings_prune(&call->doc, oc_now_ms());
-        if (call->state)
-            index = oc_settings_find_pending(&call->doc, call->state);
-        else if (redirect && oc_settings_count_pending(&call->doc, redirect, &index) > 1)
-            rc = OC_E_CONFLICT;
-        if (rc == OC_OK && index >= 0) {
-            const oc_pending *p = &call->doc.pending[index];
-            found = 1;
-            call->pending_index = index;
-            verifier = p->verifier ? oc_strdup(p->verifier) : NULL;
-            recorded = p->redirect_uri ? oc_strdup(p->redirect_uri) : NULL;
-            if ((p->verifier && !verifier) || (p->redirect_uri && !recorded))
-                rc = oc_fail_nomem(&call->err);
-        }
-    }
-    if (rc == OC_E_CONFLICT) {
-        char shown[300];
-        oc_url_shown(shown, sizeof shown, redirect ? redirect : "");
-        rc = oc_fail(&call->err, OC_E_INVALID_ARGUMENT,
-                     "several logins started by get_authorization_url are waiting for %s: pass the "
-                     "callback's query (its state says which login this code ends) or the "
-                     "code_verifier",
-                     shown);
-    }
-    if (rc != OC_OK || !found) {
-        oc_free_secret(verifier);
-        free(recorded);
-        return rc;
-    }
-    call->verifier = verifier;
-    if (!call->redirect_uri)
-        call->redirect_uri = recorded;
-    else
-        free(recorded);
-    oc_logf(c->log, 1, "the code ends a login started here: its recorded PKCE verifier goes along");
-    return OC_OK;
-}
-
-static void exchange_reserved(oc_call *call)
-{
-    oc_client *c = call->c;
-    oc_kv extra = OC_KV_INIT;
-    const char *redirect = call->redirect_uri ? call->redirect_uri : oc_config_get(c->cfg, OC_P_CALLBACK_URL);
-    oc_code rc;
-    if (call->step_rc != OC_OK) {
-        oc_call_fail(call, &call->step_err);
-        return;
-    }
-    oc_log_secret(c->log, call->code);
-    oc_log_secret(c->log, call->verifier);
-    oc_token_request_free(&call->tr);
-    if ((rc = code_params(c, &call->callback, &extra, &call->err)) != OC_OK ||
-        (rc = oc_oauth_code_request(&c->flow, call->code, redirect, call->verifier, &extra, &call->tr,
-                                    &call->err)) != OC_OK) {
-        oc_kv_free(&extra);
-        oc_call_finish(call, rc);
-        return;
-    }
-    oc_kv_free(&extra);
-    call->token_what = "the authorization code exchange";
-    call->token_attempt = 1;
-    token_send(call);
-}
-
-/* Under the lock, with the store read: the store must be this app's (or
-   empty) before a code is spent, for the new set replaces what is there
-   and another app's live refresh token with it. */
-static void exchange_loaded(oc_call *call)
-{
-    oc_client *c = call->c;
-    int lineage = 0;
-    oc_code rc;
-    if ((rc = oc_client_check_stored(c, &call->doc, &lineage, &call->err)) != OC_OK ||
-        (rc = find_pending(call)) != OC_OK) {
-        oc_call_finish(call, rc);
-        return;
-    }
-    call->exchanging = 1;
-    oc_call_reserve(call, exchange_reserved);
-}
-
-static void exchange_locked(oc_call *call)
-{
-    oc_call_load(call, exchange_loaded);
-}
-
-static void finish_ok(oc_call *call)
-{
-    oc_call_finish(call, OC_OK);
-}
-
-/* What any code exchange needs: the client id and a token endpoint. */
-static oc_code endpoint_checks(oc_call *call)
-{
-    oc_client *c = call->c;
-    oc_code rc;
-    if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "to exchange an authorization code", &call->err)) != OC_OK)
-        return rc;
-    return oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url, &c->flow.token_url,
-                              &call->err);
-}
-
-/* The checks an exchange makes before anything is sent. */
-static oc_code exchange_checks(oc_call *call)
-{
-    if (!call->code || !*call->code)
-        return oc_fail(&call->err, OC_E_INVALID_ARGUMENT, "the authorization code is empty");
-    return endpoint_checks(call);
-}
-
-static void exchange_start(oc_call *call)
-{
-    oc_code rc = exchange_checks(call);
-    if (rc != OC_OK) {
-        oc_call_finish(call, rc);
-        return;
-    }
-    call->after_exchange = finish_ok;
-    oc_call_lock(call, oc_client_lock_timeout(call->c, 0), exchange_locked);
-}
-
-static char *dup_or_null(const char *s, int *bad)
-{
-    char *d = s ? oc_strdup(s) : NULL;
-    if (s && !d)
-        *bad = 1;
-    return d;
-}
-
-oc_code oc_call_exchange(oc_client *c, const oc_exchange *x, oc_call **out, oc_error *err)
-{
-    oc_call *call = oc_call_new(c, KIND_EXCHANGE, err);
-    int bad = 0;
-    *out = call;
-    if (!call)
-        return err ? err->code : OC_E_NOMEM;
-    call->code = dup_or_null(x->code, &bad);
-    call->state = dup_or_null(x->state, &bad);
-    call->verifier = dup_or_null(x->verifier, &bad);
-    call->redirect_uri = dup_or_null(x->redirect_uri, &bad);
-    if (bad || (x->callback && oc_kv_copy(&call->callback, x->callback) != 0)) {
-        oc_call_free(call);
-        *out = NULL;
-        return oc_fail_nomem(err);
-    }
-    call->then = exchange_start;
-    return OC_OK;
-}
-
-/* The login step's outcome: a code to exchange, under the lock still held. */
-static void login_returned(oc_call *call)
-{
-    oc_client *c = call->c;
-    const char *code;
-    if (call->step_rc != OC_OK) {
-        oc_logf(c->log, 1, "the browser login failed: %s", call->step_err.message);
-        oc_call_fail(call, &call->step_err);
-        return;
-    }
-    code = oc_kv_get(&call->callback, "code");
-    oc_free_secret(call->code);
-    if (!(call->code = code ? oc_strdup(code) : NULL)) {
-        oc_call_finish(call, code ? oc_fail_nomem(&call->err)
-                                  : oc_fail(&call->err, OC_E_LOGIN, "the login ended without a code"));
-        return;
-    }
-    call->exchanging = 1;
-    oc_call_reserve(call, exchange_reserved);
-}
-
-static void login_loaded(oc_call *call)
-{
-    oc_client *c = call->c;
-    const char *verifier_prop = call->force ? NULL : oc_config_get(c->cfg, OC_P_OAUTH_VERIFIER);
-    int lineage = 0;
-    oc_code rc;
-    if ((rc = oc_client_check_stored(c, &call->doc, &lineage, &call->err)) != OC_OK) {
-        oc_call_finish(call, rc);
-        return;
-    }
-    if (!call->force && call->doc.has_token && lineage) { /* another process logged in meanwhile */
-        if (adopt_copy(call, &call->doc.token, 1) != OC_OK)
-            oc_call_finish(call, call->err.code);
-        else
-            oc_call_unlock(call, call->after_exchange);
-        return;
-    }
-    if (verifier_prop) {
-        /* The login happened elsewhere: its state is not ours to check, but
-           the PKCE verifier that went with its challenge must go along. */
-        oc_kv_free(&call->callback);
-        if ((rc = oc_login_take_code(verifier_prop, NULL, OC_STATE_UNCHECKED, &call->callback,
-                                     &call->err)) != OC_OK) {
-            oc_error_prefix(&call->err, "OAuthVerifier");
-            snprintf(call->err.property, sizeof call->err.property, "OAuthVerifier");
-            oc_call_finish(call, rc);
-            return;
-        }
-        oc_free_secret(call->verifier);
-        call->verifier = NULL;
-        if (oc_config_get(c->cfg, OC_P_PKCE_VERIFIER) &&
-            !(call->verifier = oc_strdup(oc_config_get(c->cfg, OC_P_PKCE_VERIFIER)))) {
-            oc_call_finish(call, oc_fail_nomem(&call->err));
-            return;
-        }
-        /* A login get_authorization_url started with this store: its state
-           names it, and its verifier was kept. */
-        free(call->state);
-        call->state = oc_kv_get(&call->callback, "state") ? oc_strdup(oc_kv_get(&call->callback, "state")) : NULL;
-        if (call->state && (rc = find_pending(call)) != OC_OK) {
-            oc_call_finish(call, rc);
-            return;
-        }
-        call->step_rc = OC_OK;
-        login_returned(call);
-        return;
-    }
-    if (!call->allow_login) {
-        oc_call_finish(call, oc_fail(&call->err, OC_E_UNSUPPORTED,
-                                     "the browser login cannot run here; in nginx use the web flow "
-                                     "(get_authorization_url, then get_access_token)"));
-        return;
-    }
-    call->login.flow = &c->flow;
-    call->login.callback_url = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
-    call->login.title = oc_client_title(c);
-    call->login.pkce = c->profile->pkce;
-    call->login.state_rule = c->profile->stateless_callback ? OC_STATE_IF_SENT : OC_STATE_REQUIRED;
-    call->login.timeout_ms = c->login_timeout_ms;
-    oc_logf(c->log, 1, "starting the browser login; callback %s", call->login.callback_url);
-    memset(&call->out, 0, sizeof call->out);
-    call->out.kind = OC_STEP_LOGIN;
-    call->out.login = &call->login;
-    call->has_out = 1;
-    call->then = login_returned;
-}
-
-static void login_locked(oc_call *call)
-{
-    oc_call_load(call, login_loaded);
-}
-
-/* The checks a login makes before the lock; the login then runs under it,
-   so processes started together log in once. */
-static void login_start(oc_call *call, oc_cont then)
-{
-    oc_client *c = call->c;
-    const char *verifier_prop = call->force ? NULL : oc_config_get(c->cfg, OC_P_OAUTH_VERIFIER);
-    const char *callback = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
-    oc_code rc;
-    call->after_exchange = then;
-    if (c->scheme != OC_SCHEME_OAUTH) {
-        oc_call_finish(call, oc_fail(&call->err, OC_E_UNSUPPORTED,
-                                     "the browser login is for AuthScheme=OAUTH"));
-        return;
-    }
-    if ((!verifier_prop &&
-         ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "for the browser login", &call->err)) != OC_OK ||
-          (rc = oc_client_need(c, OC_P_CALLBACK_URL, "for the browser login (the redirect URI "
-                                                     "registered for the app)", &call->err)) != OC_OK ||
-          (rc = oc_url_check_no_fragment(callback, "CallbackURL", &call->err)) != OC_OK ||
-          (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
-                                   &c->flow.authorize_url, &call->err)) != OC_OK)) ||
-        (rc = endpoint_checks(call)) != OC_OK) {
-        oc_call_finish(call, rc);
-        return;
-    }
-    oc_call_lock(call, oc_client_lock_timeout(c, 1), login_locked);
-}
-
-static void login_call_start(oc_call *call)
-{
-    login_start(call, finish_ok);
-}
-
-oc_code oc_call_login(oc_client *c, int force, oc_call **out, oc_error *err)
-{
-    oc_call *call = oc_call_new(c, KIND_LOGIN, err);
-    *out = call;
-    if (!call)
-        return err ? err->code : OC_E_NOMEM;
-    call->force = force;
-    call->then = login_call_start;
-    return OC_OK;
-}
-
-/* ---- a usable token, before a request or for the caller -------------------------------- */
-
-static void ensure_loaded(oc_call *call)
-{
-    oc_client *c = call->c;
-    oc_cont then = call->after_ensure;
-    const char *where = c->store_where;
-
-    if (call->kind == KIND_TOKEN && call->need == OC_TOKEN_LOADED) {
-        then(call);
-        return;
-    }
-    if (call->kind == KIND_TOKEN && call->need == OC_TOKEN_FORCE) {
-        if (c->scheme == OC_SCHEME_OAUTH && !c->found) {
-            oc_call_finish(call, oc_fail_property(&call->err, OC_E_NO_TOKEN, "OAuthRefreshToken",
-                                                  "there is no refresh token: set OAuthRefreshToken%s%s",
-                                                  where ? " or store tokens in " : "", where ? where : ""));
-            return;
-        }
-        oc_call_acquire(call, WHY_REJECTED, c->token.access_token ? c->token.access_token : "", then);
-        return;
-    }
-    if (!oc_client_uses_tokens(c)) {
-        if (call->kind == KIND_TOKEN && call->need != OC_TOKEN_CONNECT)
-            oc_call_finish(call, oc_fail(&call->err, OC_E_UNSUPPORTED, "AuthScheme=%s uses no OAuth token",
-                                         oc_config_get(c->cfg, OC_P_AUTH_SCHEME)));
-        else
-            then(call);
-        return;
-    }
-    if (!c->found && c->scheme == OC_SCHEME_OAUTH) {
-        if (c->mode == OC_MODE_OFF) {
-            oc_call_finish(call, oc_fail_property(&call->err, OC_E_MISSING_PROPERTY, "OAuthAccessToken",
-                                                  "OAuthAccessToken is required with InitiateOAuth=OFF "
-                                                  "(nothing is stored%s%s); or use "
-                                                  "InitiateOAuth=GETANDREFRESH to log in",
-                                                  where ? " in " : "", where ? where : ""));
-        } else if (c->mode == OC_MODE_GETANDREFRESH && call->allow_login) {
-            login_start(call, then);
-        } else if (c->mode == OC_MODE_GETANDREFRESH) {
-            oc_call_finish(call, oc_fail(&call->err, OC_E_NO_TOKEN,
-                                         "no token is stored%s%s; log in first (the browser login, "
-                                         "or the web flow's get_access_token)",
-                                         where ? " in " : "", where ? where : ""));
-        } else {
-            oc_call_finish(call, oc_fail_property(&call->err, OC_E_NO_TOKEN, "OAuthRefreshToken",
-                                                  "no token is stored%s%s and OAuthRefreshToken is not "
-                                                  "set; InitiateOAuth=REFRESH never opens a browser: "
-                                                  "set OAuthRefreshToken or log in once with "
-                                                  "InitiateOAuth=GETANDREFRESH",
-                                                  where ? " in " : "", where ? where : ""));
-        }
-        return;
-    }
-    if (!c->token.access_token) {
-        oc_call_acquire(call, WHY_NEEDED, NULL, then);
-        return;
-    }
-    if (oc_client_refresh_due(c, oc_now_ms())) {
-        oc_call_acquire(call, WHY_DUE, NULL, then);
-        return;
-    }
-    then(call);
-}
-
-static void ensure_resaved(oc_call *call)
-{
-    oc_call_load_initial(call, ensure_loaded);
-}
-
-void oc_call_ensure_token(oc_call *call, oc_cont then)
-{
-    call->after_ensure = then;
-    if (call->c->unsaved && call->c->store)
-        resave(call, ensure_resaved);
-    else
-        oc_call_load_initial(call, ensure_loaded);
-}
-
-static void token_start(oc_call *call)
-{
-    oc_call_ensure_token(call, finish_ok);
-}
-
-oc_code oc_call_token(oc_client *c, oc_token_need need, oc_call **out, oc_error *err)
-{
-    oc_call *call = oc_call_new(c, KIND_TOKEN, err);
-    *out = call;
-    if (!call)
-        return err ? err->code : OC_E_NOMEM;
-    call->need = need;
-    call->then = token_start;
-    return OC_OK;
-}
-
-/* ---- a ticket rejected --------------------------------------------------------------------- */
-
-static void rejected_peeked(oc_call *call)
-{
-    oc_client *c = call->c;
-    if (call->peek_adopted) {
-        oc_call_finish(call, OC_OK);
-        return;
-    }
-    oc_call_acquire(call, WHY_REJECTED, c->token.access_token ? c->token.access_token : "", finish_ok);
-}
-
-static void rejected_loaded(oc_call *call)
-{
-    oc_client *c = call->c;
-    if (call->ticket != c->generation) { /* renewed since that request was signed */
-        oc_call_finish(call, OC_OK);
-        return;
-    }
-    if (!oc_client_can_renew(c)) {
-        oc_client_unrenewable_advice(c, &call->err);
-        oc_call_finish(call, call->err.code);
-        return;
-    }
-    oc_call_peek(call, rejected_peeked);
-}
-
-static void rejected_start(oc_call *call)
-{
-    oc_call_load_initial(call, rejected_loaded);
-}
-
-oc_code oc_call_rejected(oc_client *c, unsigned ticket, oc_call **out, oc_error *err)
-{
-    oc_call *call = oc_call_new(c, KIND_REJECTED, err);
-    *out = call;
-    if (!call)
-        return err ? err->code : OC_E_NOMEM;
-    call->ticket = ticket;
-    call->then = rejected_start;
-    return OC_OK;
-}
-
-/* ---- web flow: the authorization URL and its pending login --------------------------------- */
-
-/* A newer document: the login is recorded in it too. */
-static int merge_pending(oc_call *call, oc_settings *fresh)
-{
-    return oc_settings_add_pending(fresh, call->state, call->verifier, call->redirect_uri, oc_now_ms(),
-                                   NULL) == OC_OK;
-}
-
-static void authorization_saved(oc_call *call)
-{
-    if (call->step_rc != OC_OK) {
-        oc_error_prefix(&call->step_err, "the login's PKCE verifier could not be kept");
-        oc_call_fail(call, &call->step_err);
-        return;
-    }
-    oc_call_unlock(call, finish_ok);
-}
-
-static void authorization_loaded(oc_call *call)
-{
-    oc_code rc = oc_settings_add_pending(&call->doc, call->state, call->verifier, call->redirect_uri,
-                                         oc_now_ms(), &call->err);
-    if (rc != OC_OK) {
-        oc_call_finish(call, rc);
-        return;
-    }
-    call->merge = merge_pending;
-    oc_call_save(call, authorization_saved);
-}
-
-static void authorization_locked(oc_call *call)
-{
-    oc_call_load(call, authorization_loaded);
-}
-
-static void authorization_start(oc_call *call)
-{
-    oc_client *c = call->c;
-    char *challenge = NULL;
-    oc_code rc;
-    if (!call->redirect_uri && oc_config_get(c->cfg, OC_P_CALLBACK_URL) &&
-        !(call->redirect_uri = oc_strdup(oc_config_get(c->cfg, OC_P_CALLBACK_URL)))) {
-        oc_call_finish(call, oc_fail_nomem(&call->err));
-        return;
-    }
-    if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "to build the authorization URL", &call->err)) != OC_OK ||
-        (!call->redirect_uri &&
-         (rc = oc_client_need(c, OC_P_CALLBACK_URL, "to build the authorization URL", &call->err)) != OC_OK) ||
-        (rc = oc_url_check_no_fragment(call->redirect_uri, "CallbackURL", &call->err)) != OC_OK ||
-        (rc = oc_client_endpoint(c, OC_P_OAUTH_AUTHORIZATION_URL, c->profile->authorize_url,
-                                 &c->flow.authorize_url, &call->err)) != OC_OK ||
-        (rc = oc_random_urlsafe(32, &call->state, &call->err)) != OC_OK ||
-        (c->profile->pkce && ((rc = oc_random_urlsafe(32, &call->verifier, &call->err)) != OC_OK ||
-                              (rc = oc_pkce_s256(call->verifier, &challenge, &call->err)) != OC_OK)) ||
-        (rc = oc_oauth_authorize_url(&c->flow, call->redirect_uri, call->state, challenge, NULL,
-                                     &call->auth_url, &call->err)) != OC_OK) {
-        free(challenge);
-        oc_call_finish(call, rc);
-        return;
-    }
-    free(challenge);
-    if (!c->store) {
-        char app[65];
-        app_key(c, app);
-        rc = oc_pending_put(app, call->state, call->verifier, call->redirect_uri, oc_now_ms(), &call->err);
-        oc_call_finish(call, rc);
-        return;
-    }
-    oc_call_lock(call, oc_client_lock_timeout(c, 0), authorization_locked);
-}
-
-oc_code oc_call_authorization(oc_client *c, const char *redirect_uri, oc_call **out, oc_error *err)
-{
-    oc_call *call = oc_call_new(c, KIND_AUTHORIZATION, err);
-    *out = call;
-    if (!call)
-        return err ? err->code : OC_E_NOMEM;
-    if (redirect_uri && !(call->redirect_uri = oc_strdup(redirect_uri))) {
-        oc_call_free(call);
-        *out = NULL;
-        return oc_fail_nomem(err);
-    }
-    call->then = authorization_start;
-    return OC_OK;
-}
-
-/* ---- logout ------------------------------------------------------------------------------- */
-
-static void forgotten(oc_call *call)
-{
-    if (call->step_rc != OC_OK) {
-        oc_call_fail(call, &call->step_err);
-        return;
-    }
-    oc_token_clear(&call->c->token);
-    call->c->loaded = call->c->found = 0;
-    oc_client_free_auth_headers(call->c);
-    oc_call_unlock(call, finish_ok);
-}
-
-static void forget_loaded(oc_call *call)
-{
-    if (!call->doc_found) {
-        oc_call_unlock(call, finish_ok);
-        return;
-    }
-    oc_call_remove(call, forgotten);
-}
-
-static void forget_locked(oc_call *call)
-{
-    oc_call_load(call, forget_loaded);
-}
-
-static void forget_start(oc_call *call)
-{
-    oc_call_lock(call, oc_client_lock_timeout(call->c, 0), forget_locked);
-}
-
-oc_code oc_call_forget(oc_client *c, oc_call **out, oc_error *err)
-{
-    oc_call *call = oc_call_new(c, KIND_FORGET, err);
-    *out = call;
-    if (!call)
-        return err ? err->code : OC_E_NOMEM;
-    call->then = forget_start;
-    return OC_OK;
 }

@@ -55,6 +55,108 @@ oc_code oc_client_endpoint(const oc_client *c, oc_prop p, const char *fallback, 
     return oc_url_check_secure(v, oc_prop_name(p), err);
 }
 
+/* What each OAuth endpoint is called: its property, the discovery member,
+   and where it lives in the flow and the profile. */
+static const struct endpoint_info {
+    oc_prop prop;
+    const char *member;
+} endpoints[] = {
+    [OC_EP_AUTHORIZE] = { OC_P_OAUTH_AUTHORIZATION_URL, "authorization_endpoint" },
+    [OC_EP_TOKEN] = { OC_P_OAUTH_ACCESS_TOKEN_URL, "token_endpoint" },
+    [OC_EP_DEVICE] = { OC_P_OAUTH_DEVICE_AUTHORIZATION_URL, "device_authorization_endpoint" },
+    [OC_EP_REVOKE] = { OC_P_OAUTH_REVOCATION_URL, "revocation_endpoint" },
+};
+
+/* The flow's slot for an endpoint, the profile's and the document's values. */
+static const char **endpoint_slot(oc_client *c, oc_endpoint which, const char **profile_v,
+                                  const char **discovered_v)
+{
+    switch (which) {
+    case OC_EP_AUTHORIZE:
+        *profile_v = c->profile->authorize_url;
+        *discovered_v = c->disc.authorization_endpoint;
+        return &c->flow.authorize_url;
+    case OC_EP_TOKEN:
+        *profile_v = c->profile->token_url;
+        *discovered_v = c->disc.token_endpoint;
+        return &c->flow.token_url;
+    case OC_EP_DEVICE:
+        *profile_v = c->profile->device_authorization_url;
+        *discovered_v = c->disc.device_authorization_endpoint;
+        return &c->flow.device_url;
+    case OC_EP_REVOKE:
+    default:
+        *profile_v = c->profile->revocation_url;
+        *discovered_v = c->disc.revocation_endpoint;
+        return &c->flow.revocation_url;
+    }
+}
+
+oc_code oc_client_oauth_endpoint(oc_client *c, oc_endpoint which, oc_error *err)
+{
+    const char *profile_v, *discovered_v, *name = oc_prop_name(endpoints[which].prop);
+    const char **slot = endpoint_slot(c, which, &profile_v, &discovered_v);
+    if (oc_config_is_set(c->cfg, endpoints[which].prop))
+        *slot = oc_config_get(c->cfg, endpoints[which].prop);
+    else
+        *slot = discovered_v && *discovered_v ? discovered_v : profile_v;
+    if (*slot && **slot)
+        return oc_url_check_secure(*slot, name, err);
+    *slot = NULL;
+    if (c->discovery_url && c->disc.url) {
+        char shown[400];
+        oc_url_shown(shown, sizeof shown, c->disc.url);
+        return oc_fail_property(err, OC_E_MISSING_PROPERTY, name,
+                                "%s is required: the discovery document at %s names no %s", name,
+                                shown, endpoints[which].member);
+    }
+    return oc_fail_property(err, OC_E_MISSING_PROPERTY, name,
+                            "%s is required: the %s profile has no default for it%s", name,
+                            oc_client_title(c), c->discovery_url ? "" : " (or set OAuthDiscoveryURL)");
+}
+
+int oc_client_endpoint_discovered(const oc_client *c, oc_endpoint which)
+{
+    const char *profile_v, *discovered_v;
+    const char **slot = endpoint_slot((oc_client *)c, which, &profile_v, &discovered_v);
+    return *slot && discovered_v && *slot == discovered_v;
+}
+
+int oc_client_discovery_due(const oc_client *c, int64_t now_ms)
+{
+    return c->discovery_url &&
+           (!c->disc.url || now_ms - c->disc.fetched_at_ms >= OC_DISCOVERY_TTL_MS ||
+            now_ms < c->disc.fetched_at_ms - OC_DISCOVERY_TTL_MS);
+}
+
+void oc_client_adopt_discovery(oc_client *c, oc_discovery *d)
+{
+    /* the flow points into the document it replaces */
+    if (c->flow.authorize_url && c->flow.authorize_url == c->disc.authorization_endpoint)
+        c->flow.authorize_url = NULL;
+    if (c->flow.token_url && c->flow.token_url == c->disc.token_endpoint)
+        c->flow.token_url = NULL;
+    if (c->flow.device_url && c->flow.device_url == c->disc.device_authorization_endpoint)
+        c->flow.device_url = NULL;
+    if (c->flow.revocation_url && c->flow.revocation_url == c->disc.revocation_endpoint)
+        c->flow.revocation_url = NULL;
+    oc_discovery_clear(&c->disc);
+    c->disc = *d;
+    oc_discovery_init(d);
+    /* A server stating its client authentication methods is taken at its
+       word when the profile's way is not among them. */
+    if (c->flow.code_auth == OC_CLIENT_AUTH_BODY && c->disc.auth_post == 0 && c->disc.auth_basic == 1)
+        c->flow.code_auth = c->flow.refresh_auth = OC_CLIENT_AUTH_BASIC;
+    else if ((c->flow.code_auth == OC_CLIENT_AUTH_BASIC || c->flow.code_auth == OC_CLIENT_AUTH_BASIC_RAW) &&
+             c->disc.auth_basic == 0 && c->disc.auth_post == 1)
+        c->flow.code_auth = c->flow.refresh_auth = OC_CLIENT_AUTH_BODY;
+}
+
+int oc_client_pkce(const oc_client *c)
+{
+    return c->profile->pkce || c->disc.pkce_s256 == 1;
+}
+
 void oc_client_warn(const oc_client *c, const char *fmt, ...)
 {
     char line[OC_MESSAGE_MAX + 128];
@@ -258,8 +360,7 @@ static oc_code check_scheme_properties(oc_client *c, oc_error *err)
     case OC_SCHEME_OAUTH_CLIENT:
         if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "with AuthScheme=OAUTH_CLIENT", err)) != OC_OK ||
             (rc = oc_client_need(c, OC_P_OAUTH_CLIENT_SECRET, "with AuthScheme=OAUTH_CLIENT", err)) != OC_OK ||
-            (rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
-                                     &c->flow.token_url, err)) != OC_OK)
+            (!c->discovery_url && (rc = oc_client_oauth_endpoint(c, OC_EP_TOKEN, err)) != OC_OK))
             return rc;
         break;
     case OC_SCHEME_BASIC:
@@ -309,6 +410,15 @@ static oc_code static_credentials(oc_client *c, oc_error *err)
     return rc;
 }
 
+/* The authorization server a stored set belongs to: its token endpoint as
+   the properties or the profile name it, else the discovery URL that will. */
+static const char *server_id(const oc_client *c)
+{
+    if (oc_config_is_set(c->cfg, OC_P_OAUTH_ACCESS_TOKEN_URL) || !c->discovery_url)
+        return c->flow.token_url;
+    return c->discovery_url;
+}
+
 /*
  * $XDG_CONFIG_HOME/oauthconnect/<provider>.json; when URL points somewhere
  * the profile does not (a sandbox, a proxy, a custom server), the name
@@ -321,10 +431,10 @@ static oc_code default_settings_path(const oc_client *c, char **out, oc_error *e
     char suffix[16] = "";
     oc_buf b;
     if (!c->profile->api_url || strcmp(c->api_template, c->profile->api_url) != 0 ||
-        (c->flow.token_url && c->profile->token_url && strcmp(c->flow.token_url, c->profile->token_url) != 0)) {
+        (server_id(c) && c->profile->token_url && strcmp(server_id(c), c->profile->token_url) != 0)) {
         char hex[65];
         oc_buf_init(&b, 0);
-        oc_buf_printf(&b, "%s\n%s", c->api_template, c->flow.token_url ? c->flow.token_url : "");
+        oc_buf_printf(&b, "%s\n%s", c->api_template, server_id(c) ? server_id(c) : "");
         if (!b.data)
             return oc_fail_nomem(err);
         oc_sha256_hex(b.data, b.len, hex);
@@ -548,6 +658,7 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     if (!(c = calloc(1, sizeof *c)))
         return oc_fail_nomem(err);
     oc_token_init(&c->token);
+    oc_discovery_init(&c->disc);
     if (!(c->cfg = oc_config_clone(cfg)) || !(c->profile = oc_profile_clone(profile))) {
         oc_client_free(c);
         return oc_fail_nomem(err);
@@ -572,23 +683,38 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     c->flow.authorize_url = oc_config_is_set(cfg, OC_P_OAUTH_AUTHORIZATION_URL)
                                 ? oc_config_get(cfg, OC_P_OAUTH_AUTHORIZATION_URL)
                                 : c->profile->authorize_url;
+    c->discovery_url = oc_config_is_set(cfg, OC_P_OAUTH_DISCOVERY_URL)
+                           ? oc_config_get(cfg, OC_P_OAUTH_DISCOVERY_URL)
+                           : c->profile->discovery_url && *c->profile->discovery_url ? c->profile->discovery_url
+                                                                                     : NULL;
+    c->device_grant = oc_config_is(cfg, OC_P_OAUTH_GRANT_TYPE, "DEVICE_CODE");
 
     if ((rc = choose_scheme(c, err)) != OC_OK || (rc = check_scheme_properties(c, err)) != OC_OK)
         goto fail;
+    if (c->device_grant && c->scheme != OC_SCHEME_OAUTH) {
+        rc = oc_fail_property(err, OC_E_BAD_VALUE, "OAuthGrantType",
+                              "OAuthGrantType=DEVICE_CODE is a way to log in with AuthScheme=OAUTH, not %s",
+                              scheme_names[c->scheme]);
+        goto fail;
+    }
     /* Every URL that may receive a token or a secret is checked now, the
        ones the flows need only later also when they are given. */
     if ((rc = oc_client_endpoint(c, OC_P_URL, c->profile->api_url, &c->api_template, err)) != OC_OK)
         goto fail;
-    if (oc_client_uses_tokens(c) && c->mode != OC_MODE_OFF &&
-        (rc = oc_client_endpoint(c, OC_P_OAUTH_ACCESS_TOKEN_URL, c->profile->token_url,
-                                 &c->flow.token_url, err)) != OC_OK)
+    /* With a discovery document the endpoints are known at the first use. */
+    if (oc_client_uses_tokens(c) && c->mode != OC_MODE_OFF && !c->discovery_url &&
+        (rc = oc_client_oauth_endpoint(c, OC_EP_TOKEN, err)) != OC_OK)
         goto fail;
-    if (oc_config_is_set(cfg, OC_P_OAUTH_ACCESS_TOKEN_URL) &&
-        (rc = oc_url_check_secure(c->flow.token_url, "OAuthAccessTokenURL", err)) != OC_OK)
-        goto fail;
-    if (oc_config_is_set(cfg, OC_P_OAUTH_AUTHORIZATION_URL) &&
-        (rc = oc_url_check_secure(c->flow.authorize_url, "OAuthAuthorizationURL", err)) != OC_OK)
-        goto fail;
+    {
+        static const oc_prop given[] = { OC_P_OAUTH_ACCESS_TOKEN_URL, OC_P_OAUTH_AUTHORIZATION_URL,
+                                         OC_P_OAUTH_DEVICE_AUTHORIZATION_URL, OC_P_OAUTH_REVOCATION_URL,
+                                         OC_P_OAUTH_DISCOVERY_URL };
+        size_t i;
+        for (i = 0; i < sizeof given / sizeof given[0]; i++)
+            if (oc_config_is_set(cfg, given[i]) &&
+                (rc = oc_url_check_secure(oc_config_get(cfg, given[i]), oc_prop_name(given[i]), err)) != OC_OK)
+                goto fail;
+    }
     /* A missing StoreId may still come with an OAuth token, never with an
        API key or a password: then it is missing now, not at the first request. */
     if ((rc = oc_client_resolve_api_url(c, err)) != OC_OK &&
@@ -597,7 +723,7 @@ oc_code oc_client_new(const oc_config *cfg, const oc_profile *profile, oc_store 
     compute_seed(c);
     if (!(c->meta.provider = oc_strdup(c->profile->name ? c->profile->name : "custom")) ||
         !(c->meta.api_url = oc_strdup(c->api_template)) ||
-        (c->flow.token_url && !(c->meta.token_url = oc_strdup(c->flow.token_url))) ||
+        (server_id(c) && !(c->meta.token_url = oc_strdup(server_id(c)))) ||
         (c->flow.client_id && !(c->meta.client_id = oc_strdup(c->flow.client_id))) ||
         (c->seed[0] && !(c->meta.seed = oc_strdup(c->seed)))) {
         rc = oc_fail_nomem(err);
@@ -634,6 +760,7 @@ void oc_client_free(oc_client *c)
     oc_profile_free(c->profile);
     oc_config_free(c->cfg);
     oc_token_meta_clear(&c->meta);
+    oc_discovery_clear(&c->disc);
     free(c->api_url);
     free(c);
 }

@@ -89,8 +89,9 @@ oc_code oc_client_authorization_url(oc_client *c, const char *redirect_uri, char
 struct oc_exchange;
 oc_code oc_client_exchange_code(oc_client *c, const struct oc_exchange *x, oc_error *err);
 
-/* Removes the stored tokens (logout). */
-oc_code oc_client_forget(oc_client *c, oc_error *err);
+/* Removes the stored tokens (logout); with revoke, first asks the server
+   to revoke them (RFC 7009; see oc_call_forget for the outcomes). */
+oc_code oc_client_forget(oc_client *c, int revoke, oc_error *err);
 
 /* ---- no I/O ------------------------------------------------------------------------ */
 

@@ -11,6 +11,7 @@
 
 #include "oc_buf.h"
 #include "oc_client.h"
+#include "oc_discovery.h"
 #include "oc_log.h"
 #include "oc_oauth.h"
 #include "oc_settings.h"
@@ -35,7 +36,10 @@ struct oc_client {
     const char *store_where;        /* the store, as messages name it (NULL without one) */
     oc_http *http;
     oc_log *log;                    /* NULL unless Logfile is set */
-    oc_flow flow;                   /* points into cfg and profile */
+    oc_flow flow;                   /* points into cfg, profile and disc */
+    const char *discovery_url;      /* OAuthDiscoveryURL or the profile's, or NULL */
+    oc_discovery disc;              /* the server's metadata once read (disc.url NULL before) */
+    int device_grant;               /* OAuthGrantType=DEVICE_CODE */
     const char *api_template;       /* URL or the profile's, may hold {StoreId} */
     char *api_url;                  /* resolved, no trailing '/'; NULL until StoreId is known */
     char seed[65];                  /* fingerprint of OAuthAccessToken/OAuthRefreshToken, or "" */
@@ -79,6 +83,22 @@ int oc_client_uses_tokens(const oc_client *c);
 /* The endpoint from property p or the profile's fallback, checked secure. */
 oc_code oc_client_endpoint(const oc_client *c, oc_prop p, const char *fallback, const char **out,
                            oc_error *err);
+/* The OAuth endpoints: each from its property, else the discovery document,
+   else the profile. */
+typedef enum oc_endpoint { OC_EP_AUTHORIZE, OC_EP_TOKEN, OC_EP_DEVICE, OC_EP_REVOKE } oc_endpoint;
+/* Sets the endpoint in c->flow, checked secure; none is OC_E_MISSING_PROPERTY
+   naming its property (and the discovery document that lacks it). */
+oc_code oc_client_oauth_endpoint(oc_client *c, oc_endpoint which, oc_error *err);
+/* Whether the endpoint in c->flow is the discovery document's. */
+int oc_client_endpoint_discovered(const oc_client *c, oc_endpoint which);
+/* Whether the metadata must be read (again) before an endpoint is chosen:
+   a discovery URL, and no document or one older than a day. */
+int oc_client_discovery_due(const oc_client *c, int64_t now_ms);
+/* Adopts a metadata document (moved in): its PKCE and client
+   authentication methods where the server states them. */
+void oc_client_adopt_discovery(oc_client *c, oc_discovery *d);
+/* Whether the login sends a PKCE challenge. */
+int oc_client_pkce(const oc_client *c);
 oc_code oc_client_need(const oc_client *c, oc_prop p, const char *why, oc_error *err);
 /* The lines every request carries, with and without a body: shared by the
    requests in flight, which hold them until they are done (a refresh may

@@ -4,10 +4,12 @@
  */
 #include "oc_easy.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "oc_client.h"
+#include "oc_interrupt.h"
 #include "oc_login.h"
 #include "oc_mem.h"
 #include "oc_time.h"
@@ -77,16 +79,60 @@ static void store_step(oc_client *c, oc_call *call, const oc_step *step)
     oc_buf_free(&text);
 }
 
+void oc_easy_show_prompt(FILE *out, const oc_prompt *p)
+{
+    int64_t minutes = (p->expires_in_s + 59) / 60;
+    fprintf(out, "To log in to %s, open %s\nand enter the code %s\n", p->title, p->verification_uri,
+            p->user_code);
+    if (p->verification_uri_complete)
+        fprintf(out, "(or open %s)\n", p->verification_uri_complete);
+    fprintf(out, "The code is good for %lld minute%s. Waiting for the approval (Ctrl-C ends it)...\n",
+            (long long)minutes, minutes == 1 ? "" : "s");
+    fflush(out);
+}
+
+/* A wait during the device login: cut short by Ctrl-C, which ends the call. */
+static void wait_interruptibly(oc_call *call, int64_t ms)
+{
+    int64_t end = oc_monotonic_ms() + ms;
+    volatile sig_atomic_t *flag = oc_interrupt_flag();
+    for (;;) {
+        int64_t left = end - oc_monotonic_ms();
+        if (*flag) {
+            oc_error e;
+            oc_error_clear(&e);
+            oc_fail(&e, OC_E_LOGIN, "the login was interrupted");
+            oc_call_cancel(call, &e);
+            return;
+        }
+        if (left <= 0)
+            return;
+        oc_sleep_ms(left > 100 ? 100 : left);
+    }
+}
+
 oc_code oc_easy_run(oc_client *c, oc_call *call, oc_error *err)
 {
+    oc_interrupt_guard guard = { .armed = 0 };
     oc_step step;
+    oc_code rc;
     for (;;) {
         oc_call_next(call, &step);
         switch (step.kind) {
         case OC_STEP_DONE:
-            return oc_call_result(call, err);
+            rc = oc_call_result(call, err);
+            oc_interrupt_release(&guard); /* last: the host's handler may end the process */
+            return rc;
+        case OC_STEP_PROMPT:
+            oc_easy_show_prompt(stderr, step.prompt);
+            if (!guard.armed) /* from now on the call waits for a person */
+                oc_interrupt_catch(&guard);
+            break;
         case OC_STEP_WAIT:
-            oc_sleep_ms(step.wait_ms);
+            if (guard.armed)
+                wait_interruptibly(call, step.wait_ms);
+            else
+                oc_sleep_ms(step.wait_ms);
             break;
         case OC_STEP_STORE:
             store_step(c, call, &step);
@@ -97,10 +143,10 @@ oc_code oc_easy_run(oc_client *c, oc_call *call, oc_error *err)
         case OC_STEP_HTTP: {
             oc_error terr;
             int sent = 0;
-            oc_code rc;
+            oc_code hrc;
             oc_error_clear(&terr);
-            rc = oc_easy_http_step(c, &step, &sent, &terr);
-            oc_call_feed(call, rc, sent, &terr);
+            hrc = oc_easy_http_step(c, &step, &sent, &terr);
+            oc_call_feed(call, hrc, sent, &terr);
             break;
         }
         }
@@ -136,6 +182,8 @@ void oc_easy_run_many(oc_client *c, oc_call **calls, size_t n)
                     store_step(c, calls[i], &step);
                 } else if (step.kind == OC_STEP_LOGIN) {
                     oc_easy_login_step(calls[i], &step);
+                } else if (step.kind == OC_STEP_PROMPT) {
+                    oc_easy_show_prompt(stderr, step.prompt);
                 } else {
                     oc_error serr;
                     oc_error_clear(&serr);
@@ -287,9 +335,9 @@ oc_code oc_client_exchange_code(oc_client *c, const oc_exchange *x, oc_error *er
     return run_call(c, rc, call, 0, err);
 }
 
-oc_code oc_client_forget(oc_client *c, oc_error *err)
+oc_code oc_client_forget(oc_client *c, int revoke, oc_error *err)
 {
     oc_call *call = NULL;
-    oc_code rc = oc_call_forget(c, &call, err);
+    oc_code rc = oc_call_forget(c, revoke, &call, err);
     return run_call(c, rc, call, 0, err);
 }

@@ -8,6 +8,8 @@
 #ifndef OC_EASY_H
 #define OC_EASY_H
 
+#include <stdio.h>
+
 #include "oc_buf.h"
 #include "oc_call.h"
 #include "oc_store.h"
@@ -26,6 +28,9 @@ oc_code oc_easy_store_step(oc_store *s, const oc_step *step, oc_buf *text, int *
 
 /* Performs one HTTP step with the client's libcurl handle. */
 oc_code oc_easy_http_step(oc_client *c, const oc_step *step, int *sent, oc_error *err);
+
+/* Shows the device login's prompt (where to go, the code) on out. */
+void oc_easy_show_prompt(FILE *out, const oc_prompt *p);
 
 /* Performs the login step: the desktop login (oc_login.h), fed to call. */
 void oc_easy_login_step(oc_call *call, const oc_step *step);

@@ -38,6 +38,8 @@
     OC_ERROR(ACCESS_DENIED,     "access_denied",     "access was denied at the authorization page") \
     OC_ERROR(LOGIN,             "login_failed",      "the browser login did not complete") \
     OC_ERROR(SIGNATURE,         "bad_signature",     "a signature from the provider does not verify") \
+    OC_ERROR(DISCOVERY,         "discovery_error",   "the authorization server's metadata could not be used") \
+    OC_ERROR(REVOCATION,        "revocation_failed", "the server did not confirm the revocation (the tokens were removed locally)") \
     /* token storage */ \
     OC_ERROR(SETTINGS,          "settings_error",    "the OAuth settings store cannot be used") \
     OC_ERROR(LOCK,              "lock_error",        "the OAuth settings lock could not be taken") \

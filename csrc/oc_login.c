@@ -11,54 +11,13 @@
 
 #include "oc_browser.h"
 #include "oc_crypto.h"
+#include "oc_interrupt.h"
 #include "oc_mem.h"
 #include "oc_listener.h"
 #include "oc_redact.h"
 #include "oc_time.h"
 
 enum { PASTE_MAX = 8192 };
-
-/*
- * Ctrl-C while the login waits. The wait is one long C call, so the host's
- * own handler (lua.c's sets a hook for the next Lua instruction) could not
- * act until LoginTimeout ran out. During the wait our handler notes the
- * signal and the wait ends; the host's handler is put back and the signal
- * raised again, so the host reacts as it always does.
- */
-static volatile sig_atomic_t interrupted;
-
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-typedef struct interrupt_guard {
-    struct sigaction old;
-    int armed;
-} interrupt_guard;
-
-static void catch_interrupt(interrupt_guard *g)
-{
-    struct sigaction sa;
-    interrupted = 0;
-    g->armed = 0;
-    if (sigaction(SIGINT, NULL, &g->old) != 0 || g->old.sa_handler == SIG_IGN)
-        return; /* an ignored Ctrl-C stays ignored */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    g->armed = sigaction(SIGINT, &sa, NULL) == 0;
-}
-
-static void release_interrupt(interrupt_guard *g)
-{
-    if (!g->armed)
-        return;
-    sigaction(SIGINT, &g->old, NULL);
-    if (interrupted)
-        raise(SIGINT);
-}
 
 /* Reads one line from the controlling terminal, or stdin when there is none
    (scripts and tests feed it there), before deadline (monotonic ms; the
@@ -75,7 +34,7 @@ static oc_code read_pasted(char *line, size_t max, int64_t deadline, int64_t tim
         struct pollfd pfd;
         int64_t left = deadline - oc_monotonic_ms();
         ssize_t got;
-        if (interrupted) {
+        if (*oc_interrupt_flag()) { /* Ctrl-C (see oc_interrupt.h) */
             rc = oc_fail(err, OC_E_LOGIN, "the login was interrupted");
             break;
         }
@@ -163,7 +122,7 @@ oc_code oc_login_take_code(const char *text, const char *state, oc_state_rule ru
 oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **verifier,
                          char **redirect_uri, oc_error *err)
 {
-    interrupt_guard guard;
+    oc_interrupt_guard guard;
     char *state = NULL, *challenge = NULL, *url = NULL, *redirect = NULL;
     oc_listener *listener = NULL;
     int oob = strcmp(req->callback_url, OC_OOB_REDIRECT) == 0;
@@ -195,7 +154,7 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
 
     fprintf(stderr, "\nTo sign in to %s, open this address in your browser:\n\n    %s\n\n",
             req->title ? req->title : "the provider", url);
-    catch_interrupt(&guard);
+    oc_interrupt_catch(&guard);
     if (oob) {
         char line[PASTE_MAX];
         int64_t deadline = oc_monotonic_ms() + req->timeout_ms;
@@ -222,7 +181,7 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
         fflush(stderr);
         if (oc_browser_open(url) != 0)
             fprintf(stderr, "(no browser could be started; open the address by hand)\n");
-        oc_listener_set_cancel(listener, &interrupted);
+        oc_listener_set_cancel(listener, oc_interrupt_flag());
         oc_listener_set_secrets(listener, &known);
         rc = oc_listener_wait(listener, state, req->state_rule, req->timeout_ms, params, err);
     }
@@ -239,6 +198,6 @@ out:
     } else {
         *redirect_uri = redirect;
     }
-    release_interrupt(&guard); /* last: the host's handler may end the process */
+    oc_interrupt_release(&guard); /* last: the host's handler may end the process */
     return rc;
 }

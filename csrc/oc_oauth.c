@@ -126,9 +126,9 @@ static oc_code client_auth(const oc_flow *f, oc_client_auth how, oc_buf *form, j
     return OC_OK;
 }
 
-/* Builds the request from name/value pairs, as a form or as JSON. */
-static oc_code build_request(const oc_flow *f, oc_client_auth how, const oc_kv *fields,
-                             oc_token_request *out, oc_error *err)
+/* Builds a request to url from name/value pairs, as a form or as JSON. */
+static oc_code build_request_to(const oc_flow *f, const char *url, oc_client_auth how,
+                                const oc_kv *fields, oc_token_request *out, oc_error *err)
 {
     oc_token_request r;
     oc_buf form;
@@ -141,7 +141,7 @@ static oc_code build_request(const oc_flow *f, oc_client_auth how, const oc_kv *
     r.method = "POST";
     r.auth = how;
     oc_buf_init_secret(&form, OAUTH_MESSAGE_MAX);
-    if (!(r.url = oc_strdup(f->token_url)))
+    if (!(r.url = oc_strdup(url)))
         return oc_fail_nomem(err);
     if (how == OC_CLIENT_AUTH_JSON && !(json = json_object())) {
         rc = oc_fail_nomem(err);
@@ -196,6 +196,13 @@ fail:
     return rc;
 }
 
+/* A token endpoint request. */
+static oc_code build_request(const oc_flow *f, oc_client_auth how, const oc_kv *fields,
+                             oc_token_request *out, oc_error *err)
+{
+    return build_request_to(f, f->token_url, how, fields, out, err);
+}
+
 oc_code oc_token_request_reauth(const oc_flow *f, oc_token_request *r, oc_client_auth to,
                                 oc_error *err)
 {
@@ -214,7 +221,7 @@ oc_code oc_token_request_reauth(const oc_flow *f, oc_token_request *r, oc_client
         if (oc_kv_adds(&grant, all.name[i], all.value[i]) != 0)
             rc = oc_fail_nomem(err);
     }
-    if (rc == OC_OK && (rc = build_request(f, to, &grant, &fresh, err)) == OC_OK) {
+    if (rc == OC_OK && (rc = build_request_to(f, r->url, to, &grant, &fresh, err)) == OC_OK) {
         oc_token_request_free(r);
         *r = fresh;
     }
@@ -271,6 +278,119 @@ oc_code oc_oauth_client_credentials_request(const oc_flow *f, oc_token_request *
     else
         rc = build_request(f, f->refresh_auth, &fields, out, err);
     oc_kv_free(&fields);
+    return rc;
+}
+
+oc_code oc_oauth_device_request(const oc_flow *f, oc_token_request *out, oc_error *err)
+{
+    oc_kv fields = OC_KV_INIT;
+    oc_code rc;
+    if (f->scope && *f->scope && oc_kv_adds(&fields, "scope", f->scope))
+        rc = oc_fail_nomem(err);
+    else
+        rc = build_request_to(f, f->device_url, f->code_auth, &fields, out, err);
+    oc_kv_free(&fields);
+    return rc;
+}
+
+oc_code oc_oauth_device_token_request(const oc_flow *f, const char *device_code,
+                                      oc_token_request *out, oc_error *err)
+{
+    oc_kv fields = OC_KV_INIT;
+    oc_code rc;
+    if (oc_kv_adds(&fields, "grant_type", OC_DEVICE_GRANT) ||
+        oc_kv_adds(&fields, "device_code", device_code))
+        rc = oc_fail_nomem(err);
+    else
+        rc = build_request(f, f->code_auth, &fields, out, err);
+    oc_kv_free(&fields);
+    return rc;
+}
+
+oc_code oc_oauth_revoke_request(const oc_flow *f, const char *token, const char *hint,
+                                oc_token_request *out, oc_error *err)
+{
+    oc_kv fields = OC_KV_INIT;
+    oc_code rc;
+    if (oc_kv_adds(&fields, "token", token) || (hint && oc_kv_adds(&fields, "token_type_hint", hint)))
+        rc = oc_fail_nomem(err);
+    else
+        rc = build_request_to(f, f->revocation_url, f->refresh_auth, &fields, out, err);
+    oc_kv_free(&fields);
+    return rc;
+}
+
+void oc_device_auth_clear(oc_device_auth *d)
+{
+    oc_free_secret(d->device_code);
+    free(d->user_code);
+    free(d->verification_uri);
+    free(d->verification_uri_complete);
+    memset(d, 0, sizeof *d);
+}
+
+/* A string member of the device authorization answer, copied. */
+static int device_string(json_t *doc, const char *name, char **out)
+{
+    const char *v = json_string_value(json_object_get(doc, name));
+    if (!v || !*v)
+        return 0;
+    return (*out = oc_strdup(v)) != NULL ? 1 : -1;
+}
+
+oc_code oc_oauth_device_result(const char *device_url, long status, const char *content_type,
+                               const char *body, size_t len, const oc_secrets *known,
+                               oc_device_auth *out, oc_error *err)
+{
+    char endpoint[400], label[480];
+    json_t *doc, *v;
+    oc_device_auth d;
+    int got;
+    oc_code rc = OC_OK;
+
+    memset(&d, 0, sizeof d);
+    memset(out, 0, sizeof *out);
+    oc_url_shown(endpoint, sizeof endpoint, device_url);
+    if (status < 200 || status > 299)
+        return oc_token_error_response(status, body, len, content_type,
+                                       "the device authorization request", endpoint, known, err);
+    snprintf(label, sizeof label, "the device authorization answer from %s", endpoint);
+    if (!(doc = json_loadb(body ? body : "", len, 0, NULL)) || !json_is_object(doc)) {
+        json_decref(doc);
+        return oc_fail(err, OC_E_BAD_RESPONSE, "%s is not a JSON object", label);
+    }
+    /* RFC 8628 3.2; Google's servers say verification_url */
+    if ((got = device_string(doc, "device_code", &d.device_code)) <= 0 ||
+        (got = device_string(doc, "user_code", &d.user_code)) <= 0 ||
+        ((got = device_string(doc, "verification_uri", &d.verification_uri)) == 0 &&
+         (got = device_string(doc, "verification_url", &d.verification_uri)) == 0) || got < 0 ||
+        device_string(doc, "verification_uri_complete", &d.verification_uri_complete) < 0) {
+        rc = got < 0 ? oc_fail_nomem(err)
+                     : oc_fail(err, OC_E_BAD_RESPONSE,
+                               "%s lacks device_code, user_code or verification_uri (RFC 8628 3.2)", label);
+        goto out;
+    }
+    if (!json_is_integer(v = json_object_get(doc, "expires_in")) || json_integer_value(v) <= 0) {
+        rc = oc_fail(err, OC_E_BAD_RESPONSE, "%s has no positive expires_in (RFC 8628 3.2)", label);
+        goto out;
+    }
+    d.expires_in_s = (int64_t)json_integer_value(v);
+    v = json_object_get(doc, "interval");
+    d.interval_s = json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v)
+                                                                    : OC_DEVICE_DEFAULT_INTERVAL_S;
+    if ((rc = oc_url_check_secure(d.verification_uri, "verification_uri", err)) != OC_OK ||
+        (d.verification_uri_complete &&
+         (rc = oc_url_check_secure(d.verification_uri_complete, "verification_uri_complete", err)) != OC_OK)) {
+        oc_error_prefix(err, "%s", label);
+        err->code = rc = OC_E_BAD_RESPONSE;
+        goto out;
+    }
+out:
+    json_decref(doc); /* jansson does not wipe: the device code is short-lived and single use */
+    if (rc == OC_OK)
+        *out = d;
+    else
+        oc_device_auth_clear(&d);
     return rc;
 }
 

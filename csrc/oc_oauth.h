@@ -24,6 +24,8 @@ typedef struct oc_flow {
     const char *client_secret; /* NULL for a public client */
     const char *authorize_url;
     const char *token_url;
+    const char *device_url;     /* RFC 8628 device authorization endpoint, or NULL */
+    const char *revocation_url; /* RFC 7009 revocation endpoint, or NULL */
     const char *scope;         /* NULL or "" to send none */
     oc_client_auth code_auth;
     oc_client_auth refresh_auth;
@@ -66,6 +68,41 @@ oc_code oc_oauth_refresh_request(const oc_flow *f, const char *refresh_token,
 /* grant_type=client_credentials (RFC 6749 4.4). */
 oc_code oc_oauth_client_credentials_request(const oc_flow *f, oc_token_request *out,
                                             oc_error *err);
+
+/* The device authorization grant's type (RFC 8628 3.4). */
+#define OC_DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
+/* The poll interval when the server names none (RFC 8628 3.2). */
+enum { OC_DEVICE_DEFAULT_INTERVAL_S = 5 };
+
+/* The device authorization request to f->device_url (RFC 8628 3.1): the
+   client's credentials as for a code exchange, and the scope. */
+oc_code oc_oauth_device_request(const oc_flow *f, oc_token_request *out, oc_error *err);
+
+/* The device authorization answer (RFC 8628 3.2), owned: free with
+   oc_device_auth_clear. device_code is a secret. */
+typedef struct oc_device_auth {
+    char *device_code;
+    char *user_code;
+    char *verification_uri;
+    char *verification_uri_complete; /* or NULL */
+    int64_t expires_in_s;
+    int64_t interval_s;
+} oc_device_auth;
+void oc_device_auth_clear(oc_device_auth *d);
+/* Reads the device authorization endpoint's answer; an error answer is
+   read as the token endpoint's are (the server's words redacted of known). */
+oc_code oc_oauth_device_result(const char *device_url, long status, const char *content_type,
+                               const char *body, size_t len, const struct oc_secrets *known,
+                               oc_device_auth *out, oc_error *err);
+
+/* A poll of the token endpoint for a device code (RFC 8628 3.4). */
+oc_code oc_oauth_device_token_request(const oc_flow *f, const char *device_code,
+                                      oc_token_request *out, oc_error *err);
+
+/* A revocation request to f->revocation_url (RFC 7009 2.1); hint is
+   "refresh_token", "access_token" or NULL. */
+oc_code oc_oauth_revoke_request(const oc_flow *f, const char *token, const char *hint,
+                                oc_token_request *out, oc_error *err);
 
 /*
  * Reads the token endpoint's answer: a token on 2xx, else the OAuth error.

@@ -14,6 +14,9 @@
     OC_FIELD(authorize_url,  STRING,      "authorization endpoint") \
     OC_FIELD(token_url,      STRING,      "token endpoint") \
     OC_FIELD(api_url,        STRING,      "API base URL") \
+    OC_FIELD(device_authorization_url, STRING, "device authorization endpoint (RFC 8628)") \
+    OC_FIELD(revocation_url, STRING,      "token revocation endpoint (RFC 7009)") \
+    OC_FIELD(discovery_url,  STRING,      "authorization server metadata URL (RFC 8414, OpenID Connect)") \
     OC_FIELD(scope,          STRING,      "scope requested when the Scope property is unset") \
     OC_FIELD(code_auth,      CLIENT_AUTH, "how the client authenticates when exchanging a code") \
     OC_FIELD(refresh_auth,   CLIENT_AUTH, "how the client authenticates when refreshing") \

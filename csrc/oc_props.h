@@ -40,6 +40,14 @@
         "The authorization endpoint. Default: the provider profile's.") \
     OC_PROP(OAUTH_ACCESS_TOKEN_URL, "OAuthAccessTokenURL", OC_PT_URL, NULL, 0, NULL, \
         "The token endpoint. Default: the provider profile's.") \
+    OC_PROP(OAUTH_DEVICE_AUTHORIZATION_URL, "OAuthDeviceAuthorizationURL", OC_PT_URL, NULL, 0, NULL, \
+        "The device authorization endpoint (RFC 8628), for OAuthGrantType=DEVICE_CODE. Default: the discovery document's, else the provider profile's.") \
+    OC_PROP(OAUTH_REVOCATION_URL, "OAuthRevocationURL", OC_PT_URL, NULL, 0, NULL, \
+        "The token revocation endpoint (RFC 7009) that logout and client:revoke() send the stored tokens to before removing them. Default: the discovery document's, else the provider profile's; without one the tokens are only removed locally.") \
+    OC_PROP(OAUTH_DISCOVERY_URL, "OAuthDiscoveryURL", OC_PT_URL, NULL, 0, NULL, \
+        "The authorization server's metadata document (RFC 8414 /.well-known/oauth-authorization-server or OpenID Connect /.well-known/openid-configuration): the endpoints, PKCE and client authentication come from it unless a property names them. It is kept in the settings store for 24 hours and fetched again when a discovered endpoint answers 404; one whose issuer does not match the URL is refused.") \
+    OC_PROP(OAUTH_GRANT_TYPE, "OAuthGrantType", OC_PT_ENUM, "CODE", 0, "CODE|DEVICE_CODE", \
+        "How AuthScheme=OAUTH logs in. CODE: the authorization code grant (the browser login, the web flow or OAuthVerifier). DEVICE_CODE: the device authorization grant (RFC 8628) for machines without a browser: the login prints an address and a code to enter on any device, then waits (LoginTimeout, Ctrl-C) while the server is polled.") \
     OC_PROP(URL, "URL", OC_PT_URL, NULL, 0, NULL, \
         "The API base URL that request paths are relative to. Default: the provider profile's.") \
     OC_PROP(PROFILE, "Profile", OC_PT_STRING, NULL, 0, NULL, \

@@ -23,7 +23,7 @@ static const char *const secret_headers[] = {
    it before sending it. "code" as a name is too common to redact by name.) */
 static const char *const secret_fields[] = {
     "access_token", "refresh_token", "id_token", "client_secret", "code_verifier",
-    "password", "assertion", "client_assertion", "token", "api_key", "apikey", NULL
+    "password", "device_code", "assertion", "client_assertion", "token", "api_key", "apikey", NULL
 };
 
 static int in_list(const char *const *list, const char *name, size_t len)

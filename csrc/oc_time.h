@@ -31,5 +31,7 @@ static inline int64_t oc_monotonic_ms(void)
 }
 
 void oc_sleep_ms(int64_t ms);
+/* Sleeps up to ms; 0 when a signal cut it short. */
+int oc_sleep_ms_once(int64_t ms);
 
 #endif

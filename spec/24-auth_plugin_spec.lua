@@ -209,4 +209,17 @@ describe("the auth plugin", function()
       c:close()
     end)
   end)
+  describe("under churn", function()
+    -- the reduced form of tests/reliability/churn.lua client=send (16 processes, file and redis://)
+    for _, store in ipairs({ "file", "redis" }) do
+      it("serves 8 processes signing LuaSocket requests through client:send (" .. store .. ")", function()
+        local r = H.run_reliability("churn.lua", "processes=8 requests=12 interval=0.25 ttl=2 client=send store="
+          .. store .. " per_minute=0 per_second=0")
+        assert.equal(96, r.requests)
+        assert.equal(0, r.failed)
+        assert.equal(0, r.invalid_grant)
+        assert.is_true(r.refreshes <= r.lifetimes + 1, ("%d refreshes in %d lifetimes"):format(r.refreshes, r.lifetimes))
+      end)
+    end
+  end)
 end)

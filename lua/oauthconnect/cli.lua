@@ -475,13 +475,16 @@ function commands.export(args, mod, props)
 end
 
 function commands.logout(args, mod, props)
-  -- Only the store: no login when nothing is stored, no refresh when the
-  -- stored token is due or already refused.
+  -- Only the store (and the revocation endpoint): no login when nothing is
+  -- stored, no refresh when the stored token is due or already refused.
   local handle, err = core.client(props, mod.profile)
   if not handle then error(err, 0) end
-  local ok, ferr = handle:forget()
+  local ok, ferr = handle:forget(not args["local"])
   handle:close()
-  if not ok then error(ferr, 0) end
+  if not ok and not (ferr.code == "unsupported" and ferr.property == "OAuthRevocationURL") then
+    error(ferr, 0)
+  end
+  if not ok then io.stderr:write("Note: ", tostring(ferr), ".\n") end
   io.stderr:write(("Logged out of %s: no tokens are stored for this connection now.\n"):format(
     mod.profile.title))
 end
@@ -612,7 +615,9 @@ Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.]])
   local curl = common(command("curl", "Run curl with the connection's credentials, passed in a header file "
     .. "(never on the command line); once more after a 401 when other credentials are in place."))
   curl:argument("curl_args", "curl's own arguments (after the provider)"):args("*")
-  common(command("logout", "Remove the stored tokens."))
+  local logout = common(command("logout", "Revoke the stored tokens at the server (RFC 7009, when it names "
+    .. "a revocation endpoint), then remove them; removed even when the server does not confirm."))
+  logout:flag("--local", "only remove the stored tokens; do not ask the server to revoke them")
   common(command("status", "Show who is logged in and when the token expires (never the token)."))
   return parser, by_name
 end

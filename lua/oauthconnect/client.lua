@@ -25,9 +25,10 @@ local JSON_HEADERS = { ["Content-Type"] = "application/json" }
 -- Methods already in upper case (upper() per request costs more than a lookup).
 local VERBS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true, OPTIONS = true }
 
--- Wraps a core client. lua_opts: on_token (function), io ("curl", "nginx"
--- or nil to choose by where it runs), nginx_location, transport (function),
--- store (table); location: OAuthSettingsLocation as given.
+-- Wraps a core client. lua_opts: on_token (function), on_device_code
+-- (function), io ("curl", "nginx" or nil to choose by where it runs),
+-- nginx_location, transport (function), store (table); location:
+-- OAuthSettingsLocation as given.
 function _M.wrap(handle, profile, lua_opts, location, timeout_ms)
   local self = setmetatable({
     core = handle,
@@ -44,8 +45,10 @@ function _M.wrap(handle, profile, lua_opts, location, timeout_ms)
   }, mt)
   -- The performers of each driver, made once: false means the core's own
   -- (the blocking hot path).
-  self.script_io = (self.transport or self.user_store or (location and location:match("^[sS][hH][mM]://")))
-    and { http = self.transport, store = self.user_store, sleep = driver.sleep } or false
+  self.script_io = (self.transport or self.user_store or lua_opts.on_device_code
+      or (location and location:match("^[sS][hH][mM]://")))
+    and { http = self.transport, store = self.user_store, sleep = driver.sleep, prompt = lua_opts.on_device_code }
+    or false
   -- the hot path: a script whose client the core runs alone
   self.fast = not self.script_io and (self.io_mode == "curl" or (not self.io_mode and not nginx.available()))
   -- authorize with a usable token runs in C alone; the rest is _M.authorize's
@@ -368,6 +371,35 @@ function _M:send(fn)
   end
   return unpack(r, 1, r.n)
 end
+
+-- ---- logout ----------------------------------------------------------------------
+
+-- Removes the stored tokens; with revoke, asks the server to revoke them
+-- first (RFC 7009). true, or nil, err.
+local function forget(self, revoke)
+  local io, err = io_for(self)
+  local ok
+  if io == false then
+    ok, err = self.core:forget(revoke)
+  elseif not io then
+    return nil, err
+  else
+    ok, err = finish(io, self.core:call_forget(revoke))
+  end
+  notify(self)
+  if not ok then return nil, err end
+  return true
+end
+
+-- ok, err = client:forget(): the stored tokens removed, nothing sent.
+function _M:forget() return forget(self, false) end
+
+-- ok, err = client:revoke(): the stored refresh token, then the access
+-- token, revoked at the revocation endpoint (OAuthRevocationURL, the
+-- discovery document's or the profile's), then removed. The removal
+-- happens whatever the server answers; err.code "revocation_failed" says
+-- the server did not confirm, "unsupported" that no endpoint is known.
+function _M:revoke() return forget(self, true) end
 
 function _M:api_url() return self.core:api_url() end
 

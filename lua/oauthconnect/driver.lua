@@ -7,6 +7,8 @@
 --   store = { load, save, remove, lock, unlock } as below (nil: the client's
 --        C store: file, memory://, Redis)
 --   sleep(seconds)
+--   prompt(info) shows the device login's {title, verification_uri,
+--        user_code, verification_uri_complete, expires_in} (nil: stderr)
 -- Users plug in with connect's `transport` and `store` options, adapted
 -- here to those shapes.
 
@@ -71,6 +73,8 @@ local function run(call, io)
       sleep(a)
     elseif kind == "login" then
       call:perform_login()
+    elseif kind == "prompt" then
+      if io.prompt then io.prompt(a) else call:show_prompt() end
     end
   end
 end

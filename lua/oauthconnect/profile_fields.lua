@@ -33,7 +33,8 @@ local LUA_FIELDS = {
 }
 
 -- The core's fields whose strings are endpoints.
-local URL_FIELDS = { authorize_url = true, token_url = true, api_url = true }
+local URL_FIELDS = { authorize_url = true, token_url = true, api_url = true, device_authorization_url = true,
+  revocation_url = true, discovery_url = true }
 
 local list, by_name = {}, {}
 local core_names, core_kinds, core_docs = core.profile_fields()

@@ -14,7 +14,8 @@ local type, pairs, error, tostring, tonumber = type, pairs, error, tostring, ton
 local _M = {}
 
 -- Options only the Lua layer reads; everything else is a connection property.
-local LUA_OPTIONS = { on_token = true, io = true, nginx_location = true, transport = true, store = true }
+local LUA_OPTIONS = { on_token = true, on_device_code = true, io = true, nginx_location = true,
+  transport = true, store = true }
 local IO_MODES = { curl = true, nginx = true }
 
 -- Splits options (a connection string or a table) and extra (a table) into
@@ -54,6 +55,9 @@ local function split(options, extra)
   end
   if lua_opts.on_token ~= nil and type(lua_opts.on_token) ~= "function" then
     error("on_token must be a function", 5)
+  end
+  if lua_opts.on_device_code ~= nil and type(lua_opts.on_device_code) ~= "function" then
+    error("on_device_code must be a function", 5)
   end
   if lua_opts.io ~= nil and not IO_MODES[lua_opts.io] then
     error("io must be \"curl\" or \"nginx\"", 5)

@@ -224,3 +224,82 @@ OC_TEST(base64_round_trip)
     free(e);
     CHECK_INT(oc_base64_decode("a", 1, &out, &n), -1);
 }
+
+OC_TEST(device_request_and_poll)
+{
+    oc_flow f = flow(OC_CLIENT_AUTH_BASIC);
+    oc_token_request r;
+    oc_error err;
+    f.device_url = "https://as.example/device";
+    CHECK_INT(oc_oauth_device_request(&f, &r, &err), OC_OK);
+    CHECK_STR(r.url, "https://as.example/device");
+    CHECK_STR(r.body, "scope=read_orders%20write_products");
+    CHECK(header(&r, "Authorization: Basic ") != NULL);
+    oc_token_request_free(&r);
+    f.code_auth = OC_CLIENT_AUTH_BODY;
+    CHECK_INT(oc_oauth_device_token_request(&f, "DEV", &r, &err), OC_OK);
+    CHECK_STR(r.url, "https://as.example/oauth/token");
+    CHECK_STR(r.body, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=DEV&"
+                      "client_id=my%20id&client_secret=s3cr%26t");
+    oc_token_request_free(&r);
+}
+
+OC_TEST(device_answer)
+{
+    const char *ok = "{\"device_code\":\"DC\",\"user_code\":\"WDJB-MJHT\",\"verification_uri\":"
+                     "\"https://as.example/device\",\"verification_uri_complete\":"
+                     "\"https://as.example/device?user_code=WDJB-MJHT\",\"expires_in\":1800}";
+    const char *google = "{\"device_code\":\"DC\",\"user_code\":\"U\",\"verification_url\":"
+                         "\"https://www.google.com/device\",\"expires_in\":1800,\"interval\":7}";
+    oc_device_auth d;
+    oc_error err;
+    CHECK_INT(oc_oauth_device_result("https://as.example/device", 200, "application/json", ok, strlen(ok),
+                                     NULL, &d, &err), OC_OK);
+    CHECK_STR(d.device_code, "DC");
+    CHECK_STR(d.user_code, "WDJB-MJHT");
+    CHECK_STR(d.verification_uri_complete, "https://as.example/device?user_code=WDJB-MJHT");
+    CHECK_INT((int)d.expires_in_s, 1800);
+    CHECK_INT((int)d.interval_s, OC_DEVICE_DEFAULT_INTERVAL_S); /* RFC 8628 3.2: 5 when unsaid */
+    oc_device_auth_clear(&d);
+    CHECK_INT(oc_oauth_device_result("https://as.example/device", 200, "application/json", google,
+                                     strlen(google), NULL, &d, &err), OC_OK);
+    CHECK_STR(d.verification_uri, "https://www.google.com/device");
+    CHECK_INT((int)d.interval_s, 7);
+    oc_device_auth_clear(&d);
+    /* what a client cannot show or poll with */
+    {
+        const char *partial = "{\"device_code\":\"DC\",\"expires_in\":5}";
+        CHECK_INT(oc_oauth_device_result("https://as.example/device", 200, "application/json", partial,
+                                         strlen(partial), NULL, &d, &err), OC_E_BAD_RESPONSE);
+        CHECK_CONTAINS(err.message, "lacks device_code, user_code or verification_uri");
+    }
+    CHECK(d.device_code == NULL);
+    {
+        const char *plain = "{\"device_code\":\"DC\",\"user_code\":\"U\",\"verification_uri\":"
+                            "\"http://as.example/device\",\"expires_in\":5}";
+        CHECK_INT(oc_oauth_device_result("https://as.example/device", 200, NULL, plain, strlen(plain), NULL,
+                                         &d, &err), OC_E_BAD_RESPONSE);
+        CHECK_CONTAINS(err.message, "verification_uri");
+    }
+    CHECK_INT(oc_oauth_device_result("https://as.example/device", 400, "application/json",
+                                     "{\"error\":\"invalid_client\"}", 26, NULL, &d, &err), OC_E_OAUTH);
+    CHECK_STR(err.oauth_error, "invalid_client");
+}
+
+OC_TEST(revoke_request)
+{
+    oc_flow f = flow(OC_CLIENT_AUTH_BODY);
+    oc_token_request r;
+    oc_error err;
+    f.revocation_url = "https://as.example/revoke";
+    CHECK_INT(oc_oauth_revoke_request(&f, "RT", "refresh_token", &r, &err), OC_OK);
+    CHECK_STR(r.url, "https://as.example/revoke");
+    CHECK_STR(r.body, "token=RT&token_type_hint=refresh_token&client_id=my%20id&client_secret=s3cr%26t");
+    oc_token_request_free(&r);
+    /* the reauthentication keeps the request's own endpoint */
+    CHECK_INT(oc_oauth_revoke_request(&f, "AT", NULL, &r, &err), OC_OK);
+    CHECK_INT(oc_token_request_reauth(&f, &r, OC_CLIENT_AUTH_BASIC, &err), OC_OK);
+    CHECK_STR(r.url, "https://as.example/revoke");
+    CHECK_STR(r.body, "token=AT");
+    oc_token_request_free(&r);
+}
