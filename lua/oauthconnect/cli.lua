@@ -109,9 +109,9 @@ local function resolve(args)
     props = parsed
   elseif type(options) == "table" then
     for k, v in pairs(options) do
-      local name = type(k) == "string" and core.property_name(k) or k
-      if props[name] ~= nil then fail(EXIT_USAGE, ("the connection gives %s twice"):format(name)) end
-      props[name] = v
+      local pname = type(k) == "string" and core.property_name(k) or k
+      if props[pname] ~= nil then fail(EXIT_USAGE, ("the connection gives %s twice"):format(pname)) end
+      props[pname] = v
     end
   else
     fail(EXIT_USAGE, "a connection must be a connection string or an object")
@@ -134,7 +134,7 @@ local function encoder_options(pretty)
   return {
     indent = pretty,
     keyorder = nil,
-    exception = function(reason, value, state, default)
+    exception = function(_reason, value, _state, default)
       if value == json.null then return "null" end
       return nil, default
     end,
@@ -361,7 +361,7 @@ local function progress_meter()
   local clock = require("system").monotime
   local start, last, items, pages = clock(), 0, 0, 0
   local meter = {}
-  function meter.page(n) pages = pages + 1 end
+  function meter.page(_n) pages = pages + 1 end
   function meter.item()
     items = items + 1
     local now = clock()

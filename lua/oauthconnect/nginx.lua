@@ -18,7 +18,7 @@
 local core = require "oauthconnect.core"
 
 local ngx = ngx -- luacheck: ignore (nil outside nginx)
-local ipairs, pairs, tostring, tonumber, error = ipairs, pairs, tostring, tonumber, error
+local ipairs, pairs, tonumber, error = ipairs, pairs, tonumber, error
 
 local _M = { location = "/_oauthconnect" }
 

@@ -179,7 +179,7 @@ end
 -- page_token: ?page_size=M&page_token=T, T the previous answer's
 -- next_page_token; the last page has none (or an empty one). One page at a
 -- time: each query needs the answer before it (Keap v2).
-function _M.page_token(client, path, query, in_flight, on_page)
+function _M.page_token(client, path, query, _in_flight, on_page)
   check_path(path)
   local q = copy(query)
   local size = page_size(client, q, "page_size")

@@ -29,7 +29,8 @@ local LUA_FIELDS = {
     fields = { header = { type = "string", required = true }, key_name = { type = "string" } } },
   { name = "signed_payload", type = "table",
     doc = "verify_signed_payload: an HS256 JWT under the client secret naming the store",
-    fields = { store_from = { type = "string", required = true }, store_prefix = { type = "string", required = true } } },
+    fields = { store_from = { type = "string", required = true },
+      store_prefix = { type = "string", required = true } } },
 }
 
 -- The core's fields whose strings are endpoints.

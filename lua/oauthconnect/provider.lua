@@ -210,8 +210,8 @@ end
 local function callback_error(query, options)
   local props, _, err = split(options)
   if not props then return err end
-  local _, refused = core.check_callback(query, props) -- it carries no code: refused
-  return refused
+  local _, refusal = core.check_callback(query, props) -- it carries no code: refused
+  return refusal
 end
 
 -- Exchanges the code from the callback for tokens (stored when

@@ -113,7 +113,7 @@ function _M.new(location, timeout_ms)
     return v == 1
   end
   function store.save(text, expected)
-    local ok, err = cas("save", text, expected or "", expected and "1" or "0")
+    local ok, serr = cas("save", text, expected or "", expected and "1" or "0")
     if ok == nil then
       -- the reply was lost (a timeout, a closed connection): the script may
       -- have run; what Redis holds says (as the C store does)
@@ -121,7 +121,7 @@ function _M.new(location, timeout_ms)
       if now == text then return true end
       if now == expected then return cas("save", text, expected or "", expected and "1" or "0") end
     end
-    return ok, err
+    return ok, serr
   end
   function store.remove(expected)
     return cas("remove", expected or "", expected and "1" or "0")
