@@ -464,7 +464,8 @@ function commands.export(args, mod, props)
   if out ~= io.stdout and not temp then out:close() end
   if temp then
     local closed, cerr = out:close()
-    local renamed, rerr = closed and os.rename(temp, args.output)
+    local renamed, rerr
+    if closed then renamed, rerr = os.rename(temp, args.output) end
     if not renamed then
       os.remove(temp)
       client:close()
