@@ -1,7 +1,9 @@
+--- The `oauthconnect` command (bin/oauthconnect).
 -- The `oauthconnect` command: log in once, then get a fresh token or data
 -- from shell, cron or CI. bin/oauthconnect calls run(arg).
 --
 -- Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.
+-- @module oauthconnect.cli
 
 local argparse = require "argparse"
 local dkjson = require "dkjson"
@@ -638,6 +640,9 @@ local function split_curl(argv)
   return mine, rest
 end
 
+--- Runs the command.
+-- @tparam {string,...} argv the arguments (Lua's `arg`)
+-- @treturn int the exit code
 function _M.run(argv)
   local parser, commands_by_name = build_parser()
   local curl_args
