@@ -78,6 +78,21 @@ local function csv_rows(text)
   return rows
 end
 
+describe("README's Examples section", function()
+  it("links every example in examples/", function()
+    local readme = H.read_file(H.ROOT .. "/README.md")
+    local section = assert(readme:match("\n## Examples\n(.-)\n## "), "README.md has no Examples section")
+    local listed = 0
+    for f in H.capture("cd " .. H.q(EXAMPLES) .. " && ls"):gmatch("[^\n]+") do
+      if f:match("%.lua$") or f:match("%.sh$") or f == "openresty" then
+        listed = listed + 1
+        assert(section:find("](examples/" .. f, 1, true), "README's Examples section does not link examples/" .. f)
+      end
+    end
+    assert.is_true(listed >= 6)
+  end)
+end)
+
 describe("examples/", function()
   local sandbox
   after_each(function()
