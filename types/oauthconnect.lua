@@ -93,7 +93,7 @@
 ---@class oauthconnect.TransportRequest
 ---@field method string "GET", "POST", ...
 ---@field url string the absolute URL
----@field headers {[1]: string, [2]: string}[] the headers as {name, value} pairs, Authorization among them
+---@field headers string[][] the headers as {name, value} pairs, the token's among them
 ---@field body? string
 ---@field timeout_ms integer
 
