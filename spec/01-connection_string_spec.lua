@@ -1,5 +1,5 @@
 -- The connection-string grammar and its errors, as a Lua caller sees them.
-local H = require "helpers"
+require "helpers" -- (its check that this is Lua 5.4)
 local core = require "oauthconnect.core"
 local jumpseller = require "jumpseller"
 

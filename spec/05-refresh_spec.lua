@@ -94,7 +94,8 @@ describe("token refresh", function()
       H.q(H.connstr(child_props)), H.LUA, H.q(dir .. "/child.lua"), H.q(dir .. "/child.out")))))
     finally(function() os.execute("kill " .. pid .. " 2>/dev/null") end)
     -- the first request meets the expired token (401), the second carries the new one
-    local seen, deadline = {}, H.now() + 15
+    local seen
+    local deadline = H.now() + 15
     repeat
       H.sleep(0.05)
       seen = sandbox:requests("/v1/store/info.json")

@@ -3,7 +3,6 @@
 -- tokens, v1 and v2 paging, and personal access tokens.
 local H = require "helpers"
 local infusionsoft = require "infusionsoft"
-local json = require "oauthconnect.json"
 
 describe("Keap", function()
   local sandbox, dir, props
@@ -91,6 +90,9 @@ describe("Keap", function()
       ids[contact.id] = true
     end
     assert.equal(300, n)
+    local distinct = 0
+    for _ in pairs(ids) do distinct = distinct + 1 end
+    assert.equal(300, distinct) -- no contact twice: each page moves the offset on
     local v2 = 0
     for contact in c:each("/v2/contacts", { page_size = 100 }) do
       v2 = v2 + 1

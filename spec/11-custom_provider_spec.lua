@@ -28,7 +28,7 @@ describe("a custom OAuth 2 server", function()
     local c = assert(oauthconnect.connect(props))
     assert.equal("authorization_code", assert(c:get("/me")).grant)
     local n = 0
-    for item in c:each("/items") do n = n + 1 end
+    for _ in c:each("/items") do n = n + 1 end
     assert.equal(250, n)
     H.sleep(3.2)
     assert(c:get("/me"))

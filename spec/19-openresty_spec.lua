@@ -184,8 +184,8 @@ describe("the OpenResty example, with 2 workers", function()
     local status = get_json(ng, "/store", { headers = { Cookie = "session=browser-secret",
       Authorization = "Basic YnJvd3Nlcjpvd24=", ["X-Forwarded-For"] = "10.0.0.1" } })
     assert.equal(200, status)
-    local seen = sandbox:requests("/v1/store/info.json")
-    local h = seen[#seen].headers
+    local requests = sandbox:requests("/v1/store/info.json")
+    local h = requests[#requests].headers
     local lower = {}
     for k, v in pairs(h) do lower[k:lower()] = v end
     assert.is_nil(lower.cookie)
@@ -201,8 +201,8 @@ describe("the OpenResty example, with 2 workers", function()
     sandbox:inject { path = "/v1/store/info.json", action = "close", count = 1 }
     local status, body = get_json(ng, "/store")
     assert.equal(200, status, body)
-    local seen = sandbox:requests("/v1/store/info.json")
-    assert.equal(2, #seen, ng.log():sub(-2000))
+    local requests = sandbox:requests("/v1/store/info.json")
+    assert.equal(2, #requests, ng.log():sub(-2000))
     assert.equal(1, sandbox:stats().injected)
   end)
 

@@ -118,10 +118,8 @@ http {
     local out, code = H.capture("CONN=" .. H.q(H.connstr(props)) .. " TARGET=" .. H.q(sandbox.url .. PATHS.jumpseller)
       .. " nginx -p " .. H.q(prefix) .. " -c " .. H.q(prefix .. "/nginx.conf") .. " 2>&1")
     assert(code == 0, out)
-    local statuses = {}
-    for i = 1, 8 do
+    for _ = 1, 8 do
       local status, body = H.http("GET", "http://127.0.0.1:" .. port .. "/t")
-      statuses[i] = status
       assert.equal(200, status, tostring(body) .. (H.read_file(prefix .. "/error.log") or ""))
       assert.equal("Sandbox Store", json.decode(body).store.name)
       H.sleep(1)

@@ -1,7 +1,9 @@
+--- The `oauthconnect` command (bin/oauthconnect).
 -- The `oauthconnect` command: log in once, then get a fresh token or data
 -- from shell, cron or CI. bin/oauthconnect calls run(arg).
 --
 -- Exit codes: 0 ok, 1 API or network error, 2 usage, 3 authentication.
+-- @module oauthconnect.cli
 
 local argparse = require "argparse"
 local dkjson = require "dkjson"
@@ -109,9 +111,9 @@ local function resolve(args)
     props = parsed
   elseif type(options) == "table" then
     for k, v in pairs(options) do
-      local name = type(k) == "string" and core.property_name(k) or k
-      if props[name] ~= nil then fail(EXIT_USAGE, ("the connection gives %s twice"):format(name)) end
-      props[name] = v
+      local pname = type(k) == "string" and core.property_name(k) or k
+      if props[pname] ~= nil then fail(EXIT_USAGE, ("the connection gives %s twice"):format(pname)) end
+      props[pname] = v
     end
   else
     fail(EXIT_USAGE, "a connection must be a connection string or an object")
@@ -134,7 +136,7 @@ local function encoder_options(pretty)
   return {
     indent = pretty,
     keyorder = nil,
-    exception = function(reason, value, state, default)
+    exception = function(_reason, value, _state, default)
       if value == json.null then return "null" end
       return nil, default
     end,
@@ -361,7 +363,7 @@ local function progress_meter()
   local clock = require("system").monotime
   local start, last, items, pages = clock(), 0, 0, 0
   local meter = {}
-  function meter.page(n) pages = pages + 1 end
+  function meter.page(_n) pages = pages + 1 end
   function meter.item()
     items = items + 1
     local now = clock()
@@ -464,7 +466,8 @@ function commands.export(args, mod, props)
   if out ~= io.stdout and not temp then out:close() end
   if temp then
     local closed, cerr = out:close()
-    local renamed, rerr = closed and os.rename(temp, args.output)
+    local renamed, rerr
+    if closed then renamed, rerr = os.rename(temp, args.output) end
     if not renamed then
       os.remove(temp)
       client:close()
@@ -642,6 +645,9 @@ local function split_curl(argv)
   return mine, rest
 end
 
+--- Runs the command.
+-- @tparam {string,...} argv the arguments (Lua's `arg`)
+-- @treturn int the exit code
 function _M.run(argv)
   local parser, commands_by_name = build_parser()
   local curl_args

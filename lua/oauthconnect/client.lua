@@ -1,3 +1,4 @@
+--- The client object: what `connect` returns, and its methods.
 -- The client object a script holds: signed requests, JSON in and out,
 -- pagination, and the auth plugin (authorize, rejected, send) for requests
 -- the caller sends with its own HTTP client. The OAuth work (tokens,
@@ -5,6 +6,10 @@
 -- core calls and picks who performs their I/O: the core itself (libcurl and
 -- the C stores: the hot path, no Lua in between), or the Lua driver
 -- (oauthconnect/driver.lua) with nginx's I/O, a user's transport or store.
+--
+-- Scripts use the @{client} methods; the functions before them are the
+-- provider layer's (oauthconnect/provider.lua), not an application's.
+-- @module oauthconnect.client
 
 local core = require "oauthconnect.core"
 local json = require "oauthconnect.json"
@@ -25,10 +30,17 @@ local JSON_HEADERS = { ["Content-Type"] = "application/json" }
 -- Methods already in upper case (upper() per request costs more than a lookup).
 local VERBS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true, OPTIONS = true }
 
+--- Wraps a core client handle in a @{client} (for oauthconnect.provider).
 -- Wraps a core client. lua_opts: on_token (function), on_device_code
 -- (function), io ("curl", "nginx" or nil to choose by where it runs),
 -- nginx_location, transport (function), store (table); location:
 -- OAuthSettingsLocation as given.
+-- @param handle the core client (`oauthconnect.core.client`)
+-- @tparam table profile the profile it runs
+-- @tparam table lua_opts the Lua-only options (@{oauthconnect.connect_options})
+-- @tparam ?string location OAuthSettingsLocation as given
+-- @int timeout_ms the Timeout property, in milliseconds
+-- @treturn client the client
 function _M.wrap(handle, profile, lua_opts, location, timeout_ms)
   local self = setmetatable({
     core = handle,
@@ -79,6 +91,12 @@ local function io_for(self)
   end
   return io
 end
+--- The performers for this moment (for oauthconnect.provider).
+-- @function io_for
+-- @tparam client self the client
+-- @treturn[1] table|false a driver io table `{http, store, sleep}`, or false for the core's own
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why no driver can run here (an nginx phase without subrequests)
 _M.io_for = io_for
 
 -- Reports new tokens to on_token once per change (login, refresh, another
@@ -92,7 +110,26 @@ local function notify(self)
     if token then self.on_token(token) end
   end
 end
+--- Calls the client's `on_token` once per change of its tokens (for oauthconnect.provider).
+-- @function notify
+-- @tparam client self the client
 _M.notify = notify
+
+--- A token call through the driver for this moment (for oauthconnect.provider).
+-- @function token_call
+-- @tparam client self the client
+-- @string need `"if_due"`, `"force"` or `"connect"`
+-- @treturn[1] oauthconnect.token|true the token table (true for a scheme without tokens)
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
+
+--- An HTTP answer: what @{client:request} returns for any status, and
+-- the second result of the verbs (@{client:get}...).
+-- @table res
+-- @tfield integer status the HTTP status
+-- @tfield table headers the answer's headers, looked up case-insensitively
+-- (`res.headers["content-type"]`); made when first read
+-- @tfield string body the answer's body as received
 
 -- res.headers is made from the core's raw block only when a caller reads
 -- it: most callers never do, and a table of every header per response
@@ -124,9 +161,19 @@ local function perform(self, method, path, query, headers, body, fail_on_http)
   return finish(io, self.core:call_request(method, path, query, headers, body, fail_on_http))
 end
 
+--- A connection: signed requests to the API with JSON in and out, paging,
+-- and the auth plugin for requests sent with your own HTTP client.
+-- Made by `connect`; closed by @{client:close}, `__gc` or `<close>`.
+-- @type client
+
+--- Sends several requests at once.
 -- client:request_many({ {method, path, query, fail_on_http}, ... }): each
 -- request a call of its own, run together (curl multi in scripts, light
 -- threads in nginx, one after another through a user's transport).
+-- @tparam {table,...} reqs requests `{method, path, query, fail_on_http}`
+-- @treturn[1] {res|oauthconnect.err,...} one @{res} or err per request, in order
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why none could be sent
 function _M:request_many(reqs)
   if type(reqs) ~= "table" then error("request_many expects a table of requests", 2) end
   local io, err = io_for(self)
@@ -168,8 +215,15 @@ function _M:request_many(reqs)
   return results, err
 end
 
+--- Sends one request; any HTTP status is an answer.
 -- client:request{method, path, query, json, body, headers} -> res | nil, err
 -- res = {status, headers (case-insensitive), body}. Any HTTP status is a res.
+-- A redirect to another origin is never followed with the token.
+-- @tparam table req `method` (default GET), `path` (or `url`: the API's origin
+-- only), `query` (table), `headers` (table), and `body` (string) or `json` (a table sent as JSON)
+-- @treturn[1] res the answer
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err a transport failure, or a refused redirect
 function _M:request(req)
   if type(req) ~= "table" then error("client:request expects a table", 2) end
   local path = req.path or req.url
@@ -247,16 +301,62 @@ local function call(self, method, path, query, payload)
   return value, res
 end
 
+--- GET path: the decoded JSON answer.
+-- An HTTP error status is `nil, err` (`not_found`, `unauthorized`...).
+-- @string path relative to the API's URL (or an absolute URL of its origin)
+-- @tparam[opt] table query query parameters
+-- @return[1] the decoded JSON (true for an empty body)
+-- @treturn[1] res the answer
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M:get(path, query) return call(self, "GET", path, query) end
+--- POST body (a table is sent as JSON, a string as is): the decoded JSON answer.
+-- @string path relative to the API's URL
+-- @tparam table|string body the body
+-- @tparam[opt] table query query parameters
+-- @return[1] the decoded JSON (true for an empty body)
+-- @treturn[1] res the answer
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M:post(path, body, query) return call(self, "POST", path, query, body == nil and "" or body) end
+--- PUT body: as @{client:post}.
+-- @string path relative to the API's URL
+-- @tparam table|string body the body
+-- @tparam[opt] table query query parameters
+-- @return[1] the decoded JSON (true for an empty body)
+-- @treturn[1] res the answer
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M:put(path, body, query) return call(self, "PUT", path, query, body == nil and "" or body) end
+--- PATCH body: as @{client:post}.
+-- @string path relative to the API's URL
+-- @tparam table|string body the body
+-- @tparam[opt] table query query parameters
+-- @return[1] the decoded JSON (true for an empty body)
+-- @treturn[1] res the answer
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M:patch(path, body, query) return call(self, "PATCH", path, query, body == nil and "" or body) end
+--- DELETE path: as @{client:get}.
+-- @string path relative to the API's URL
+-- @tparam[opt] table query query parameters
+-- @return[1] the decoded JSON (true for an empty body)
+-- @treturn[1] res the answer
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M:delete(path, query) return call(self, "DELETE", path, query) end
 
+--- An iterator over every item of a paged collection.
 -- Every item of a paged collection, in order, across pages. opts.in_flight
 -- (default 1, at most 32) fetches that many pages at once; the items still
 -- come in order, and pages past the last are discarded. opts.on_page(n) is
 -- called with each page's item count as the walk reaches it.
+-- The profile's `pagination` style says how pages are asked for and read
+-- (@{oauthconnect.pagination}); a failed page raises its err.
+-- @string path the collection
+-- @tparam[opt] table query query parameters (a page size goes here: `limit`, `page_size`)
+-- @tparam[opt] table opts `in_flight` (1 to 32) and `on_page` (`function(n)`)
+-- @treturn function the iterator: `for item in client:each(path) do ... end`
 function _M:each(path, query, opts)
   local style = pagination[self.profile.pagination or "page"]
   if not style then error("unknown pagination style " .. tostring(self.profile.pagination), 2) end
@@ -296,7 +396,12 @@ local function token_call(self, need)
 end
 _M.token_call = token_call
 
+--- The current token table.
 -- The current token table (refreshed first when due; always with force).
+-- @bool[opt] force refresh now, even when not due
+-- @treturn[1] oauthconnect.token|true the token table (true for a scheme without tokens)
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M:token(force)
   local token, err = token_call(self, force and "force" or "if_due")
   notify(self)
@@ -311,6 +416,15 @@ end
 -- due. ticket names the credentials, for client:rejected. With a usable
 -- token this does no I/O and makes no string.
 local authorize_now -- the core client's method, looked up once (this runs once per request)
+
+--- The auth plugin: the headers that authenticate a request now.
+-- For a request sent with your own HTTP client; refreshes first when due.
+-- @tparam[opt] table headers the request's headers, to which the auth header is set
+-- (a header of the same name in any case is replaced); a new table when nil
+-- @treturn[1] table the headers
+-- @treturn[1] integer the ticket naming these credentials, for @{client:rejected}
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why there are no usable credentials
 function _M:authorize(headers)
   local handle = self.core
   if not authorize_now then authorize_now = handle.authorize_now end
@@ -331,9 +445,16 @@ function _M:authorize(headers)
   return h, ticket
 end
 
+--- The auth plugin: a request signed with ticket got a 401.
 -- ok, err = client:rejected(ticket): a request signed with ticket got a
 -- 401. true when the next authorize() gives other credentials (newer ones
 -- from the store, or one refresh's); nil, err when there is nothing better.
+-- Once for many reports of one ticket: newer tokens from the store are
+-- adopted, or one refresh runs.
+-- @int ticket what @{client:authorize} returned
+-- @treturn[1] boolean true: the next authorize() gives other credentials
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err there is nothing better (the message says what to do)
 function _M:rejected(ticket)
   if type(ticket) ~= "number" then error("rejected expects the ticket authorize returned", 2) end
   local io, err = io_for(self)
@@ -350,11 +471,17 @@ function _M:rejected(ticket)
   return true
 end
 
+--- The auth plugin in one call: fn sends with fresh headers, once more after a 401.
 -- ... = client:send(fn): calls fn(headers) with fresh auth headers; fn
 -- sends the request with the caller's own client and returns the HTTP
 -- status first (then anything); on 401, when rejected() says other
 -- credentials are in place, fn is called once more. Returns what the last
 -- fn call returned, or nil, err.
+-- @tparam function fn `function(headers)` that sends the request with your own
+-- client and returns the HTTP status first (then anything)
+-- @return[1] what the last call of fn returned
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err no credentials, or nothing better after a 401
 function _M:send(fn)
   if type(fn) ~= "function" then error("send expects a function(headers)", 2) end
   local headers, ticket = self:authorize()
@@ -391,18 +518,29 @@ local function forget(self, revoke)
   return true
 end
 
+--- Removes the stored tokens without asking the server.
 -- ok, err = client:forget(): the stored tokens removed, nothing sent.
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M:forget() return forget(self, false) end
 
+--- Revokes the stored tokens at the server (RFC 7009), then removes them.
 -- ok, err = client:revoke(): the stored refresh token, then the access
 -- token, revoked at the revocation endpoint (OAuthRevocationURL, the
 -- discovery document's or the profile's), then removed. The removal
 -- happens whatever the server answers; err.code "revocation_failed" says
 -- the server did not confirm, "unsupported" that no endpoint is known.
+-- @treturn[1] boolean true
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not (the tokens are removed all the same)
 function _M:revoke() return forget(self, true) end
 
+--- The API's base URL, `{StoreId}` filled in.
+-- @treturn string the URL
 function _M:api_url() return self.core:api_url() end
 
+--- Closes the client; safe to call twice (also on `__gc` and `<close>`).
 function _M:close()
   self.core:close()
 end

@@ -1,3 +1,4 @@
+--- The Lua driver: an engine call's steps run by Lua performers (a transport, a store, nginx).
 -- The Lua driver: runs an engine call (a core call userdata, see
 -- csrc/oc_call.h) with performers for its steps. The decisions stay in the
 -- core; this file only moves bytes between the call and
@@ -11,6 +12,7 @@
 --        user_code, verification_uri_complete, expires_in} (nil: stderr)
 -- Users plug in with connect's `transport` and `store` options, adapted
 -- here to those shapes.
+-- @module oauthconnect.driver
 
 local core = require "oauthconnect.core"
 
@@ -39,7 +41,7 @@ local function store_step(call, store, op, text, expected, n)
   elseif op == "lock" then
     ok, a, b = pcall(store.lock, n)
   elseif op == "unlock" then
-    ok, a = pcall(store.unlock)
+    pcall(store.unlock)
     return call:feed_store(true)
   else -- reserve: a Lua store has nothing to set aside
     return call:feed_store(true)
@@ -79,9 +81,14 @@ local function run(call, io)
   end
 end
 
+--- Runs an engine call to its end with performers.
 -- Runs a started call (or passes nil, err through) to its end and returns
 -- its result; the call is closed, and a Lua store's lock released, even
 -- when a performer raises.
+-- @tparam table io the performers `{http, store, sleep}` (nil http or store: the core's own)
+-- @param call a started core call, or nil
+-- @param[opt] err the error to pass through when call is nil
+-- @return the call's results, or nil, err
 function _M.finish(io, call, err)
   if not call then return nil, err end
   local ok, e = pcall(run, call, io)
@@ -107,9 +114,22 @@ local function header_pairs(lines)
   return out
 end
 
+--- Adapts a user's `transport` option (see @{oauthconnect.connect_options}) to the driver.
 -- transport(req) -> {status, headers = {[lower-case name] = value}, body}
 -- | nil, err (a string, or a table with message and sent), as the README's
 -- "Use your own HTTP client" describes.
+--
+-- The transport is called with `req`: `method` (a string), `url` (absolute),
+-- `headers` (an array of `{name, value}` pairs, the Authorization header
+-- among them), `body` (a string, or nil) and `timeout_ms`. It returns a
+-- table `{status = number, headers = {name = value}, body = string}` for any
+-- HTTP answer, or `nil, err` when nothing came back: err a string, or a
+-- table `{message, sent = false}` when the request certainly did not leave
+-- (a GET that was not sent is tried again; a POST that may have been is
+-- never repeated) and `timed_out = true` for a timeout. A transport that
+-- raises fails the request with its message.
+-- @tparam function transport the user's function(req)
+-- @treturn function the driver's http performer
 function _M.user_transport(transport)
   return function(method, url, lines, body, timeout_ms, max_body)
     local ok, res, err = pcall(transport, { method = method, url = url, headers = header_pairs(lines),
@@ -141,8 +161,26 @@ end
 
 local STORE_FUNCTIONS = { load = true, save = true, lock = true, unlock = true }
 
+--- Checks a user's `store` option (see @{oauthconnect.connect_options}).
 -- Checks a store table (load, save, lock, unlock; remove optional) and
 -- returns it; raises naming what is missing.
+--
+-- The library keeps one opaque text per connection (its settings document)
+-- and asks the store for it:
+--
+--  * `load()` -> the text, or nil when nothing is stored (nil, err on failure)
+--  * `save(text, expected)` -> true; false when the stored text is no longer
+--    `expected` (nil: nothing stored): a compare-and-set; nil, err on failure
+--  * `lock(timeout_ms)` -> true; false while another holds it; nil, err
+--  * `unlock()`
+--  * `remove(expected)` (optional) -> as save, deleting; without it an empty text is saved
+--
+-- The refresh runs under the lock and re-reads the store after taking it, so
+-- processes (and machines) sharing a store refresh once. examples/sqlite_store.lua
+-- is one over SQLite.
+-- @tparam table store the store
+-- @int level the level error() raises at
+-- @treturn table the store
 function _M.check_store(store, level)
   if type(store) ~= "table" then error("store must be a table of functions (load, save, lock, unlock)", level) end
   for name in pairs(STORE_FUNCTIONS) do
@@ -156,7 +194,10 @@ function _M.check_store(store, level)
   return store
 end
 
+--- Sleeps, blocking (in scripts).
 -- Sleeps in scripts (the core's nanosleep).
+-- @function sleep
+-- @number seconds how long
 _M.sleep = core.sleep
 
 setmetatable(_M, { __index = function(_, k) error("oauthconnect.driver has no " .. tostring(k), 2) end })

@@ -1,5 +1,7 @@
+--- The JSON codec the client uses.
 -- The JSON codec the client uses: a private lua-cjson instance, so settings
 -- here never change the application's own `require "cjson"`.
+-- @module oauthconnect.json
 local cjson = require("cjson").new()
 local core = require "oauthconnect.core"
 
@@ -19,6 +21,18 @@ if math.type and math.type(decode("[1]")[1]) == "float" then
   decode = function(text) return integerize(cjson.decode(text)) end
 end
 
+--- Encodes a Lua value as JSON (an empty table is `{}`).
+-- @function encode
+-- @param value the value
+-- @treturn string the JSON text
+
+--- Decodes JSON text (integral numbers as integers, on Lua 5.4); raises on bad JSON.
+-- @function decode
+-- @string text the JSON text
+-- @return the value
+
+--- The value JSON's `null` decodes to.
+-- @field null
 return {
   encode = cjson.encode,
   decode = decode,

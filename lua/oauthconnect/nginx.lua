@@ -1,3 +1,4 @@
+--- The nginx driver: the engine's I/O as nginx subrequests, shared dicts, cosockets and ngx.sleep.
 -- The nginx driver: inside an nginx request handler (OpenResty, or Debian's
 -- libnginx-mod-http-lua) the engine's HTTP steps go out as subrequests to an
 -- internal location that proxies them, its store steps go to nginx's shared
@@ -14,23 +15,31 @@
 -- path. Elsewhere (timer, log, header/body filters, balancer, ssl_*, set)
 -- nginx cannot make subrequests and a call fails with code "unsupported",
 -- unless the client was made with io = "curl" (which blocks the worker).
+-- @module oauthconnect.nginx
 
 local core = require "oauthconnect.core"
 
 local ngx = ngx -- luacheck: ignore (nil outside nginx)
-local ipairs, pairs, tostring, tonumber, error = ipairs, pairs, tostring, tonumber, error
+local ipairs, pairs, tonumber, error = ipairs, pairs, tonumber, error
 
 local _M = { location = "/_oauthconnect" }
 
 local SUBREQUEST_PHASES = { rewrite = true, access = true, content = true }
 local BLOCKING_PHASES = { init = true, init_worker = true }
 
+--- Inside nginx?
 -- Whether this runs inside nginx's Lua module.
+-- @treturn boolean
 function _M.available()
   return ngx ~= nil and ngx.get_phase ~= nil
 end
 
+--- The driver for this moment.
 -- The driver for this moment: "nginx", "curl", or nil, why.
+-- @tparam ?string mode the client's `io` option (`"curl"`, `"nginx"` or nil)
+-- @treturn[1] string `"nginx"` or `"curl"`
+-- @return[2] nil
+-- @treturn[2] string why neither can run in this phase
 function _M.choose(mode)
   if mode == "curl" then return "curl" end
   if not (ngx and ngx.get_phase) then
@@ -58,8 +67,12 @@ local NOT_HONOURED = {
     .. "proxy_ssl_trusted_certificate in oauthconnect.conf (and lua_ssl_trusted_certificate for rediss://)",
 }
 
+--- The property the nginx driver cannot honour, as an error.
 -- nil, or the error naming the first property in props (a table of
 -- canonical names) the nginx driver cannot honour.
+-- @tparam table props the properties given, as a set of canonical names
+-- @string scheme the AuthScheme, upper case
+-- @treturn ?oauthconnect.err the error (code `unsupported`), or nil
 function _M.refused_property(props, scheme)
   for name in pairs(props) do
     local why = NOT_HONOURED[name]
@@ -78,6 +91,7 @@ end
 
 -- ---- HTTP through the internal location ----------------------------------------------
 
+--- In the internal location's rewrite phase (oauthconnect.conf): sets the subrequest up.
 -- In the internal location: the subrequest carries exactly the headers the
 -- core built (a subrequest starts with a copy of its parent's, which may
 -- hold the browser's cookies; they are not the provider's business).
@@ -94,6 +108,7 @@ function _M.subrequest()
   for _, h in ipairs(want) do req.set_header(h[1], h[2]) end
 end
 
+--- In the internal location's header filter (oauthconnect.conf).
 -- In the internal location's header filter: what nginx knows of the
 -- exchange with the server, for the driver to read after the capture; an
 -- answer announcing more than the limit is not read into memory at all.
@@ -110,6 +125,7 @@ function _M.subrequest_answered()
   end
 end
 
+--- In the internal location's body filter (oauthconnect.conf).
 -- In the internal location's body filter: the answer is counted as it
 -- arrives, and what passes the limit is dropped there, so a huge answer
 -- never grows the worker (the capture keeps only what this lets through).
@@ -140,7 +156,10 @@ local function method_code(m)
   return METHODS[m]
 end
 
+--- The HTTP performer for the driver.
 -- The HTTP performer for the driver: one step as a subrequest to location.
+-- @string location the internal location (default `/_oauthconnect`)
+-- @treturn function the performer
 function _M.http(location)
   return function(method, url, lines, body, _, max_body)
     local code = method_code(method)
@@ -182,8 +201,12 @@ end
 
 -- ---- stores ----------------------------------------------------------------------------
 
+--- The Lua store for an OAuthSettingsLocation inside nginx.
 -- The Lua store the nginx driver keeps for OAuthSettingsLocation, or nil
 -- when the client's C store serves (files, memory://); raises on a bad one.
+-- @tparam ?string location OAuthSettingsLocation (`shm://...`, `redis://...`, a file...)
+-- @int timeout_ms the Timeout property, in milliseconds
+-- @treturn ?table a store (@{oauthconnect.store.shm}, @{oauthconnect.store.redis}), or nil
 function _M.store(location, timeout_ms)
   if not location then return nil end
   local scheme = location:match("^(%a[%w+.-]*)://")
@@ -199,6 +222,9 @@ function _M.store(location, timeout_ms)
   return nil
 end
 
+--- Sleeps without blocking the worker (ngx.sleep).
+-- @function sleep
+-- @number s seconds
 _M.sleep = function(s) return ngx.sleep(s) end
 
 return _M

@@ -1,9 +1,11 @@
+--- Pagination styles: how @{oauthconnect.client.client:each} asks for pages and reads them.
 -- Walking paged collections, one style per shape of paged answer (a
 -- profile's pagination field names one: _M.STYLES, or an old name in
 -- _M.ALIASES). Each style says how to ask for page k and how to read a page;
 -- the walker fetches pages (several at once when asked: opts.in_flight) and
 -- yields the items in order. A failed page raises the error object: an iterator cannot
 -- return nil, err without ending the loop silently.
+-- @module oauthconnect.pagination
 
 local json = require "oauthconnect.json"
 local core = require "oauthconnect.core"
@@ -136,9 +138,16 @@ local function page_number_query(q, limit)
   end
 end
 
+--- page_number: `?page=N&limit=M` (Jumpseller).
 -- page_number: ?page=N&limit=M from page 1 (or query.page); the answer is
 -- an array (or an object holding one) and no total is sent, so a page
 -- shorter than the limit is the last one (Jumpseller).
+-- @tparam oauthconnect.client.client client the client
+-- @string path the collection
+-- @tparam ?table query the caller's query
+-- @int in_flight pages fetched at once
+-- @tparam ?function on_page called with each page's item count
+-- @treturn function the iterator over the items
 function _M.page_number(client, path, query, in_flight, on_page)
   check_path(path)
   local q = copy(query)
@@ -154,10 +163,17 @@ function _M.page_number(client, path, query, in_flight, on_page)
   }, in_flight, client.profile.unwrap_envelope, on_page)
 end
 
+--- meta_pagination: `?page=N&limit=M`, read from `meta.pagination` (BigCommerce).
 -- meta_pagination: ?page=N&limit=M; the answer is {data: [...], meta:
 -- {pagination: {current_page, total_pages}}}, the last page the one whose
 -- current_page reaches total_pages (BigCommerce v3). A bare array is paged as
 -- page_number pages it, and an empty answer (204) ends it (BigCommerce v2).
+-- @tparam oauthconnect.client.client client the client
+-- @string path the collection
+-- @tparam ?table query the caller's query
+-- @int in_flight pages fetched at once
+-- @tparam ?function on_page called with each page's item count
+-- @treturn function the iterator over the items
 function _M.meta_pagination(client, path, query, in_flight, on_page)
   check_path(path)
   local q = copy(query)
@@ -176,10 +192,17 @@ function _M.meta_pagination(client, path, query, in_flight, on_page)
   }, in_flight, false, on_page)
 end
 
+--- page_token: `?page_size=M&page_token=T` (Keap v2); one page at a time.
 -- page_token: ?page_size=M&page_token=T, T the previous answer's
 -- next_page_token; the last page has none (or an empty one). One page at a
 -- time: each query needs the answer before it (Keap v2).
-function _M.page_token(client, path, query, in_flight, on_page)
+-- @tparam oauthconnect.client.client client the client
+-- @string path the collection
+-- @tparam ?table query the caller's query
+-- @int _in_flight (one page at a time: each query needs the answer before it)
+-- @tparam ?function on_page called with each page's item count
+-- @treturn function the iterator over the items
+function _M.page_token(client, path, query, _in_flight, on_page)
   check_path(path)
   local q = copy(query)
   local size = page_size(client, q, "page_size")
@@ -198,11 +221,18 @@ function _M.page_token(client, path, query, in_flight, on_page)
   }, 1, false, on_page)
 end
 
+--- offset_limit: `?limit=M&offset=K` (Keap v1).
 -- offset_limit: ?limit=M&offset=K; the answer is an array (or an object
 -- holding one) and a short page is the last ("next" is always sent: Keap
 -- v1). Paths under the profile's token_paging_prefix, and queries that
 -- carry page_size or page_token, are paged as page_token pages them (Keap v2
 -- beside v1 on one API).
+-- @tparam oauthconnect.client.client client the client
+-- @string path the collection
+-- @tparam ?table query the caller's query
+-- @int in_flight pages fetched at once
+-- @tparam ?function on_page called with each page's item count
+-- @treturn function the iterator over the items
 function _M.offset_limit(client, path, query, in_flight, on_page)
   check_path(path)
   local q = copy(query)
@@ -227,7 +257,12 @@ end
 
 -- The styles, named by the shape of the answer; and the names profiles used
 -- before (after the provider that first needed each), still taken.
+--- The styles' names, in the order README lists them.
+-- @table STYLES
 _M.STYLES = { "page_number", "meta_pagination", "offset_limit", "page_token" }
+--- The names profiles used before, each the style it stands for; each is also
+-- a function of this module, the same as its style's (`page`, `bigcommerce`, `offset`).
+-- @table ALIASES
 _M.ALIASES = { page = "page_number", bigcommerce = "meta_pagination", offset = "offset_limit" }
 for old, new in pairs(_M.ALIASES) do _M[old] = _M[new] end
 

@@ -1,3 +1,4 @@
+--- Provider profiles: loading and checking the JSON files and tables that describe a provider.
 -- Provider profiles: the one loader and checker for the built-in JSON files
 -- (lua/oauthconnect/profiles/<name>.json), a file named by the Profile
 -- connection property, and a profile table given to the oauthconnect
@@ -5,6 +6,7 @@
 -- (the core's fields and the Lua layer's): unknown fields, values of the
 -- wrong type and endpoints the core would not send a token to are refused,
 -- naming the file and the field.
+-- @module oauthconnect.profile
 
 local core = require "oauthconnect.core"
 local json = require "oauthconnect.json"
@@ -28,6 +30,10 @@ local CLIENT_AUTH = { body = true, basic = true, basic_raw = true, json = true }
 local function is_name(s)
   return type(s) == "string" and #s <= NAME_MAX and s:find(NAME_PATTERN) ~= nil
 end
+--- Whether s can name a provider (letters, digits, `-` and `_`, at most 64).
+-- @function is_name
+-- @param s any value
+-- @treturn boolean
 _M.is_name = is_name
 
 -- The type of a value as a profile's author wrote it.
@@ -145,9 +151,14 @@ function check_value(field, spec, v)
   error("profile_fields.lua: field " .. field .. " has the unknown type " .. tostring(t))
 end
 
+--- Checks a profile table against the field list.
 -- t checked against the field list: a new table, or nil, problem
 -- ({ field, message, code }: invalid_argument for a field no profile has or
 -- a value of the wrong type, insecure_url or bad_value for an endpoint).
+-- @tparam table t the profile
+-- @treturn[1] table the checked copy (pagination aliases resolved)
+-- @return[2] nil
+-- @treturn[2] table the problem `{field, message, code [, unknown]}`
 function _M.check(t)
   local out = {}
   for k, v in pairs(t) do
@@ -174,8 +185,14 @@ local function file_error(path, property, message, field)
   return core.error("bad_value", prefix .. message, { property = property, field = field, path = path })
 end
 
+--- Loads and checks a profile file.
 -- The profile in the JSON file at path, checked: a table, or nil, err.
 -- property names the connection property the path came from (for messages).
+-- @string path the file
+-- @tparam ?string property the property that named it
+-- @treturn[1] table the profile
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err code `bad_value`, with `field` and `path`
 function _M.load_file(path, property)
   local text, rerr = core.read_data_file(path, "profile file", FILE_MAX)
   if text == false then
@@ -210,13 +227,18 @@ local function json_path()
   return table.concat(templates, ";")
 end
 
+--- The file of a built-in profile.
 -- The file of the built-in profile name, or nil.
+-- @string name the provider's name
+-- @treturn ?string the path
 function _M.builtin_path(name)
   if not is_name(name) then return nil end
   return (package.searchpath("oauthconnect.profiles." .. name, json_path()))
 end
 
+--- Where built-in profiles may be.
 -- The directories the built-in profiles may be in, in package.path's order.
+-- @treturn {string,...} the directories
 function _M.builtin_dirs()
   local dirs, seen = {}, {}
   for template in package.path:gmatch("[^;]+") do
@@ -234,9 +256,14 @@ end
 
 local builtins = {}
 
+--- A built-in profile, loaded once.
 -- The built-in profile name (its file's name), checked and kept for the
 -- process: a table, or nil, err. A file whose name field is not its file
 -- name is refused: the registry and the settings files go by that name.
+-- @string name the provider's name
+-- @treturn[1] table the profile
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M.builtin(name)
   if builtins[name] then return builtins[name] end
   local path = _M.builtin_path(name)
@@ -258,8 +285,11 @@ end
 -- What describes the custom profile itself rather than a default.
 local NOT_INHERITED = { description = true, aliases = true }
 
+--- A profile laid over the custom one.
 -- profile laid over the custom one: what it leaves out keeps the custom
 -- profile's safe defaults (PKCE on, above all).
+-- @tparam table profile a checked profile
+-- @treturn table the merged profile
 function _M.over_custom(profile)
   local merged = {}
   for k, v in pairs(assert(_M.builtin("custom"))) do
@@ -277,10 +307,16 @@ local function expand_home(path)
   return path
 end
 
+--- The profile a `Profile=` property names.
 -- The profile a Profile= value names: the file (~ expanded) checked and laid
 -- over the custom profile; a file without a name is named after itself
 -- (acme.json: "acme"), and one without a title takes its name. A table, or
 -- nil, err (code bad_value, property Profile, and field when one is at fault).
+-- @string value the property's value (a path)
+-- @tparam[opt="Profile"] string property the property's name, for messages
+-- @treturn[1] table the profile
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M.from_property(value, property)
   property = property or "Profile"
   if type(value) ~= "string" or value == "" then

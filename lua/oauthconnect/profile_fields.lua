@@ -1,3 +1,4 @@
+--- Every field a provider profile may hold, with its type.
 -- Every field a provider profile may hold, with its type: the core's
 -- (csrc/oc_profile_fields.h, through core.profile_fields()) and, listed here,
 -- those only the Lua layer reads. lua/oauthconnect/profile.lua checks every
@@ -9,6 +10,10 @@
 -- an endpoint: https, or http to a loopback host; no #fragment), "names" (an
 -- array of provider names), "pagination" (a style of oauthconnect.pagination),
 -- or "table" with its own fields (required ones marked).
+--
+-- The module is a table `{list = {field, ...}, by_name = {name = field}}`, each
+-- field `{name, type, doc [, core] [, fields]}`.
+-- @module oauthconnect.profile_fields
 
 local core = require "oauthconnect.core"
 
@@ -29,7 +34,8 @@ local LUA_FIELDS = {
     fields = { header = { type = "string", required = true }, key_name = { type = "string" } } },
   { name = "signed_payload", type = "table",
     doc = "verify_signed_payload: an HS256 JWT under the client secret naming the store",
-    fields = { store_from = { type = "string", required = true }, store_prefix = { type = "string", required = true } } },
+    fields = { store_from = { type = "string", required = true },
+      store_prefix = { type = "string", required = true } } },
 }
 
 -- The core's fields whose strings are endpoints.

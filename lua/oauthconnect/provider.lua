@@ -1,7 +1,12 @@
+--- Provider modules: connect, login and the web flow, bound to a profile.
 -- Builds a provider module (jumpseller, bigcommerce, infusionsoft, ...) from a
 -- profile: connect, login, and the web-flow helpers CData exposes as stored
 -- procedures (GetOAuthAuthorizationURL, GetOAuthAccessToken,
 -- RefreshOAuthAccessToken).
+--
+-- The functions here take the profile first; a @{ProviderModule} (what
+-- `require "jumpseller"` returns) binds them to its profile.
+-- @module oauthconnect.provider
 
 local core = require "oauthconnect.core"
 local client = require "oauthconnect.client"
@@ -140,7 +145,15 @@ local function one_off(profile, options, extra)
   return client.wrap(handle, used, lua_opts, location, timeout)
 end
 
+--- A client ready for requests.
 -- A client ready for requests, or nil, err.
+-- @tparam table profile the provider's profile
+-- @tparam string|table options a connection string or a table of properties (and
+-- @{oauthconnect.connect_options})
+-- @tparam[opt] table extra more properties and Lua options, which win
+-- @treturn[1] oauthconnect.client the client
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M.connect(profile, options, extra)
   local c, err = one_off(profile, options, extra)
   if not c then return nil, err end
@@ -153,7 +166,14 @@ function _M.connect(profile, options, extra)
   return c
 end
 
+--- Runs the browser login now.
 -- Runs the browser login now, whatever is stored; returns the token table.
+-- @tparam table profile the provider's profile
+-- @tparam string|table options connection properties
+-- @tparam[opt] table extra more properties and Lua options
+-- @treturn[1] oauthconnect.token the token table
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not (`unsupported` inside nginx: use the web flow)
 function _M.login(profile, options, extra)
   local c, err = one_off(profile, options, extra)
   if not c then return nil, err end
@@ -176,11 +196,20 @@ function _M.login(profile, options, extra)
   return token, lerr
 end
 
+--- The authorization URL for the web flow.
 -- url, state, code_verifier (nil unless the provider takes PKCE) | nil, err.
 -- The verifier is also kept (in the store, else in this process) for ten
 -- minutes, for get_access_token to find by the callback's state.
 -- extra.redirect_uri replaces CallbackURL for this login (an app registered
 -- with several).
+-- @tparam table profile the provider's profile
+-- @tparam string|table options connection properties
+-- @tparam[opt] table extra more properties; `redirect_uri` for this login
+-- @treturn[1] string the URL
+-- @treturn[1] string the state
+-- @treturn[1] ?string the PKCE code verifier
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M.get_authorization_url(profile, options, extra)
   local redirect_uri
   if type(extra) == "table" and extra.redirect_uri ~= nil then
@@ -214,10 +243,11 @@ end
 local function callback_error(query, options)
   local props, _, err = split(options)
   if not props then return err end
-  local _, refused = core.check_callback(query, props) -- it carries no code: refused
-  return refused
+  local _, refusal = core.check_callback(query, props) -- it carries no code: refused
+  return refusal
 end
 
+--- Exchanges the callback's code for tokens.
 -- Exchanges the code from the callback for tokens (stored when
 -- OAuthSettingsLocation is set). code may be the callback's whole query
 -- table: its state then names the login get_authorization_url started,
@@ -225,6 +255,13 @@ end
 -- redirect_uri, on_token and provider extras (context, scope); only params
 -- and the library's own records choose the verifier and redirect URI, never
 -- the callback's query.
+-- @tparam table profile the provider's profile
+-- @tparam string|table options connection properties
+-- @tparam string|table code the code, or the callback's whole query
+-- @tparam[opt] table params code_verifier, redirect_uri, on_token, provider extras
+-- @treturn[1] oauthconnect.token the token table
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M.get_access_token(profile, options, code, params)
   if params ~= nil and type(params) ~= "table" then error("params must be a table", 2) end
   params = params or {}
@@ -268,7 +305,14 @@ function _M.get_access_token(profile, options, code, params)
   return token, err
 end
 
+--- Refreshes now.
 -- Refreshes now from OAuthRefreshToken or the stored refresh token.
+-- @tparam table profile the provider's profile
+-- @tparam string|table options connection properties
+-- @tparam[opt] table extra more properties and Lua options
+-- @treturn[1] oauthconnect.token the new token table
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not
 function _M.refresh_access_token(profile, options, extra)
   local c, err = one_off(profile, options, extra)
   if not c then return nil, err end
@@ -336,16 +380,88 @@ local function payload_verifier(spec)
   end
 end
 
+--- The provider module for a profile.
 -- The module a provider file returns: the functions above bound to profile.
+-- @tparam table profile a checked profile
+-- @treturn ProviderModule the module
 function _M.module(profile)
   local m = { profile = profile, _VERSION = core._VERSION }
   if profile.webhook then m.verify_webhook = webhook_verifier(profile.webhook) end
   if profile.signed_payload then m.verify_signed_payload = payload_verifier(profile.signed_payload) end
+
+  --- A provider module: what `require "jumpseller"` (`"bigcommerce"`,
+  -- `"infusionsoft"`, `"keap"`) and @{oauthconnect.provider} return: the functions
+  -- above bound to one profile, and the signature checks the profile names.
+  -- @type ProviderModule
+
+  --- The profile the module is bound to (a table).
+  -- @table ProviderModule.profile
+
+  --- Connects: a client ready for requests.
+  -- @function ProviderModule.connect
+  -- @tparam string|table options a connection string or a table of properties (and
+  -- @{oauthconnect.connect_options})
+  -- @tparam[opt] table extra more properties and Lua options, which win
+  -- @treturn[1] oauthconnect.client the client
+  -- @return[2] nil
+  -- @treturn[2] oauthconnect.err why not
   function m.connect(options, extra) return _M.connect(profile, options, extra) end
+  --- Runs the browser login now, whatever is stored.
+  -- @function ProviderModule.login
+  -- @tparam string|table options connection properties
+  -- @tparam[opt] table extra more properties and Lua options
+  -- @treturn[1] oauthconnect.token the token table
+  -- @return[2] nil
+  -- @treturn[2] oauthconnect.err why not
   function m.login(options, extra) return _M.login(profile, options, extra) end
+  --- The web flow's authorization URL (CData's GetOAuthAuthorizationURL).
+  -- @function ProviderModule.get_authorization_url
+  -- @tparam string|table options connection properties
+  -- @tparam[opt] table extra more properties; `redirect_uri` for this login
+  -- @treturn[1] string the URL
+  -- @treturn[1] string the state
+  -- @treturn[1] ?string the PKCE code verifier
+  -- @return[2] nil
+  -- @treturn[2] oauthconnect.err why not
   function m.get_authorization_url(options, extra) return _M.get_authorization_url(profile, options, extra) end
+  --- Exchanges the callback's code for tokens (CData's GetOAuthAccessToken).
+  -- @function ProviderModule.get_access_token
+  -- @tparam string|table options connection properties
+  -- @tparam string|table code the code, or the callback's whole query
+  -- (BigCommerce: `ngx.req.get_uri_args()`, whose context and scope go along)
+  -- @tparam[opt] table params code_verifier, redirect_uri, on_token, provider extras
+  -- @treturn[1] oauthconnect.token the token table
+  -- @return[2] nil
+  -- @treturn[2] oauthconnect.err why not
   function m.get_access_token(options, code, params) return _M.get_access_token(profile, options, code, params) end
+  --- Refreshes now (CData's RefreshOAuthAccessToken).
+  -- @function ProviderModule.refresh_access_token
+  -- @tparam string|table options connection properties
+  -- @tparam[opt] table extra more properties and Lua options
+  -- @treturn[1] oauthconnect.token the new token table
+  -- @return[2] nil
+  -- @treturn[2] oauthconnect.err why not
   function m.refresh_access_token(options, extra) return _M.refresh_access_token(profile, options, extra) end
+  --- Verifies a webhook's signature (profiles with `webhook`: Jumpseller).
+  -- Base64(HMAC-SHA256(raw body, key)) in the profile's header, compared in constant time.
+  -- @function ProviderModule.verify_webhook
+  -- @string raw_body the body exactly as received
+  -- @tparam string|table signature the header's value, or the request's headers
+  -- @string key the key (Jumpseller: the store's hooks token); an empty one raises
+  -- @treturn[1] boolean true
+  -- @return[2] nil
+  -- @treturn[2] oauthconnect.err code `bad_signature`, saying which check failed
+
+  --- Verifies a signed payload (profiles with `signed_payload`: BigCommerce's
+  -- load, uninstall and remove_user callbacks): an HS256 JWT under the client secret.
+  -- @function ProviderModule.verify_signed_payload
+  -- @string jwt the `signed_payload_jwt`
+  -- @string client_secret the app's client secret
+  -- @string client_id the app's client id (the JWT's `aud`)
+  -- @int[opt=60] leeway seconds of clock skew for exp and nbf (0 to 3600)
+  -- @treturn[1] table the claims, with `store_hash` taken from `sub`
+  -- @return[2] nil
+  -- @treturn[2] oauthconnect.err code `bad_signature`, saying which check failed
   return m
 end
 

@@ -1,9 +1,11 @@
+--- The registry of providers: the built-in profiles, by name and alias.
 -- The registry of providers: every built-in profile
 -- (oauthconnect/profiles/<name>.json in any directory of package.path), by
 -- its name and its aliases. The provider modules (require "jumpseller",
 -- "keap", ...), the oauthconnect command's providers and its help all read
 -- it, so a new provider is one JSON file (and a one-line module file when
 -- `require "name"` is wanted).
+-- @module oauthconnect.providers
 
 local core = require "oauthconnect.core"
 local profile = require "oauthconnect.profile"
@@ -49,12 +51,17 @@ local function scan()
   return registry
 end
 
+--- The providers.
 -- The providers: { { name, title, aliases = {...}, api_url }, ... }, sorted by name.
+-- @treturn {table,...} the providers
 function _M.list()
   return scan().list
 end
 
+--- The provider a name stands for.
 -- The provider a name or alias stands for (case-insensitive), or nil.
+-- @string name a name or alias (`"keap"`)
+-- @treturn ?string the provider's name (`"infusionsoft"`)
 function _M.resolve(name)
   if type(name) ~= "string" then return nil end
   local lower = name:lower()
@@ -66,7 +73,12 @@ function _M.resolve(name)
   return scan().names[lower]
 end
 
+--- A provider's profile.
 -- The profile of a provider (by name or alias): a table, or nil, err.
+-- @string name a name or alias
+-- @treturn[1] table the profile
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err code `invalid_argument`, listing the providers
 function _M.profile(name)
   local canonical = _M.resolve(name)
   if not canonical then
@@ -77,9 +89,12 @@ end
 
 local modules = {}
 
+--- A provider's module.
 -- The provider module (connect, login, the web flow, verifiers) of a name or
 -- alias; one table per provider, whatever name reached it. Raises for a
 -- name no profile has.
+-- @string name a name or alias
+-- @treturn oauthconnect.provider.ProviderModule the module
 function _M.module(name)
   local canonical = _M.resolve(name)
   if not canonical then error(("unknown provider '%s': %s"):format(tostring(name), _M.help()), 2) end
@@ -91,8 +106,10 @@ function _M.module(name)
   return modules[canonical]
 end
 
+--- The providers, as the command's help lists them.
 -- The providers as a command's help names them: "bigcommerce, custom,
 -- infusionsoft (keap), jumpseller".
+-- @treturn string the list
 function _M.help()
   local parts = {}
   for i, entry in ipairs(_M.list()) do

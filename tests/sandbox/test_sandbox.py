@@ -1015,6 +1015,17 @@ class KeapTest(ProviderTestCase):
                                      {"X-Keap-API-Key": "KeapAK-sandbox-pat"})
         self.assertEqual(status, 400)
 
+    def test_update_contact(self):
+        key = {"X-Keap-API-Key": "KeapAK-sandbox-pat"}
+        status, _, body = self.sbx.json("PATCH", "/crm/rest/v1/contacts/7", {"family_name": "Updated"}, key)
+        self.assertEqual(status, 200)
+        self.assertEqual((body["id"], body["family_name"], body["given_name"]), (7, "Updated", "Grace"))
+        self.assertEqual(self.api("/crm/rest/v1/contacts/7")[2]["family_name"], "Updated")
+        self.assertNotEqual(body["last_updated"], body["date_created"])
+        self.assertEqual(self.sbx.json("PATCH", "/crm/rest/v1/contacts/99999", {"given_name": "X"}, key)[0], 404)
+        self.assertEqual(self.sbx.json("PATCH", "/crm/rest/v1/contacts/7", {"given_name": 5}, key)[0], 400)
+        self.assertEqual(self.sbx.json("PATCH", "/crm/rest/v1/contacts/7", ["x"], key)[0], 400)
+
     def test_rate_limit(self):
         self.sbx.control("POST", "config", {"rate_limit_per_second": 1})
         self.assertEqual(self.api("/crm/rest/v1/contacts/2")[0], 200)

@@ -1,9 +1,11 @@
+--- A Redis store over nginx cosockets: `OAuthSettingsLocation=redis://...` inside nginx.
 -- The Redis store over nginx cosockets: the same keys, lock and scripts as
 -- the C store (csrc/oc_store_redis.c), but every byte goes through nginx, so
 -- a worker never blocks on Redis. The core formats the commands and parses
 -- the replies (hiredis); this file moves them. TLS (rediss://) is verified
 -- against lua_ssl_trusted_certificate, which nginx.conf must set.
 -- A store table in the shape the Lua driver takes (oauthconnect/driver.lua).
+-- @module oauthconnect.store.redis
 
 local core = require "oauthconnect.core"
 
@@ -37,7 +39,13 @@ local function command(sock, reader, ...)
   end
 end
 
+--- A store (the shape of @{oauthconnect.driver.check_store}) for a location.
 -- A store for location (redis://... or rediss://...), or nil, err.
+-- @string location `redis://[user:password@]host[:port][/db]/key` (or `rediss://`)
+-- @int[opt] timeout_ms each command's limit (at most 5000)
+-- @treturn[1] table the store
+-- @return[2] nil
+-- @treturn[2] oauthconnect.err why not (a malformed location)
 function _M.new(location, timeout_ms)
   local t, err = core.redis_target(location)
   if not t then return nil, err end
@@ -113,7 +121,7 @@ function _M.new(location, timeout_ms)
     return v == 1
   end
   function store.save(text, expected)
-    local ok, err = cas("save", text, expected or "", expected and "1" or "0")
+    local ok, serr = cas("save", text, expected or "", expected and "1" or "0")
     if ok == nil then
       -- the reply was lost (a timeout, a closed connection): the script may
       -- have run; what Redis holds says (as the C store does)
@@ -121,7 +129,7 @@ function _M.new(location, timeout_ms)
       if now == text then return true end
       if now == expected then return cas("save", text, expected or "", expected and "1" or "0") end
     end
-    return ok, err
+    return ok, serr
   end
   function store.remove(expected)
     return cas("remove", expected or "", expected and "1" or "0")

@@ -1,3 +1,4 @@
+--- A store in an nginx shared dict: `OAuthSettingsLocation=shm://DICT[/KEY]`.
 -- The settings document in an nginx shared dict, for every worker of one
 -- nginx: OAuthSettingsLocation=shm://DICT (or shm://DICT/KEY, several
 -- connections in one dict). The dict is declared in nginx.conf:
@@ -6,6 +7,7 @@
 -- The lock is an add with an expiry (a worker that dies holding it frees it
 -- when it lapses); every write happens under it, so the compare and the set
 -- of a save cannot interleave with another worker's.
+-- @module oauthconnect.store.shm
 
 local ngx = ngx -- luacheck: ignore (nil outside nginx)
 local tostring, error = tostring, error
@@ -14,7 +16,10 @@ local _M = {}
 
 local counter = 0
 
+--- A store (the shape of @{oauthconnect.driver.check_store}) for a location.
 -- A store for location, or raises naming the directive that is missing.
+-- @string location `shm://DICT` or `shm://DICT/KEY`
+-- @treturn table the store
 function _M.new(location)
   local name, key = location:match("^[sS][hH][mM]://([^/]+)/?(.*)$")
   if not name then

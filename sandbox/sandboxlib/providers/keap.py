@@ -132,10 +132,12 @@ class Keap(Provider):
         if tail == "account/profile" and req.method == "GET":
             return Response.json(200, {"name": "Sandbox Business", "email": "owner@" + TENANT,
                                        "time_zone": "America/Phoenix", "currency_code": "USD"})
-        if tail.startswith("contacts/") and req.method == "GET":
+        if tail.startswith("contacts/") and req.method in ("GET", "PATCH"):
             contact = self._contact(tail[len("contacts/"):])
             if contact is None:
                 return Response.json(404, {"message": "Contact not found"})
+            if req.method == "PATCH":
+                return self._update(req, contact)
             return Response.json(200, _v1_view(contact))
         return None
 
@@ -219,6 +221,27 @@ class Keap(Provider):
         }
         self.contacts[cid] = contact
         return Response.json(201, view(contact))
+
+    def _update(self, req, contact):
+        """REST v1 "Update a Contact": PATCH /v1/contacts/{id} with the fields
+        to change; the answer is the whole contact as it now is."""
+        try:
+            data = req.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return _bad_request("Input could not be converted to a valid request")
+        for key in ("given_name", "family_name"):
+            if key in data and not isinstance(data[key], str):
+                return _bad_request("%s must be a string" % key)
+        for key in ("email_addresses", "phone_numbers"):
+            if key in data and not isinstance(data[key], list):
+                return _bad_request("%s must be a list" % key)
+        for key in ("given_name", "family_name", "email_addresses", "phone_numbers"):
+            if key in data:
+                contact[key] = data[key]
+        contact["updated"] = _iso(datetime.datetime.now(datetime.timezone.utc))
+        return Response.json(200, _v1_view(contact))
 
     # -- throttle headers -----------------------------------------------------------
 
