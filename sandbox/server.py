@@ -46,7 +46,8 @@ def parse_args(argv):
                    help="access token lifetime in seconds (default: jumpseller and "
                         "generic 3600, keap 86400, bigcommerce never expires)")
     p.add_argument("--client-id", default="sandbox-client-id")
-    p.add_argument("--client-secret", default="sandbox-client-secret")
+    # also from the environment, so a test can keep it off every command line
+    p.add_argument("--client-secret", default=os.environ.get("SANDBOX_CLIENT_SECRET", "sandbox-client-secret"))
     p.add_argument("--client-auth", choices=("any", "basic", "post"), default="any",
                    help="generic: the client authentication the token endpoint takes "
                         "(RFC 6749 2.3.1: basic is the one every server must)")

@@ -20,8 +20,12 @@ describe("the command's header and curl", function()
 
   -- OAUTHCONNECT_<NAME>=... for a logged-in connection of provider.
   local function logged_in(provider, module, name)
-    sandbox = H.sandbox(provider)
-    local base = { OAuthSettingsLocation = H.tmpdir() .. "/s.json", CallbackURL = "http://127.0.0.1:1/callback" }
+    -- a secret of this run alone: the process-list check must not meet
+    -- another run's command lines quoting the sandbox's default one
+    local secret = ("cli-plugin-secret-%d-%d"):format(H.pid, math.random(1, 1e9))
+    sandbox = H.sandbox(provider, { env = { SANDBOX_CLIENT_SECRET = secret } })
+    local base = { OAuthSettingsLocation = H.tmpdir() .. "/s.json", CallbackURL = "http://127.0.0.1:1/callback",
+      OAuthClientSecret = secret }
     local props = provider == "keap" and sandbox:keap_props(base)
       or provider == "bigcommerce" and sandbox:bigcommerce_props(base) or sandbox:jumpseller_props(base)
     local code, cb = sandbox:authorize({ redirect_uri = props.CallbackURL })

@@ -100,7 +100,10 @@ function H.sandbox(provider, opts)
   for _, a in ipairs(opts) do args[#args + 1] = a end
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = shell_quote(a) end
-  os.execute(table.concat(quoted, " ") .. " >/dev/null 2>" .. shell_quote(dir .. "/stderr") .. " &")
+  -- opts.env: variables for the server (kept off its command line)
+  local env = ""
+  for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. shell_quote(v) .. "; export " .. k .. "; " end
+  os.execute(env .. table.concat(quoted, " ") .. " >/dev/null 2>" .. shell_quote(dir .. "/stderr") .. " &")
   local deadline = H.now() + 15
   local info
   while H.now() < deadline do
