@@ -356,6 +356,14 @@ static void try_lock(oc_call *call)
         lock_pause(call);
         return;
     }
+    /* The owner this call waited for may have done its work (in nginx a
+       worker's requests queue behind one refresh): then the store is not
+       asked, by each of them in turn. */
+    if (call->lock_unneeded && call->lock_pause > 1 && call->lock_unneeded(call)) {
+        call->lock_unneeded = NULL;
+        call->lock_otherwise(call);
+        return;
+    }
     c->lock_owner = call;
     if (!c->store) {
         call->locked = 1;
@@ -368,7 +376,8 @@ static void try_lock(oc_call *call)
         call->out.lock_wait_ms = 0;
 }
 
-void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
+void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*unneeded)(oc_call *call),
+                         oc_cont otherwise)
 {
     call->lock_then = then;
     if (call->locked) {
@@ -378,7 +387,14 @@ void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
     call->lock_timeout_ms = timeout_ms;
     call->lock_deadline = oc_monotonic_ms() + timeout_ms;
     call->lock_pause = 1;
+    call->lock_unneeded = unneeded;
+    call->lock_otherwise = otherwise;
     try_lock(call);
+}
+
+void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
+{
+    oc_call_lock_unless(call, timeout_ms, then, NULL, NULL);
 }
 
 static void unlocked(oc_call *call)

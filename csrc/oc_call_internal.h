@@ -62,6 +62,8 @@ struct oc_call {
     int locked;
     oc_cont lock_then, load_then;
     int64_t lock_deadline, lock_pause, lock_timeout_ms;
+    int (*lock_unneeded)(oc_call *call); /* see oc_call_lock_unless */
+    oc_cont lock_otherwise;
     oc_settings doc;
     oc_buf doc_text;     /* the text doc was read from: the save's expected text */
     int doc_found;
@@ -135,6 +137,11 @@ int oc_call_retry_fits(const oc_call *call, int64_t wait);
 /* The client's lock (in-process first, then the store's), waiting up to
    timeout_ms; then `then`. A failure ends the call. */
 void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then);
+/* The same, but when another call of this client held the lock and
+   unneeded(call) says its work made this one's unnecessary, `otherwise`
+   runs instead, the lock not taken (the store not asked). */
+void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*unneeded)(oc_call *call),
+                         oc_cont otherwise);
 /* Releases the lock when held; then `then`. */
 void oc_call_unlock(oc_call *call, oc_cont then);
 

@@ -575,6 +575,15 @@ static void acquire_reserved(oc_call *call)
     token_send(call);
 }
 
+/* Another call of this client renewed while this one waited its turn. */
+static int renewed_meanwhile(oc_call *call)
+{
+    oc_client *c = call->c;
+    return c->token.access_token &&
+           (call->rejected ? strcmp(c->token.access_token, call->rejected) != 0
+                           : call->why == WHY_DUE && !oc_token_due(&c->token, oc_now_ms(), c->leeway_s));
+}
+
 /*
  * Single flight: under the lock, the store read again; if another client
  * or process already renewed (the stored access token is not the one seen
@@ -613,10 +622,7 @@ static void acquire_loaded(oc_call *call)
             return;
         }
     }
-    /* Another call of this client renewed while this one waited its turn. */
-    if (c->token.access_token &&
-        (call->rejected ? strcmp(c->token.access_token, call->rejected) != 0
-                        : call->why == WHY_DUE && !oc_token_due(&c->token, oc_now_ms(), c->leeway_s))) {
+    if (renewed_meanwhile(call)) {
         oc_call_unlock(call, acquired);
         return;
     }
@@ -701,7 +707,7 @@ void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_co
         return;
     }
     call->failed_refreshes = c->failed_refreshes;
-    oc_call_lock(call, oc_client_lock_timeout(c, 0), acquire_locked);
+    oc_call_lock_unless(call, oc_client_lock_timeout(c, 0), acquire_locked, renewed_meanwhile, acquired);
 }
 
 /* ---- a set a full disk kept in memory --------------------------------------------------- */
