@@ -13,29 +13,48 @@ local dict = ngx.shared.lateness
 -- ---- the timer --------------------------------------------------------------------------
 
 -- Each worker's worst lateness since the driver last bumped "epoch", and
--- how many ticks were late by more than 5, 10 and 20 ms, published in the
--- dict as "w:PID" = "worst_ms ticks over5 over10 over20 worst_at".
+-- how many ticks were late by more than 5, 10 and 20 ms. The kernel's
+-- schedstat (time running, time runnable but waiting for a CPU) splits a
+-- late tick: "own" lateness is what is left once the wait for a CPU (other
+-- processes on the machine) is taken off: the worker running or blocked.
+-- Published in the dict as "w:PID" = "worst ticks over5 over10 over20
+-- worst_at worst_run worst_wait own own_at own_run" (ms; at: epoch s).
 local state = { epoch = -1 }
+
+-- ms this process has run, and waited runnable, so far
+local function sched()
+  local f = io.open("/proc/self/schedstat")
+  if not f then return 0, 0 end
+  local run, wait = f:read("*n", "*n")
+  f:close()
+  return (run or 0) / 1e6, (wait or 0) / 1e6
+end
 
 local function tick(premature)
   if premature then return end
   ngx.update_time()
   local now = ngx.now()
+  local run, wait = sched()
   local epoch = dict:get("epoch") or 0
   local s = state
   if epoch ~= s.epoch then
-    s.epoch, s.last, s.worst, s.worst_at, s.ticks, s.over5, s.over10, s.over20 = epoch, now, 0, 0, 0, 0, 0, 0
+    s.epoch, s.last, s.run, s.wait = epoch, now, run, wait
+    s.worst, s.worst_at, s.worst_run, s.worst_wait, s.ticks, s.over5, s.over10, s.over20 = 0, 0, 0, 0, 0, 0, 0, 0
+    s.own, s.own_at, s.own_run = 0, 0, 0
     return
   end
   local late = (now - s.last - PERIOD) * 1000
-  s.last = now
+  local ran, waited = run - s.run, wait - s.wait
+  s.last, s.run, s.wait = now, run, wait
   s.ticks = s.ticks + 1
   if late > 5 then s.over5 = s.over5 + 1 end
   if late > 10 then s.over10 = s.over10 + 1 end
   if late > 20 then s.over20 = s.over20 + 1 end
-  if late > s.worst then s.worst, s.worst_at = late, now end
-  dict:set("w:" .. ngx.worker.pid(), ("%.1f %d %d %d %d %.3f"):format(s.worst, s.ticks, s.over5, s.over10,
-    s.over20, s.worst_at))
+  if late > s.worst then s.worst, s.worst_at, s.worst_run, s.worst_wait = late, now, ran, waited end
+  local own = late - waited
+  if own > s.own then s.own, s.own_at, s.own_run = own, now, ran end
+  dict:set("w:" .. ngx.worker.pid(), ("%.1f %d %d %d %d %.3f %.1f %.1f %.1f %.3f %.1f"):format(s.worst, s.ticks,
+    s.over5, s.over10, s.over20, s.worst_at, s.worst_run, s.worst_wait, s.own, s.own_at, s.own_run))
 end
 
 function _M.init_worker()
@@ -57,9 +76,11 @@ function _M.report()
   for _, k in ipairs(dict:get_keys(0)) do
     local pid = k:match("^w:(%d+)$")
     if pid then
-      local worst, ticks, o5, o10, o20, at = dict:get(k):match("^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$")
-      workers[#workers + 1] = { pid = tonumber(pid), worst_ms = tonumber(worst), ticks = tonumber(ticks),
-        over5 = tonumber(o5), over10 = tonumber(o10), over20 = tonumber(o20), worst_at = tonumber(at) }
+      local f = {}
+      for v in dict:get(k):gmatch("%S+") do f[#f + 1] = tonumber(v) end
+      workers[#workers + 1] = { pid = tonumber(pid), worst_ms = f[1], ticks = f[2], over5 = f[3], over10 = f[4],
+        over20 = f[5], worst_at = f[6], worst_run_ms = f[7], worst_wait_ms = f[8], own_ms = f[9], own_at = f[10],
+        own_run_ms = f[11] }
     end
     local status = k:match("^s:(%d+)$")
     if status then statuses[status] = dict:get(k) end
