@@ -124,6 +124,43 @@ void oc_call_fail(oc_call *call, const oc_error *e)
     oc_call_finish(call, e->code);
 }
 
+/*
+ * A server that refused the client's credentials (invalid_client) may take
+ * them the other way: RFC 6749 2.3.1 makes HTTP Basic the one every server
+ * must support and the form body optional, and servers differ. The grant
+ * was not looked at (client authentication comes first), so the same
+ * request goes once more with the credentials moved: a code or refresh
+ * token is not spent by the refusal.
+ */
+int oc_call_switch_client_auth(oc_call *call, const char *what)
+{
+    oc_client *c = call->c;
+    oc_client_auth to;
+    if (call->auth_switched || !c->flow.client_secret ||
+        strcmp(call->err.oauth_error, "invalid_client") != 0)
+        return 0;
+    if (call->tr.auth == OC_CLIENT_AUTH_BODY)
+        to = OC_CLIENT_AUTH_BASIC;
+    else if (call->tr.auth == OC_CLIENT_AUTH_BASIC || call->tr.auth == OC_CLIENT_AUTH_BASIC_RAW)
+        to = OC_CLIENT_AUTH_BODY;
+    else
+        return 0;
+    if (oc_token_request_reauth(&c->flow, &call->tr, to, NULL) != OC_OK)
+        return 0;
+    oc_logf(c->log, 1, "%s: the server refused the client's credentials %s; sending them %s", what,
+            to == OC_CLIENT_AUTH_BASIC ? "in the body" : "as HTTP Basic",
+            to == OC_CLIENT_AUTH_BASIC ? "as HTTP Basic" : "in the body");
+    call->auth_switched = 1;
+    oc_error_clear(&call->err);
+    return 1;
+}
+
+void oc_call_auth_worked(oc_call *call)
+{
+    if (call->auth_switched)
+        call->c->flow.code_auth = call->c->flow.refresh_auth = call->tr.auth;
+}
+
 void oc_call_cancel(oc_call *call, const oc_error *err)
 {
     if (call->done || call->awaiting)
@@ -377,6 +414,14 @@ static void try_lock(oc_call *call)
         lock_pause(call);
         return;
     }
+    /* The owner this call waited for may have done its work (in nginx a
+       worker's requests queue behind one refresh): then the store is not
+       asked, by each of them in turn. */
+    if (call->lock_unneeded && call->lock_pause > 1 && call->lock_unneeded(call)) {
+        call->lock_unneeded = NULL;
+        call->lock_otherwise(call);
+        return;
+    }
     c->lock_owner = call;
     if (!c->store) {
         call->locked = 1;
@@ -389,7 +434,8 @@ static void try_lock(oc_call *call)
         call->out.lock_wait_ms = 0;
 }
 
-void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
+void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*unneeded)(oc_call *call),
+                         oc_cont otherwise)
 {
     call->lock_then = then;
     if (call->locked) {
@@ -399,7 +445,14 @@ void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
     call->lock_timeout_ms = timeout_ms;
     call->lock_deadline = oc_monotonic_ms() + timeout_ms;
     call->lock_pause = 1;
+    call->lock_unneeded = unneeded;
+    call->lock_otherwise = otherwise;
     try_lock(call);
+}
+
+void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
+{
+    oc_call_lock_unless(call, timeout_ms, then, NULL, NULL);
 }
 
 static void unlocked(oc_call *call)

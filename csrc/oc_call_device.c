@@ -18,6 +18,8 @@
 
 /* RFC 8628 3.5: slow_down adds 5 s to the interval, for good. */
 #define SLOW_DOWN_MS INT64_C(5000)
+/* The longest interval a back-off after failed polls reaches. */
+#define MAX_BACKOFF_MS INT64_C(60000)
 
 static void poll_token(oc_call *call);
 
@@ -50,12 +52,14 @@ static const char *page(const oc_call *call, char *buf, size_t max)
     return buf;
 }
 
-/* The next poll after the interval, or the end when it would come too late. */
+/* The next poll after the interval (the last one at the deadline), or the
+   end once the deadline has passed. */
 static void wait_then_poll(oc_call *call)
 {
     oc_client *c = call->c;
     char where[400];
-    if (oc_monotonic_ms() + call->device_interval_ms >= call->device_deadline_ms) {
+    int64_t left = call->device_deadline_ms - oc_monotonic_ms();
+    if (left <= 0) {
         if (call->device_by_login_timeout)
             oc_call_finish(call, oc_fail_property(&call->err, OC_E_LOGIN, "LoginTimeout",
                                                   "the device login was not approved at %s within %lld s "
@@ -69,7 +73,16 @@ static void wait_then_poll(oc_call *call)
                                          page(call, where, sizeof where)));
         return;
     }
-    oc_call_emit_wait(call, call->device_interval_ms, poll_token);
+    oc_call_emit_wait(call, call->device_interval_ms < left ? call->device_interval_ms : left, poll_token);
+}
+
+/* RFC 8628 3.5: a poll that got no answer (or a server failing) is
+   followed by slower polls, doubling the interval up to a minute. */
+static void back_off(oc_call *call)
+{
+    if (call->device_interval_ms < MAX_BACKOFF_MS)
+        call->device_interval_ms = call->device_interval_ms * 2 < MAX_BACKOFF_MS ? call->device_interval_ms * 2
+                                                                                 : MAX_BACKOFF_MS;
 }
 
 static void polled(oc_call *call)
@@ -83,8 +96,9 @@ static void polled(oc_call *call)
 
     if (rc != OC_OK) {
         /* nothing came back: the code is still good (or spent, which the
-           next poll says), so polling goes on until the deadline */
+           next poll says), so polling goes on, more slowly, until the deadline */
         oc_logf(c->log, 1, "a device login poll failed: %s", call->step_err.message);
+        back_off(call);
         wait_then_poll(call);
         return;
     }
@@ -102,6 +116,7 @@ static void polled(oc_call *call)
     oc_wipe(r->body.data, r->body.len); /* it held the tokens */
     if (rc == OC_OK) {
         oc_response_reset(r);
+        oc_call_auth_worked(call);
         oc_log_secret(c->log, call->fresh.access_token);
         oc_log_secret(c->log, call->fresh.refresh_token);
         oc_logf(c->log, 1, "the device login was approved");
@@ -109,10 +124,22 @@ static void polled(oc_call *call)
         return;
     }
     oauth_error = call->err.oauth_error;
-    if (strcmp(oauth_error, "authorization_pending") == 0 || r->status == 429 || r->status >= 500) {
+    if (strcmp(oauth_error, "authorization_pending") == 0) {
         oc_response_reset(r);
         oc_error_clear(&call->err);
         wait_then_poll(call);
+        return;
+    }
+    if (r->status == 429 || r->status >= 500) {
+        oc_response_reset(r);
+        oc_error_clear(&call->err);
+        back_off(call);
+        wait_then_poll(call);
+        return;
+    }
+    if (oc_call_switch_client_auth(call, "the device login")) {
+        oc_response_reset(r);
+        send_tr(call, polled);
         return;
     }
     if (strcmp(oauth_error, "slow_down") == 0) {
@@ -165,6 +192,7 @@ static void authorized(oc_call *call)
     if (rc != OC_OK) {
         call->err = call->step_err;
         oc_error_prefix(&call->err, "the device authorization request failed");
+        snprintf(call->err.property, sizeof call->err.property, "OAuthDeviceAuthorizationURL");
         oc_call_finish(call, rc);
         return;
     }
@@ -182,12 +210,20 @@ static void authorized(oc_call *call)
     oc_wipe(r->body.data, r->body.len);
     oc_response_reset(r);
     if (rc != OC_OK) {
+        if (oc_call_switch_client_auth(call, "the device authorization request")) {
+            send_tr(call, authorized);
+            return;
+        }
         if (strcmp(call->err.oauth_error, "invalid_client") == 0 ||
             strcmp(call->err.oauth_error, "unauthorized_client") == 0)
             snprintf(call->err.property, sizeof call->err.property, "OAuthClientId");
+        else if (!call->err.property[0])
+            snprintf(call->err.property, sizeof call->err.property, "OAuthDeviceAuthorizationURL");
         oc_call_finish(call, rc);
         return;
     }
+    oc_call_auth_worked(call);
+    call->auth_switched = 0; /* the polls may find their own way */
     oc_log_secret(c->log, call->device.device_code);
     life_ms = call->device.expires_in_s * 1000;
     call->device_by_login_timeout = c->login_timeout_ms < life_ms;

@@ -66,6 +66,8 @@ struct oc_call {
     int locked;
     oc_cont lock_then, load_then;
     int64_t lock_deadline, lock_pause, lock_timeout_ms;
+    int (*lock_unneeded)(oc_call *call); /* see oc_call_lock_unless */
+    oc_cont lock_otherwise;
     oc_settings doc;
     oc_buf doc_text;     /* the text doc was read from: the save's expected text */
     int doc_found;
@@ -125,6 +127,7 @@ struct oc_call {
     oc_response disc_resp;
     json_t *disc_cache;   /* the document's cache member being saved */
     int rediscovered;     /* this call fetched the document again after a 404 */
+    int disc_attempt;
     /* the device login */
     oc_cont device_then;
     oc_device_auth device;
@@ -139,6 +142,7 @@ struct oc_call {
     oc_code revoke_rc;    /* the first failure, or OC_OK */
     oc_error revoke_err;
     int revoke_unsupported; /* no revocation endpoint is known */
+    int revoke_not_asked;   /* revoke_err says why the server was not asked */
 };
 
 /* ---- oc_call.c: plumbing ---------------------------------------------------------- */
@@ -162,8 +166,20 @@ int oc_call_retry_fits(const oc_call *call, int64_t wait);
 /* The client's lock (in-process first, then the store's), waiting up to
    timeout_ms; then `then`. A failure ends the call. */
 void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then);
+/* The same, but when another call of this client held the lock and
+   unneeded(call) says its work made this one's unnecessary, `otherwise`
+   runs instead, the lock not taken (the store not asked). */
+void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*unneeded)(oc_call *call),
+                         oc_cont otherwise);
 /* Releases the lock when held; then `then`. */
 void oc_call_unlock(oc_call *call, oc_cont then);
+/* After an invalid_client answer to call->tr (call->err): rebuilds it with
+   the client's credentials sent the other way (body or Basic), once per
+   call; 1 when the caller should send it again. what names it in the log. */
+int oc_call_switch_client_auth(oc_call *call, const char *what);
+/* call->tr was accepted: a switched way of authenticating is the client's
+   way from now on. */
+void oc_call_auth_worked(oc_call *call);
 
 /* ---- oc_call_store.c ---------------------------------------------------------------- */
 /* Reads the store into call->doc (empty without a store); then `then`. */
@@ -180,9 +196,10 @@ void oc_call_reserve(oc_call *call, oc_cont then);
 
 /* ---- oc_call_discovery.c ------------------------------------------------------------ */
 /* The server's metadata when it is due (oc_client_discovery_due): the
-   store's cached copy when fresh, else fetched, checked, adopted and cached;
-   then `then`. A failure ends the call, unless an older document is at hand
-   (it is used, with a warning). */
+   store's cached copy when fresh, else fetched, checked, adopted and cached
+   (under the lock when the call holds it, with the document it read
+   there); then `then` with call->step_rc OC_OK, or the failure in
+   step_err (an older document at hand is used instead, with a warning). */
 void oc_call_discover(oc_call *call, oc_cont then);
 /* A discovered endpoint answered 404: the document is fetched again, once
    per call; then `then` with call->step_rc OC_OK when a document was read

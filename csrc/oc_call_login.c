@@ -139,6 +139,8 @@ static void exchange_reserved(oc_call *call)
 /* Under the lock, with the store read: the store must be this app's (or
    empty) before a code is spent, for the new set replaces what is there
    and another app's live refresh token with it. */
+static void exchange_discovered(oc_call *call);
+
 static void exchange_loaded(oc_call *call)
 {
     oc_client *c = call->c;
@@ -149,8 +151,7 @@ static void exchange_loaded(oc_call *call)
         oc_call_finish(call, rc);
         return;
     }
-    call->exchanging = 1;
-    oc_call_reserve(call, exchange_reserved);
+    oc_call_discover(call, exchange_discovered);
 }
 
 static void exchange_locked(oc_call *call)
@@ -169,28 +170,36 @@ static oc_code endpoint_checks(oc_call *call)
     return oc_client_oauth_endpoint(c, OC_EP_TOKEN, &call->err);
 }
 
-/* The checks an exchange makes before anything is sent. */
-static oc_code exchange_checks(oc_call *call)
-{
-    if (!call->code || !*call->code)
-        return oc_fail(&call->err, OC_E_INVALID_ARGUMENT, "the authorization code is empty");
-    return endpoint_checks(call);
-}
-
+/* Under the lock, the discovery document read when due: the token
+   endpoint, then room for the answer. */
 static void exchange_discovered(oc_call *call)
 {
-    oc_code rc = exchange_checks(call);
+    oc_code rc;
+    if (call->step_rc != OC_OK) {
+        oc_call_fail(call, &call->step_err);
+        return;
+    }
+    if ((rc = endpoint_checks(call)) != OC_OK) {
+        oc_call_finish(call, rc);
+        return;
+    }
+    call->exchanging = 1;
+    oc_call_reserve(call, exchange_reserved);
+}
+
+static void exchange_start(oc_call *call)
+{
+    oc_code rc;
+    if (!call->code || !*call->code)
+        rc = oc_fail(&call->err, OC_E_INVALID_ARGUMENT, "the authorization code is empty");
+    else
+        rc = oc_client_need(call->c, OC_P_OAUTH_CLIENT_ID, "to exchange an authorization code", &call->err);
     if (rc != OC_OK) {
         oc_call_finish(call, rc);
         return;
     }
     call->after_exchange = oc_call_finish_ok;
     oc_call_lock(call, oc_client_lock_timeout(call->c, 0), exchange_locked);
-}
-
-static void exchange_start(oc_call *call)
-{
-    oc_call_discover(call, exchange_discovered);
 }
 
 static char *dup_or_null(const char *s, int *bad)
@@ -258,21 +267,35 @@ static void device_reserved(oc_call *call)
     oc_call_device_login(call, device_approved);
 }
 
-static void login_loaded(oc_call *call)
+/* The endpoints a login needs, the discovery document read (under the
+   lock, with the store) when it is due. */
+static oc_code login_endpoints(oc_call *call)
 {
     oc_client *c = call->c;
     const char *verifier_prop = call->force ? NULL : oc_config_get(c->cfg, OC_P_OAUTH_VERIFIER);
-    int lineage = 0;
     oc_code rc;
-    if ((rc = oc_client_check_stored(c, &call->doc, &lineage, &call->err)) != OC_OK) {
-        oc_call_finish(call, rc);
-        return;
+    if (call->step_rc != OC_OK) {
+        call->err = call->step_err;
+        return call->err.code;
     }
-    if (!call->force && call->doc.has_token && lineage) { /* another process logged in meanwhile */
-        if (oc_call_adopt_copy(call, &call->doc.token, 1) != OC_OK)
-            oc_call_finish(call, call->err.code);
-        else
-            oc_call_unlock(call, call->after_exchange);
+    if (c->device_grant && !verifier_prop &&
+        (rc = oc_client_oauth_endpoint(c, OC_EP_DEVICE, &call->err)) != OC_OK)
+        return rc;
+    if (!c->device_grant && !verifier_prop &&
+        (rc = oc_client_oauth_endpoint(c, OC_EP_AUTHORIZE, &call->err)) != OC_OK)
+        return rc;
+    return endpoint_checks(call);
+}
+
+/* The login itself: OAuthVerifier's code, the device login or the desktop
+   login. */
+static void login_discovered(oc_call *call)
+{
+    oc_client *c = call->c;
+    const char *verifier_prop = call->force ? NULL : oc_config_get(c->cfg, OC_P_OAUTH_VERIFIER);
+    oc_code rc;
+    if ((rc = login_endpoints(call)) != OC_OK) {
+        oc_call_finish(call, rc);
         return;
     }
     if (verifier_prop) {
@@ -334,50 +357,57 @@ static void login_loaded(oc_call *call)
     call->then = login_returned;
 }
 
+/* Under the lock, with the store read: the set another process's login
+   stored meanwhile is taken; else the login. */
+static void login_loaded(oc_call *call)
+{
+    oc_client *c = call->c;
+    int lineage = 0;
+    oc_code rc;
+    if ((rc = oc_client_check_stored(c, &call->doc, &lineage, &call->err)) != OC_OK) {
+        oc_call_finish(call, rc);
+        return;
+    }
+    if (!call->force && call->doc.has_token && lineage) { /* another process logged in meanwhile */
+        if (oc_call_adopt_copy(call, &call->doc.token, 1) != OC_OK)
+            oc_call_finish(call, call->err.code);
+        else
+            oc_call_unlock(call, call->after_exchange);
+        return;
+    }
+    oc_call_discover(call, login_discovered);
+}
+
 static void login_locked(oc_call *call)
 {
     oc_call_load(call, login_loaded);
 }
 
-/* The checks a login makes before the lock; the login then runs under it,
-   so processes started together log in once. */
-static void login_discovered(oc_call *call)
+/* The checks a login makes before the lock (those of the endpoints wait
+   for the discovery document, under it); the login then runs under it, so
+   processes started together log in once. */
+void oc_call_login_start(oc_call *call, oc_cont then)
 {
     oc_client *c = call->c;
     const char *verifier_prop = call->force ? NULL : oc_config_get(c->cfg, OC_P_OAUTH_VERIFIER);
     const char *callback = oc_config_get(c->cfg, OC_P_CALLBACK_URL);
+    const char *what = c->device_grant ? "for the device login" : "for the browser login";
     oc_code rc;
-    if (c->device_grant && !verifier_prop) {
-        if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "for the device login", &call->err)) != OC_OK ||
-            (rc = oc_client_oauth_endpoint(c, OC_EP_DEVICE, &call->err)) != OC_OK ||
-            (rc = endpoint_checks(call)) != OC_OK) {
-            oc_call_finish(call, rc);
-            return;
-        }
-        oc_call_lock(call, oc_client_lock_timeout(c, 1), login_locked);
+    call->after_exchange = then;
+    if (c->scheme != OC_SCHEME_OAUTH) {
+        oc_call_finish(call, oc_fail(&call->err, OC_E_UNSUPPORTED, "the login is for AuthScheme=OAUTH"));
         return;
     }
-    if ((!verifier_prop &&
-         ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, "for the browser login", &call->err)) != OC_OK ||
-          (rc = oc_client_need(c, OC_P_CALLBACK_URL, "for the browser login (the redirect URI "
+    if ((rc = oc_client_need(c, OC_P_OAUTH_CLIENT_ID, verifier_prop ? "to exchange an authorization code" : what,
+                             &call->err)) != OC_OK ||
+        (!verifier_prop && !c->device_grant &&
+         ((rc = oc_client_need(c, OC_P_CALLBACK_URL, "for the browser login (the redirect URI "
                                                      "registered for the app)", &call->err)) != OC_OK ||
-          (rc = oc_url_check_no_fragment(callback, "CallbackURL", &call->err)) != OC_OK ||
-          (rc = oc_client_oauth_endpoint(c, OC_EP_AUTHORIZE, &call->err)) != OC_OK)) ||
-        (rc = endpoint_checks(call)) != OC_OK) {
+          (rc = oc_url_check_no_fragment(callback, "CallbackURL", &call->err)) != OC_OK))) {
         oc_call_finish(call, rc);
         return;
     }
     oc_call_lock(call, oc_client_lock_timeout(c, 1), login_locked);
-}
-
-void oc_call_login_start(oc_call *call, oc_cont then)
-{
-    call->after_exchange = then;
-    if (call->c->scheme != OC_SCHEME_OAUTH) {
-        oc_call_finish(call, oc_fail(&call->err, OC_E_UNSUPPORTED, "the login is for AuthScheme=OAUTH"));
-        return;
-    }
-    oc_call_discover(call, login_discovered);
 }
 
 static void login_call_start(oc_call *call)
@@ -437,6 +467,10 @@ static void authorization_discovered(oc_call *call)
     oc_client *c = call->c;
     char *challenge = NULL;
     oc_code rc;
+    if (call->step_rc != OC_OK) {
+        oc_call_fail(call, &call->step_err);
+        return;
+    }
     if (!call->redirect_uri && oc_config_get(c->cfg, OC_P_CALLBACK_URL) &&
         !(call->redirect_uri = oc_strdup(oc_config_get(c->cfg, OC_P_CALLBACK_URL)))) {
         oc_call_finish(call, oc_fail_nomem(&call->err));

@@ -15,6 +15,7 @@
 #include "oc_url.h"
 
 static void next_token(oc_call *call);
+static void send_revocation(oc_call *call);
 
 /* Keeps the first failure. */
 static void note_failure(oc_call *call, oc_code rc, const oc_error *e)
@@ -53,6 +54,14 @@ static void answered(oc_call *call)
         rc = oc_token_error_response(r->status, r->body.data ? r->body.data : "", r->body.len,
                                      oc_response_header(r, "content-type"), what, shown, &known, &e);
         oc_secrets_free(&known);
+        call->err = e;
+        if (oc_call_switch_client_auth(call, what)) {
+            oc_error_clear(&call->err);
+            oc_response_reset(r);
+            send_revocation(call);
+            return;
+        }
+        oc_error_clear(&call->err);
         /* RFC 7009 2.2.1: a server that does not revoke access tokens says
            so; the refresh token's revocation is what ends the grant */
         if (call->revoke_stage == 2 && strcmp(e.oauth_error, "unsupported_token_type") == 0)
@@ -61,6 +70,7 @@ static void answered(oc_call *call)
         else
             note_failure(call, rc, &e);
     } else {
+        oc_call_auth_worked(call);
         oc_logf(c->log, 1, "revoked the %s at %s", hint, shown);
     }
     oc_response_reset(r);
@@ -99,6 +109,13 @@ static void next_token(oc_call *call)
         call->revoke_then(call);
         return;
     }
+    send_revocation(call);
+}
+
+/* Sends call->tr, with the whole Timeout. */
+static void send_revocation(oc_call *call)
+{
+    oc_client *c = call->c;
     memset(&call->token_http, 0, sizeof call->token_http);
     call->token_http.method = call->tr.method;
     call->token_http.url = call->tr.url;

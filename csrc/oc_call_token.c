@@ -223,38 +223,6 @@ void oc_call_send_token_request(oc_call *call)
     oc_call_emit_http(call, &call->token_http, &call->token_resp, token_answered);
 }
 
-/*
- * A server that refused the client's credentials (invalid_client) may take
- * them the other way: RFC 6749 2.3.1 makes HTTP Basic the one every server
- * must support and the form body optional, and servers differ. The grant
- * was not looked at (client authentication comes first), so the same code
- * or refresh token is sent once more, with the credentials moved. Returns
- * 1 when the request goes again.
- */
-static int switch_client_auth(oc_call *call)
-{
-    oc_client *c = call->c;
-    oc_client_auth to;
-    if (call->auth_switched || !c->flow.client_secret ||
-        strcmp(call->err.oauth_error, "invalid_client") != 0)
-        return 0;
-    if (call->tr.auth == OC_CLIENT_AUTH_BODY)
-        to = OC_CLIENT_AUTH_BASIC;
-    else if (call->tr.auth == OC_CLIENT_AUTH_BASIC || call->tr.auth == OC_CLIENT_AUTH_BASIC_RAW)
-        to = OC_CLIENT_AUTH_BODY;
-    else
-        return 0;
-    if (oc_token_request_reauth(&c->flow, &call->tr, to, NULL) != OC_OK)
-        return 0;
-    oc_logf(c->log, 1, "%s: the server refused the client's credentials %s; sending them %s",
-            call->token_what, to == OC_CLIENT_AUTH_BASIC ? "in the body" : "as HTTP Basic",
-            to == OC_CLIENT_AUTH_BASIC ? "as HTTP Basic" : "in the body");
-    call->auth_switched = 1;
-    oc_error_clear(&call->err);
-    oc_call_send_token_request(call);
-    return 1;
-}
-
 /* What the user can do about a failed token request, said where the answer
    is known: advice in the message, the property at fault. */
 static void advise(oc_call *call, oc_code rc, int sent)
@@ -458,10 +426,12 @@ static void token_answered(oc_call *call)
     /* The answer held tokens: do not keep them in the reused buffer. */
     oc_wipe(r->body.data, r->body.len);
     oc_response_reset(r);
-    if (rc != OC_OK && switch_client_auth(call))
+    if (rc != OC_OK && oc_call_switch_client_auth(call, call->token_what)) {
+        oc_call_send_token_request(call);
         return;
-    if (rc == OC_OK && call->auth_switched) /* this server's way, for the client's next requests */
-        c->flow.code_auth = c->flow.refresh_auth = call->tr.auth;
+    }
+    if (rc == OC_OK) /* a switched way is this server's, for the client's next requests */
+        oc_call_auth_worked(call);
     if (rc != OC_OK) {
         oc_logf(c->log, 1, "%s", call->err.message);
         advise(call, rc, call->step_sent);
@@ -538,7 +508,7 @@ static void token_saved(oc_call *call)
         return;
     }
     if (is_exchange(call))
-        oc_logf(c->log, 1, "exchanged the authorization code for tokens%s%s",
+        oc_logf(c->log, 1, "%s gave tokens%s%s", call->token_what ? call->token_what : "the login",
                 c->store ? "; stored in " : "", c->store ? c->store_where : "");
     c->unsaved = 0;
     if ((rc = oc_client_adopt(c, &call->fresh, 1, &call->err)) != OC_OK) {
@@ -570,14 +540,19 @@ static void token_done(oc_call *call)
         oc_call_unlock(call, acquired);
 }
 
-static void acquire_reserved(oc_call *call)
+/* Under the lock, with room for the answer: the request, to the token
+   endpoint (read from the discovery document first when it is due). */
+static void acquire_discovered(oc_call *call)
 {
     oc_client *c = call->c;
     char shown[400];
     oc_code rc;
     if (call->step_rc != OC_OK) {
         call->err = call->step_err;
-        oc_error_prefix(&call->err, "the token was not refreshed, for its answer could not be kept");
+        acquire_failed(call);
+        return;
+    }
+    if (oc_client_oauth_endpoint(c, OC_EP_TOKEN, &call->err) != OC_OK) {
         acquire_failed(call);
         return;
     }
@@ -598,6 +573,26 @@ static void acquire_reserved(oc_call *call)
     }
     call->token_attempt = 1;
     oc_call_send_token_request(call);
+}
+
+static void acquire_reserved(oc_call *call)
+{
+    if (call->step_rc != OC_OK) {
+        call->err = call->step_err;
+        oc_error_prefix(&call->err, "the token was not refreshed, for its answer could not be kept");
+        acquire_failed(call);
+        return;
+    }
+    oc_call_discover(call, acquire_discovered);
+}
+
+/* Another call of this client renewed while this one waited its turn. */
+static int renewed_meanwhile(oc_call *call)
+{
+    oc_client *c = call->c;
+    return c->token.access_token &&
+           (call->rejected ? strcmp(c->token.access_token, call->rejected) != 0
+                           : call->why == WHY_DUE && !oc_token_due(&c->token, oc_now_ms(), c->leeway_s));
 }
 
 /*
@@ -638,10 +633,7 @@ static void acquire_loaded(oc_call *call)
             return;
         }
     }
-    /* Another call of this client renewed while this one waited its turn. */
-    if (c->token.access_token &&
-        (call->rejected ? strcmp(c->token.access_token, call->rejected) != 0
-                        : call->why == WHY_DUE && !oc_token_due(&c->token, oc_now_ms(), c->leeway_s))) {
+    if (renewed_meanwhile(call)) {
         oc_call_unlock(call, acquired);
         return;
     }
@@ -696,16 +688,6 @@ static void acquire_locked(oc_call *call)
         acquire_loaded(call);
 }
 
-static void acquire_discovered(oc_call *call)
-{
-    oc_client *c = call->c;
-    if (oc_client_oauth_endpoint(c, OC_EP_TOKEN, &call->err) != OC_OK) {
-        acquire_failed(call);
-        return;
-    }
-    oc_call_lock(call, oc_client_lock_timeout(c, 0), acquire_locked);
-}
-
 void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_cont then)
 {
     oc_client *c = call->c;
@@ -730,7 +712,7 @@ void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_co
         return;
     }
     call->failed_refreshes = c->failed_refreshes;
-    oc_call_discover(call, acquire_discovered);
+    oc_call_lock_unless(call, oc_client_lock_timeout(c, 0), acquire_locked, renewed_meanwhile, acquired);
 }
 
 /* ---- a set a full disk kept in memory --------------------------------------------------- */

@@ -124,13 +124,13 @@ int oc_client_endpoint_discovered(const oc_client *c, oc_endpoint which)
 
 int oc_client_discovery_due(const oc_client *c, int64_t now_ms)
 {
-    return c->discovery_url &&
-           (!c->disc.url || now_ms - c->disc.fetched_at_ms >= OC_DISCOVERY_TTL_MS ||
-            now_ms < c->disc.fetched_at_ms - OC_DISCOVERY_TTL_MS);
+    return c->discovery_url && (!c->disc.url || (oc_discovery_stale(&c->disc, now_ms) &&
+                                                 now_ms >= c->disc.next_fetch_ms));
 }
 
 void oc_client_adopt_discovery(oc_client *c, oc_discovery *d)
 {
+    int basic, post;
     /* the flow points into the document it replaces */
     if (c->flow.authorize_url && c->flow.authorize_url == c->disc.authorization_endpoint)
         c->flow.authorize_url = NULL;
@@ -143,12 +143,18 @@ void oc_client_adopt_discovery(oc_client *c, oc_discovery *d)
     oc_discovery_clear(&c->disc);
     c->disc = *d;
     oc_discovery_init(d);
-    /* A server stating its client authentication methods is taken at its
-       word when the profile's way is not among them. */
-    if (c->flow.code_auth == OC_CLIENT_AUTH_BODY && c->disc.auth_post == 0 && c->disc.auth_basic == 1)
+    /* A server's client authentication methods are taken at its word when
+       the profile's way is not among them; a document that states none
+       means client_secret_basic (RFC 8414 2). A public client sends its
+       id in the body whatever the server lists. */
+    basic = c->disc.auth_basic == OC_SAID_NOT ? 1 : c->disc.auth_basic;
+    post = c->disc.auth_basic == OC_SAID_NOT ? 0 : c->disc.auth_post;
+    if (!c->flow.client_secret || !*c->flow.client_secret)
+        return;
+    if (c->flow.code_auth == OC_CLIENT_AUTH_BODY && !post && basic)
         c->flow.code_auth = c->flow.refresh_auth = OC_CLIENT_AUTH_BASIC;
     else if ((c->flow.code_auth == OC_CLIENT_AUTH_BASIC || c->flow.code_auth == OC_CLIENT_AUTH_BASIC_RAW) &&
-             c->disc.auth_basic == 0 && c->disc.auth_post == 1)
+             !basic && post)
         c->flow.code_auth = c->flow.refresh_auth = OC_CLIENT_AUTH_BODY;
 }
 

@@ -135,7 +135,8 @@ oc_code oc_client_check_stored(const oc_client *c, const oc_settings *doc, int *
         return OC_OK;
     if (!same(stored->provider, c->meta.provider) || !same(stored->api_url, c->meta.api_url) ||
         (stored->token_url && c->meta.token_url && !same(stored->token_url, c->meta.token_url))) {
-        /* Named by what differs: the API, or only the token endpoint. */
+        /* Named by what differs: the API, or only the authorization server
+           (its token endpoint, or the discovery URL that names it). */
         int api_same = same(stored->provider, c->meta.provider) && same(stored->api_url, c->meta.api_url);
         const char *theirs_url = api_same ? stored->token_url : stored->api_url;
         const char *ours_url = api_same ? c->meta.token_url : c->meta.api_url;
@@ -147,8 +148,8 @@ oc_code oc_client_check_stored(const oc_client *c, const oc_settings *doc, int *
                                 "elsewhere. Use another OAuthSettingsLocation, or remove the file to "
                                 "log in again",
                                 c->store_where, stored->provider ? stored->provider : "(unknown)",
-                                api_same ? "from the token endpoint" : "at", api, c->meta.provider,
-                                api_same ? "from the token endpoint" : "at", ours);
+                                api_same ? "from the authorization server" : "at", api, c->meta.provider,
+                                api_same ? "from the authorization server" : "at", ours);
     }
     /* A refresh token is bound to the client it was issued to (RFC 6749
        6): another app's tokens are refused, not used and then broken. */

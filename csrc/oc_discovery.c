@@ -30,6 +30,11 @@ void oc_discovery_clear(oc_discovery *d)
     oc_discovery_init(d);
 }
 
+int oc_discovery_stale(const oc_discovery *d, int64_t now_ms)
+{
+    return now_ms - d->fetched_at_ms >= OC_DISCOVERY_TTL_MS || d->fetched_at_ms - now_ms >= OC_DISCOVERY_TTL_MS;
+}
+
 /* Whether path (length n) begins with the segment seg, followed by its end or '/'. */
 static int starts_with_segment(const char *path, size_t n, const char *seg)
 {
@@ -165,8 +170,8 @@ static oc_code from_document(const char *url, json_t *doc, int64_t fetched_at_ms
         return rc;
     if (strstr(url, "/.well-known/") == NULL ? !same_origin_issuer(url, issuer)
                                              : !same_issuer(issuer, expected)) {
-        char stated[300];
-        oc_url_shown(stated, sizeof stated, issuer);
+        char stated[300]; /* as stated, query and all: an issuer holds no secret */
+        oc_copy_printable(stated, sizeof stated, issuer, strlen(issuer));
         rc = oc_fail_property(err, OC_E_DISCOVERY, PROPERTY,
                               "the discovery document at %s states the issuer %s, but a document "
                               "fetched there must state %s (RFC 8414 3.3); it is not used",
@@ -228,8 +233,8 @@ oc_code oc_discovery_read(const char *url, long status, const char *body, size_t
 
 json_t *oc_discovery_to_cache(const oc_discovery *d)
 {
-    return json_pack("{s:s, s:I, s:O}", "url", d->url, "fetched_at_ms", (json_int_t)d->fetched_at_ms,
-                     "document", d->document);
+    return json_pack("{s:s, s:I, s:I, s:O}", "url", d->url, "fetched_at_ms", (json_int_t)d->fetched_at_ms,
+                     "next_fetch_ms", (json_int_t)d->next_fetch_ms, "document", d->document);
 }
 
 oc_code oc_discovery_from_cache(const json_t *cache, const char *url, oc_discovery *out,
@@ -238,7 +243,11 @@ oc_code oc_discovery_from_cache(const json_t *cache, const char *url, oc_discove
     json_t *doc = json_object_get(cache, "document");
     const char *cached_url = json_string_value(json_object_get(cache, "url"));
     json_t *at = json_object_get(cache, "fetched_at_ms");
+    json_t *next = json_object_get(cache, "next_fetch_ms");
+    oc_code rc;
     if (!cached_url || strcmp(cached_url, url) != 0 || !json_is_integer(at) || !doc)
         return oc_fail(err, OC_E_NOT_FOUND, "no discovery document is cached for this URL");
-    return from_document(url, doc, (int64_t)json_integer_value(at), out, err);
+    if ((rc = from_document(url, doc, (int64_t)json_integer_value(at), out, err)) == OC_OK)
+        out->next_fetch_ms = json_is_integer(next) ? (int64_t)json_integer_value(next) : 0;
+    return rc;
 }

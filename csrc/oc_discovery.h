@@ -34,11 +34,16 @@ typedef struct oc_discovery {
     int auth_basic, auth_post, auth_none; /* token_endpoint_auth_methods_supported: 1/0 each,
                                              OC_SAID_NOT when absent */
     int64_t fetched_at_ms;         /* wall clock */
+    int64_t next_fetch_ms;         /* a failed fetch of a newer one: not before then (0: any time) */
     json_t *document;              /* the document as fetched, for the cache */
 } oc_discovery;
 
 void oc_discovery_init(oc_discovery *d);
 void oc_discovery_clear(oc_discovery *d);
+
+/* Whether d was fetched more than OC_DISCOVERY_TTL_MS ago (or, by a clock
+   set back, "later" than that from now). */
+int oc_discovery_stale(const oc_discovery *d, int64_t now_ms);
 
 /* The issuer identifier a document fetched from url must state (RFC 8414
    3.1 and 3.3; OpenID Connect Discovery 4.1): the well-known segment taken
@@ -54,7 +59,7 @@ oc_code oc_discovery_read(const char *url, long status, const char *body, size_t
                           int64_t now_ms, oc_discovery *out, oc_error *err);
 
 /* The cache member of the settings document ({"url", "fetched_at_ms",
-   "document"}), a new reference, or NULL when out of memory. */
+   "next_fetch_ms", "document"}), a new reference, or NULL when out of memory. */
 json_t *oc_discovery_to_cache(const oc_discovery *d);
 /* Reads a cache member back for url, checked as a fetched document is.
    OC_E_NOT_FOUND when it is for another URL or absent. */

@@ -81,17 +81,19 @@ static void store_step(oc_client *c, oc_call *call, const oc_step *step)
 
 void oc_easy_show_prompt(FILE *out, const oc_prompt *p)
 {
-    int64_t minutes = (p->expires_in_s + 59) / 60;
+    /* never more than it is: a lifetime under two minutes in seconds */
+    int64_t n = p->expires_in_s < 120 ? p->expires_in_s : p->expires_in_s / 60;
+    const char *unit = p->expires_in_s < 120 ? "second" : "minute";
     fprintf(out, "To log in to %s, open %s\nand enter the code %s\n", p->title, p->verification_uri,
             p->user_code);
     if (p->verification_uri_complete)
         fprintf(out, "(or open %s)\n", p->verification_uri_complete);
-    fprintf(out, "The code is good for %lld minute%s. Waiting for the approval (Ctrl-C ends it)...\n",
-            (long long)minutes, minutes == 1 ? "" : "s");
+    fprintf(out, "The code is good for %lld %s%s. Waiting for the approval (Ctrl-C ends it)...\n",
+            (long long)n, unit, n == 1 ? "" : "s");
     fflush(out);
 }
 
-/* A wait during the device login: cut short by Ctrl-C, which ends the call. */
+/* A wait, cut short by Ctrl-C, which ends the call. */
 static void wait_interruptibly(oc_call *call, int64_t ms)
 {
     int64_t end = oc_monotonic_ms() + ms;
@@ -101,7 +103,7 @@ static void wait_interruptibly(oc_call *call, int64_t ms)
         if (*flag) {
             oc_error e;
             oc_error_clear(&e);
-            oc_fail(&e, OC_E_LOGIN, "the login was interrupted");
+            oc_fail(&e, OC_E_LOGIN, "interrupted");
             oc_call_cancel(call, &e);
             return;
         }
@@ -111,11 +113,31 @@ static void wait_interruptibly(oc_call *call, int64_t ms)
     }
 }
 
-oc_code oc_easy_run(oc_client *c, oc_call *call, oc_error *err)
+/* Whether a Ctrl-C came while the guard was armed: the call ends now when
+   it is between steps that leave nothing behind (a prompt, a wait). */
+static int interrupted_at(oc_call *call, const oc_interrupt_guard *guard)
+{
+    oc_error e;
+    if (!guard->armed || !*oc_interrupt_flag())
+        return 0;
+    oc_error_clear(&e);
+    oc_fail(&e, OC_E_LOGIN, "the login was interrupted");
+    oc_call_cancel(call, &e);
+    return 1;
+}
+
+/* Runs call to its end. A Ctrl-C is watched from the start when
+   from_start (a call that may log in), else from the first prompt or wait
+   on: it ends the call at the next prompt or wait (never between a
+   request and the save of its answer), and is raised again for the host
+   once the call is over. */
+static oc_code run(oc_client *c, oc_call *call, int from_start, oc_error *err)
 {
     oc_interrupt_guard guard = { .armed = 0 };
     oc_step step;
     oc_code rc;
+    if (from_start)
+        oc_interrupt_catch(&guard);
     for (;;) {
         oc_call_next(call, &step);
         switch (step.kind) {
@@ -124,11 +146,14 @@ oc_code oc_easy_run(oc_client *c, oc_call *call, oc_error *err)
             oc_interrupt_release(&guard); /* last: the host's handler may end the process */
             return rc;
         case OC_STEP_PROMPT:
-            oc_easy_show_prompt(stderr, step.prompt);
             if (!guard.armed) /* from now on the call waits for a person */
                 oc_interrupt_catch(&guard);
+            if (!interrupted_at(call, &guard))
+                oc_easy_show_prompt(stderr, step.prompt);
             break;
         case OC_STEP_WAIT:
+            if (!guard.armed && step.wait_ms >= 1000)
+                oc_interrupt_catch(&guard);
             if (guard.armed)
                 wait_interruptibly(call, step.wait_ms);
             else
@@ -151,6 +176,11 @@ oc_code oc_easy_run(oc_client *c, oc_call *call, oc_error *err)
         }
         }
     }
+}
+
+oc_code oc_easy_run(oc_client *c, oc_call *call, oc_error *err)
+{
+    return run(c, call, 0, err);
 }
 
 /* The state of one call of a batch, between its steps. */
@@ -233,7 +263,7 @@ static oc_code run_call(oc_client *c, oc_code rc, oc_call *call, int login, oc_e
     if (rc == OC_OK) {
         if (login)
             oc_call_allow_login(call);
-        rc = oc_easy_run(c, call, err);
+        rc = run(c, call, login, err);
     }
     oc_call_free(call);
     return rc;

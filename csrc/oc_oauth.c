@@ -329,6 +329,16 @@ void oc_device_auth_clear(oc_device_auth *d)
     memset(d, 0, sizeof *d);
 }
 
+/* Whether s holds anything but printable ASCII (a terminal acts on
+   escapes; what is shown to the user is shown as it is). */
+static int unprintable(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return 1;
+    return 0;
+}
+
 /* A string member of the device authorization answer, copied. */
 static int device_string(json_t *doc, const char *name, char **out)
 {
@@ -378,6 +388,14 @@ oc_code oc_oauth_device_result(const char *device_url, long status, const char *
     v = json_object_get(doc, "interval");
     d.interval_s = json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v)
                                                                     : OC_DEVICE_DEFAULT_INTERVAL_S;
+    if (unprintable(d.user_code) || strlen(d.user_code) > 64 || unprintable(d.verification_uri) ||
+        unprintable(d.verification_uri_complete)) {
+        rc = oc_fail(err, OC_E_BAD_RESPONSE,
+                     "%s holds a user_code or verification_uri that is not printable text (or a user_code "
+                     "longer than 64 characters); it is not shown",
+                     label);
+        goto out;
+    }
     if ((rc = oc_url_check_secure(d.verification_uri, "verification_uri", err)) != OC_OK ||
         (d.verification_uri_complete &&
          (rc = oc_url_check_secure(d.verification_uri_complete, "verification_uri_complete", err)) != OC_OK)) {
@@ -394,6 +412,20 @@ out:
     return rc;
 }
 
+/* Whether a 2xx answer is an OAuth error: an "error" member and no access token. */
+static int error_without_token(const char *body, size_t len)
+{
+    json_t *root;
+    int yes;
+    if (!len || len > OC_TOKEN_RESPONSE_MAX || !memchr(body, 'e', len))
+        return 0;
+    root = json_loadb(body, len, 0, NULL);
+    yes = json_is_object(root) && json_is_string(json_object_get(root, "error")) &&
+          !json_object_get(root, "access_token");
+    json_decref(root);
+    return yes;
+}
+
 oc_code oc_oauth_token_result(const char *what, const char *token_url, long status,
                               const char *content_type, const char *body, size_t len,
                               int64_t now_ms, const oc_token *previous,
@@ -402,6 +434,9 @@ oc_code oc_oauth_token_result(const char *what, const char *token_url, long stat
     char endpoint[400];
     oc_code rc;
     oc_url_shown(endpoint, sizeof endpoint, token_url);
+    if (status >= 200 && status < 300 && error_without_token(body, len))
+        /* GitHub answers its OAuth errors with 200 */
+        return oc_token_error_response(status, body, len, content_type, what, endpoint, known, err);
     if (status >= 200 && status < 300) {
         rc = oc_token_parse_response(body, len, endpoint, now_ms, previous, out, err);
         if (rc != OC_OK && err)

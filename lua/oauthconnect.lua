@@ -166,6 +166,9 @@ _M.parse = core.parse
 -- @table connect_options
 -- @tfield[opt] function on_token `function(token)`, called whenever the tokens change
 -- (login, refresh, another process's refresh adopted): keep them in your own database
+-- @tfield[opt] function on_device_code `function(info)`: shows the device login's prompt
+-- (`OAuthGrantType=DEVICE_CODE`): `info.verification_uri`, `info.user_code`,
+-- `info.verification_uri_complete`, `info.expires_in`, `info.title` (default: stderr)
 -- @tfield[opt] string io `"curl"` or `"nginx"`: the driver, chosen yourself (default: by where it runs)
 -- @tfield[opt] string nginx_location the internal location nginx subrequests go to
 -- (default `/_oauthconnect`)

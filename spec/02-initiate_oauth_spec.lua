@@ -188,8 +188,8 @@ describe("InitiateOAuth", function()
       props.OAuthAccessTokenURL = sandbox.url .. "/other/token"
       local _, err = jumpseller.connect(props)
       assert.equal("settings_error", err.code)
-      assert.matches("holds tokens for jumpseller from the token endpoint " .. sandbox.url .. "/oauth/token, "
-        .. "not for jumpseller from the token endpoint " .. sandbox.url .. "/other/token", err.message, 1, true)
+      assert.matches("holds tokens for jumpseller from the authorization server " .. sandbox.url .. "/oauth/token, "
+        .. "not for jumpseller from the authorization server " .. sandbox.url .. "/other/token", err.message, 1, true)
     end)
 
     it("never hands one app's tokens to another app on the same server", function()

@@ -110,16 +110,11 @@ describe("any OAuth 2 server", function()
       doc.discovery.fetched_at_ms = doc.discovery.fetched_at_ms - 25 * 3600 * 1000
       H.write_file(dir .. "/tokens.json", json.encode(doc), "600")
       sandbox:config({ discovery_status = 503 })
-      local c2 = assert(oauthconnect.connect(props({ Logfile = dir .. "/log" })))
+      local c2 = assert(oauthconnect.connect(props({ Logfile = dir .. "/log", MaxAttempts = 2 })))
       assert(c2:token(true)) -- the refresh goes to the old document's endpoint
-      assert.equal(2, sandbox:stats().discovery)
+      assert.equal(3, sandbox:stats().discovery) -- the first fetch, then two attempts
       assert.matches("is used meanwhile", H.read_file(dir .. "/log"))
       c2:close()
-      sandbox:config({ discovery_status = json.null })
-      local c3 = assert(oauthconnect.connect(props()))
-      assert(c3:token(true))
-      assert.equal(3, sandbox:stats().discovery) -- a fresh one, now the server answers
-      c3:close()
     end)
 
     it("authenticates the client the way the document states", function()
@@ -351,6 +346,172 @@ describe("any OAuth 2 server", function()
       assert.not_equal(0, code)
       assert.matches("did not confirm", out)
       assert.is_nil(H.read_file(dir .. "/tokens.json"))
+    end)
+  end)
+  -- what an independent round against its own RFC servers found
+  describe("after a black-box round", function()
+    it("removes the tokens on revoke() when the discovery document cannot be had", function()
+      -- tokens seeded, never a reason to read the document until the logout
+      local p = props({ InitiateOAuth = "REFRESH", OAuthGrantType = "CODE" })
+      local seed = assert(oauthconnect.connect(props({ on_device_code = approve })))
+      local set = assert(seed:token())
+      seed:close()
+      os.remove(dir .. "/tokens.json")
+      p.OAuthAccessToken, p.OAuthRefreshToken = set.access_token, set.refresh_token
+      p.OAuthExpiresIn, p.OAuthTokenTimestamp = 3600, os.time() * 1000
+      p.OAuthSettingsLocation = dir .. "/seeded.json"
+      local c = assert(oauthconnect.connect(p))
+      assert(c:get("/me"))
+      assert.equal(1, sandbox:stats().discovery) -- the seed's login only
+      sandbox:config({ discovery_status = 503 })
+      local ok, err = c:revoke()
+      assert.is_nil(ok)
+      assert.equal("revocation_failed", err.code)
+      assert.matches("removed from", err.message)
+      assert.matches("was not asked", err.message)
+      assert.is_nil(H.read_file(dir .. "/seeded.json"))
+      c:close()
+    end)
+
+    it("takes client_secret_basic when the document names no method, and moves to Basic at the device endpoint", function()
+      sandbox:stop()
+      sandbox = H.sandbox("generic", { "--issuer-path", "/tenant1", "--device-interval", "1",
+        "--client-auth", "basic" })
+      sandbox:config({ discovery_omit = { "token_endpoint_auth_methods_supported" } })
+      local c = assert(oauthconnect.connect(props({ on_device_code = approve })))
+      local sent = sandbox:requests("/oauth2/device_authorization")
+      assert.equal(1, #sent)
+      assert.matches("^Basic ", sent[1].headers.authorization)
+      c:close()
+      -- no document: the body first (the profile's way), refused, then Basic
+      local p = sandbox:generic_props({ InitiateOAuth = "GETANDREFRESH", OAuthGrantType = "DEVICE_CODE",
+        OAuthDeviceAuthorizationURL = sandbox.url .. "/oauth2/device_authorization",
+        OAuthSettingsLocation = dir .. "/plain.json", on_device_code = approve })
+      sandbox:reset()
+      c = assert(oauthconnect.connect(p))
+      assert(c:get("/me"))
+      sent = sandbox:requests("/oauth2/device_authorization")
+      assert.equal(2, #sent)
+      assert.is_nil(sent[1].headers.authorization)
+      assert.matches("^Basic ", sent[2].headers.authorization)
+      c:close()
+    end)
+
+    it("polls once more at LoginTimeout rather than giving up an interval early", function()
+      sandbox:config({ device_interval = 2, device_auto_approve_after = 2.5 })
+      local c = assert(oauthconnect.connect(props({ LoginTimeout = 3, on_device_code = function() end })))
+      assert.equal("device_code", assert(c:get("/me")).grant)
+      c:close()
+    end)
+
+    it("tries the discovery document again after a 503, as any GET", function()
+      sandbox:inject({ path = "/.well-known/", count = 1, status = 503, headers = { ["Retry-After"] = "1" } })
+      local c = assert(oauthconnect.connect(props({ on_device_code = approve })))
+      assert.equal(2, #sandbox:requests("/.well-known/"))
+      c:close()
+    end)
+
+    it("fetches the document once for processes refreshing together", function()
+      local c = assert(oauthconnect.connect(props({ on_device_code = approve })))
+      c:close()
+      -- every process finds the token expired and no document cached
+      local doc = H.settings(dir .. "/tokens.json")
+      doc.discovery = nil
+      doc.obtained_at_ms = doc.obtained_at_ms - 7200 * 1000
+      doc.expires_at_ms = doc.expires_at_ms - 7200 * 1000
+      H.write_file(dir .. "/tokens.json", json.encode(doc), "600")
+      sandbox:reset()
+      local script = ([[
+        local c = assert(require("oauthconnect").connect(%q))
+        assert(c:get("/me"))
+      ]]):format(H.connstr(props()))
+      H.write_file(dir .. "/p.lua", script)
+      local cmd = {}
+      for i = 1, 8 do
+        cmd[#cmd + 1] = H.LUA_ENV .. " " .. H.LUA .. " " .. H.q(dir .. "/p.lua") .. " >" .. H.q(dir .. "/p" .. i .. ".out")
+          .. " 2>&1 &"
+      end
+      local _, code = H.capture(table.concat(cmd, " ") .. " wait")
+      assert.equal(0, code)
+      local stats = sandbox:stats()
+      assert.equal(1, stats.discovery)
+      assert.equal(1, stats.refreshes)
+      assert.equal(8, stats.api_by_status["200"])
+    end)
+
+    it("shares the pause after a failed fetch of a day-old document", function()
+      local c = assert(oauthconnect.connect(props({ on_device_code = approve })))
+      c:close()
+      local doc = H.settings(dir .. "/tokens.json")
+      doc.discovery.fetched_at_ms = doc.discovery.fetched_at_ms - 25 * 3600 * 1000
+      H.write_file(dir .. "/tokens.json", json.encode(doc), "600")
+      sandbox:config({ discovery_status = 503 })
+      local p = props({ MaxAttempts = 1, Logfile = dir .. "/log" })
+      local c1 = assert(oauthconnect.connect(p))
+      assert(c1:token(true))
+      c1:close()
+      assert.equal(2, sandbox:stats().discovery)
+      -- another client (another process would do the same) waits out the pause
+      local c2 = assert(oauthconnect.connect(p))
+      assert(c2:token(true))
+      c2:close()
+      assert.equal(2, sandbox:stats().discovery)
+      assert(H.settings(dir .. "/tokens.json").discovery.next_fetch_ms > os.time() * 1000)
+    end)
+
+    it("polls more slowly after failed polls, and reads a 200 that carries an error", function()
+      sandbox:config({ device_auto_approve_after = 0 })
+      sandbox:inject({ path = "/oauth2/token", count = 2, status = 503 })
+      local started = H.now()
+      local c = assert(oauthconnect.connect(props({ on_device_code = function() end })))
+      local took = H.now() - started
+      assert(took >= 6.5, "polls 1 s, then 2 s, then 4 s apart after two 503s; took " .. took .. " s")
+      c:close()
+      os.remove(dir .. "/tokens.json")
+      -- GitHub answers authorization_pending with 200
+      sandbox:config({ device_auto_approve_after = 1.5 })
+      sandbox:inject({ path = "/oauth2/token", count = 1, status = 200,
+        headers = { ["Content-Type"] = "application/json" }, body = '{"error":"authorization_pending"}' })
+      c = assert(oauthconnect.connect(props({ on_device_code = function() end })))
+      assert(c:get("/me"))
+      c:close()
+    end)
+
+    it("refuses a prompt a terminal would act on, and never overstates the code's life", function()
+      sandbox:inject({ path = "/oauth2/device_authorization", count = 1, status = 200,
+        headers = { ["Content-Type"] = "application/json" },
+        body = json.encode({ device_code = "dc", user_code = "AB\27]0;pwned\7", verification_uri = sandbox.url
+          .. "/device", expires_in = 600 }) })
+      local _, err = oauthconnect.connect(props({ on_device_code = approve }))
+      assert.equal("bad_response", err.code)
+      assert.matches("not printable", err.message)
+      sandbox:config({ device_expires_in = 30, device_auto_approve_after = 1.5 })
+      local _, stderr, code = H.run_lua(([[
+        local c = assert(require("oauthconnect").connect(%q))
+        assert(c:get("/me"))
+      ]]):format(H.connstr(props())))
+      assert.equal(0, code, stderr)
+      assert.matches("The code is good for 30 seconds", stderr)
+    end)
+
+    it("ends the command's login on a Ctrl-C that comes before the prompt, storing nothing", function()
+      sandbox:inject({ path = "/.well-known/", count = 1, action = "delay", delay_ms = 2000 })
+      local errfile = dir .. "/cli.err"
+      local login = "exec env " .. H.LUA_ENV .. " HOME=" .. H.q(dir) .. " " .. H.LUA .. " " .. H.q(CLI)
+        .. " login custom -c " .. H.q(H.connstr(props())) .. " 2>" .. H.q(errfile) .. " </dev/null >/dev/null; "
+      local out = H.capture("python3 -c " .. H.q("import signal, subprocess, sys, time; "
+        .. "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        .. "p = subprocess.Popen(['sh', '-c', sys.argv[1]], start_new_session=True); time.sleep(0.7); "
+        .. "p.send_signal(signal.SIGINT); t = time.time(); p.wait(); print(p.returncode, round(time.time() - t, 2))")
+        .. " " .. H.q(login:gsub("; $", "")))
+      local rc, after = out:match("(%-?%d+) ([%d.]+)")
+      assert.equal("130", rc, out .. (H.read_file(errfile) or ""))
+      assert(tonumber(after) < 3, "ended " .. after .. " s after Ctrl-C")
+      local shown = H.read_file(errfile)
+      assert.not_matches("enter the code", shown)
+      assert.matches("oauthconnect: interrupted", shown)
+      assert.equal(0, sandbox:stats().device_tokens)
+      assert.is_nil(H.read_file(dir .. "/tokens.json") and H.settings(dir .. "/tokens.json").access_token)
     end)
   end)
 end)

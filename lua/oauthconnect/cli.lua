@@ -37,6 +37,12 @@ local CONFIG_CODES = {
   unsupported = true, insecure_url = true, settings_error = true,
 }
 
+-- Ctrl-C: lua.c's handler raises "interrupted!" at the next Lua instruction.
+local EXIT_INTERRUPTED = 130 -- 128 + SIGINT, as shells report it
+local function is_interrupt(err)
+  return type(err) == "string" and err:match("interrupted!$") ~= nil
+end
+
 local function exit_for(err)
   if type(err) == "table" and AUTH_CODES[err.code] then return EXIT_AUTH end
   if type(err) == "table" and CONFIG_CODES[err.code] then return EXIT_USAGE end
@@ -153,7 +159,10 @@ end
 -- the wrong type in the connection object) turned into a usage error.
 local function try(fn, props)
   local ok, value, err = pcall(fn, props)
-  if not ok then fail(EXIT_USAGE, (tostring(value):gsub("^[^:]*:%d+: ", ""))) end
+  if not ok then
+    if is_interrupt(value) then error(value, 0) end
+    fail(EXIT_USAGE, (tostring(value):gsub("^[^:]*:%d+: ", "")))
+  end
   return value, err
 end
 
@@ -673,7 +682,10 @@ function _M.run(argv)
     if type(code) == "number" then status = code end
   end)
   if not run_ok then
-    if getmetatable(err) == CliError then
+    if is_interrupt(err) then
+      io.stderr:write("oauthconnect: interrupted\n")
+      status = EXIT_INTERRUPTED
+    elseif getmetatable(err) == CliError then
       io.stderr:write("oauthconnect: ", err.message, "\n")
       status = err.exit
     else

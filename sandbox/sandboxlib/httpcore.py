@@ -254,7 +254,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True       # a stuck client never blocks the exit
     allow_reuse_address = True
-    request_queue_size = 128    # 16 clients opening connections in bursts
+    # nginx opens a connection per subrequest: with 200 requests in flight
+    # (bench/nginx_lateness) a backlog of 128 overflowed, and each dropped
+    # SYN came back 1, 3, 7 s later, its token expired meanwhile. The kernel
+    # caps this at net.core.somaxconn.
+    request_queue_size = 1024
 
     def __init__(self, address, app, verbose=False, ipv6=False, tls_context=None):
         self.address_family = socket.AF_INET6 if ipv6 else socket.AF_INET

@@ -452,3 +452,56 @@ OC_TEST(the_token_is_chosen_after_a_quota_wait)
     oc_client_free(b);
     oc_store_release(store);
 }
+
+/* Calls of one client queued behind its refresh (in nginx, every request a
+   worker serves meanwhile) take the renewed token from memory and ask the
+   store nothing. Each asked for the store's lock, read it and unlocked, one
+   call after another: three round trips a call, with Redis 20 ms away
+   seconds for a hundred queued requests (bench/nginx_lateness). */
+OC_TEST(calls_queued_behind_a_refresh_ask_the_store_nothing)
+{
+    oc_store *store;
+    oc_client *c;
+    oc_error err;
+    run a, b[3];
+    int i, store_steps = 0;
+    CHECK_INT(oc_store_memory_new("call15", &store, &err), OC_OK);
+    c = client_on(store, "call15", 5); /* due */
+    start(&a, c, &get_info);
+    CHECK_STR(url(&a), "https://as.example/token");
+    for (i = 0; i < 3; i++) {
+        b[i].c = c;
+        oc_response_init(&b[i].resp);
+        oc_error_clear(&b[i].err);
+        CHECK_INT(oc_call_api(c, &get_info, &b[i].resp, &b[i].call, &b[i].err), OC_OK);
+        oc_call_next(b[i].call, &b[i].step);
+        CHECK_INT(b[i].step.kind, OC_STEP_WAIT); /* a holds the client's lock */
+    }
+    reply(&a, 200, JSON, TOKEN_JSON("A2", "R2"));
+    CHECK_STR(auth(&a), "Authorization: Bearer A2");
+    for (i = 0; i < 3; i++) {
+        /* waits and store steps up to the request, the store's counted */
+        do {
+            oc_call_next(b[i].call, &b[i].step);
+            if (b[i].step.kind == OC_STEP_STORE) {
+                oc_buf text;
+                oc_error serr;
+                int found = 0;
+                oc_code rc;
+                store_steps++;
+                oc_buf_init_secret(&text, 0);
+                oc_error_clear(&serr);
+                rc = oc_easy_store_step(store, &b[i].step, &text, &found, &serr);
+                oc_call_feed_store(b[i].call, rc, text.data, text.len, found, &serr);
+                oc_buf_free(&text);
+            }
+        } while (b[i].step.kind == OC_STEP_WAIT || b[i].step.kind == OC_STEP_STORE);
+        CHECK_STR(auth(&b[i]), "Authorization: Bearer A2");
+    }
+    CHECK_INT(store_steps, 0);
+    stop(&a);
+    for (i = 0; i < 3; i++)
+        stop(&b[i]);
+    oc_client_free(c);
+    oc_store_release(store);
+}
