@@ -118,8 +118,7 @@ static void send_now(oc_call *call)
     /* Which token this request carries: another call may renew it before
        the answer comes (see the 401 in api_answer). */
     call->sent_generation = c->generation;
-    if (c->token.access_token)
-        oc_sha256_hex(c->token.access_token, strlen(c->token.access_token), call->sent_token);
+    memcpy(call->sent_token, c->token_hash, sizeof call->sent_token);
     call->http.max_body = call->api->max_body ? call->api->max_body : OC_API_RESPONSE_MAX;
     if ((left = oc_call_time_left(call)) == 0) {
         oc_fail(&call->err, OC_E_TIMEOUT, "the request took longer than Timeout (%lld s) in all, "
@@ -172,10 +171,7 @@ static void answer_401(oc_call *call)
 static void after_401_peek(oc_call *call)
 {
     oc_client *c = call->c;
-    char now_token[65] = "";
-    if (c->token.access_token)
-        oc_sha256_hex(c->token.access_token, strlen(c->token.access_token), now_token);
-    if (strcmp(now_token, call->sent_token) != 0) {
+    if (strcmp(c->token_hash, call->sent_token) != 0) {
         oc_logf(c->log, 1, "the token was rejected; another process has stored a newer one: "
                            "sending again with it");
         resend(call);

@@ -54,6 +54,7 @@ static void forgotten(oc_call *call)
         return;
     }
     oc_token_clear(&call->c->token);
+    call->c->token_hash[0] = '\0';
     call->c->loaded = call->c->found = 0;
     oc_client_free_auth_headers(call->c);
     oc_call_unlock(call, forget_finish);

@@ -32,6 +32,11 @@ oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
     oc_log_secret(c->log, t->access_token);
     oc_log_secret(c->log, t->refresh_token);
     oc_token_move(&c->token, t);
+    /* once per token, not once per request */
+    if (c->token.access_token)
+        oc_sha256_hex(c->token.access_token, strlen(c->token.access_token), c->token_hash);
+    else
+        c->token_hash[0] = '\0';
     if (changed)
         c->generation++;
     c->loaded = c->found = 1;

@@ -23,6 +23,24 @@ static void pending_clear(oc_pending *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Room for one more pending login (up to OC_PENDING_MAX); 0 when out of memory. */
+static int room_for_one(oc_settings *s)
+{
+    size_t cap;
+    oc_pending *p;
+    if (s->npending < s->cap)
+        return 1;
+    cap = s->cap ? s->cap * 2 : 4;
+    if (cap > OC_PENDING_MAX)
+        cap = OC_PENDING_MAX;
+    if (cap <= s->npending || !(p = realloc(s->pending, cap * sizeof *p)))
+        return 0;
+    memset(p + s->cap, 0, (cap - s->cap) * sizeof *p);
+    s->pending = p;
+    s->cap = cap;
+    return 1;
+}
+
 void oc_settings_drop_token(oc_settings *s)
 {
     oc_token_clear(&s->token);
@@ -36,6 +54,7 @@ void oc_settings_clear(oc_settings *s)
     oc_settings_drop_token(s);
     for (i = 0; i < s->npending; i++)
         pending_clear(&s->pending[i]);
+    free(s->pending);
     json_decref(s->discovery);
     oc_settings_init(s);
 }
@@ -94,7 +113,8 @@ oc_code oc_settings_parse(const char *text, size_t len, const char *where, oc_se
         const char *key;
         json_t *v;
         json_object_foreach(pending, key, v) {
-            if (out->npending < OC_PENDING_MAX && read_pending(key, v, &out->pending[out->npending]))
+            if (out->npending < OC_PENDING_MAX && room_for_one(out) &&
+                read_pending(key, v, &out->pending[out->npending]))
                 out->npending++;
         }
     }
@@ -190,6 +210,8 @@ oc_code oc_settings_add_pending(oc_settings *s, const char *state, const char *v
                 oldest = i;
         oc_settings_remove_pending(s, (int)oldest);
     }
+    if (!room_for_one(s))
+        return oc_fail_nomem(err);
     e = &s->pending[s->npending];
     oc_sha256_hex(state, strlen(state), e->key);
     e->expires_at_ms = now_ms + OC_PENDING_TTL_MS;

@@ -36,8 +36,9 @@ typedef struct oc_settings {
     int has_token;
     oc_token token;
     oc_token_meta meta;
-    oc_pending pending[OC_PENDING_MAX];
-    size_t npending;
+    oc_pending *pending;  /* npending of them, room for cap (NULL: none); most documents hold
+                             none, and a call carries a document, so they are not inline */
+    size_t npending, cap;
     json_t *discovery;    /* {"url", "fetched_at_ms", "document"}, or NULL */
 } oc_settings;
 
