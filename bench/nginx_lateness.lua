@@ -325,6 +325,21 @@ os.execute("mkdir -p " .. H.q(H.ROOT .. "/build/bench"))
 H.write_file(raw, json.encode({ date = os.date("!%Y-%m-%d"), opts = { seconds = opts.seconds,
   connections = opts.connections, rounds = opts.rounds, smoke = opts.smoke or false }, results = results }))
 
+-- text as lines of at most 76 characters
+local function wrap(text)
+  local out, line = {}, ""
+  for word in text:gmatch("%S+") do
+    if line ~= "" and #line + 1 + #word > 76 then
+      out[#out + 1] = line
+      line = word
+    else
+      line = line == "" and word or (line .. " " .. word)
+    end
+  end
+  out[#out + 1] = line
+  return table.concat(out, "\n")
+end
+
 -- What the table says about the target: the worst lateness (the median of
 -- the rounds' worse worker) within 20 ms of the baseline's with shm:// and
 -- Redis in both placements.
@@ -340,14 +355,14 @@ local function verdict()
   end
   local own = 0
   for _, m in pairs(medians) do own = math.max(own, m.mo - base.mo) end
-  return ("**Target (worst lateness within 20 ms of the baseline with `shm://` and both Redis "
+  return wrap(("**Target (worst lateness within 20 ms of the baseline with `shm://` and both Redis "
     .. "placements): %s** (%s). The lateness that was the workers' own (running, or blocked in a system "
     .. "call: the late tick's wait for a CPU taken off) is at most %+.0f ms from the baseline's in the "
     .. "medians: no store blocks a worker. The rest is CPU contention: the 2 CPUs also run the sandbox "
     .. "(Python, about one CPU at this load), wrk, Redis and the relay, and oauthconnect's handler costs "
     .. "the workers more CPU per request than the baseline's (last column), so they wait for a CPU more "
     .. "often; the rounds vary with whatever else the machine runs.")
-    :format(met and "met" or "not met", table.concat(parts, ", "), own)
+    :format(met and "met" or "not met", table.concat(parts, ", "), own))
 end
 
 if opts.write then
@@ -355,17 +370,7 @@ if opts.write then
   local block = ([[<!-- nginx-lateness -->
 ## nginx: worker timer lateness
 
-Measured %s by `%s` (%s), on %s;
-%s. Each round: nginx with 2 workers, wrk keeping %d requests in flight for
-%d s against a handler making one authorized API call (`client:get`)
-through oauthconnect to the sandbox (Jumpseller, access tokens living %d s,
-refreshed three quarters into their life), %d rounds interleaved, a fresh
-sandbox each. A 10 ms `ngx.timer.every` in each worker (started in
-`init_worker_by_lua`) records how late it fires; the baseline is the same
-load on a handler making the same upstream call with a fixed header and no
-oauthconnect. Redis %d ms away is Redis behind a relay that delays every
-chunk %d ms each way (`bench/nginx/delay_relay.py`). Every process shares
-the 2 CPUs.
+%s
 
 %s
 
@@ -391,10 +396,17 @@ and 89 of 61258 answers came later than wrk's 10 s timeout (3 rounds on
 2026-12-06).
 
 Raw figures of the last run: `build/bench/nginx_lateness.json`.
-<!-- /nginx-lateness -->]]):format(os.date("!%Y-%m-%d"),
+<!-- /nginx-lateness -->]]):format(wrap(("Measured %s by `%s` (%s), on %s; %s. Each round: nginx "
+    .. "with 2 workers, wrk keeping %d requests in flight for %d s against a handler making one authorized API "
+    .. "call (`client:get`) through oauthconnect to the sandbox (Jumpseller, access tokens living %d s, "
+    .. "refreshed three quarters into their life), %d rounds interleaved, a fresh sandbox each. A 10 ms "
+    .. "`ngx.timer.every` in each worker (started in `init_worker_by_lua`) records how late it fires; the "
+    .. "baseline is the same load on a handler making the same upstream call with a fixed header and no "
+    .. "oauthconnect. Redis %d ms away is Redis behind a relay that delays every chunk %d ms each way "
+    .. "(`bench/nginx/delay_relay.py`). Every process shares the 2 CPUs."):format(os.date("!%Y-%m-%d"),
     "./bench/nginx_lateness" .. (opts.smoke and " --smoke" or ""), total_seconds < 90 and ("%.0f s"):format(total_seconds)
-      or ("%.0f minutes"):format(total_seconds / 60), machine,
-    versions, opts.connections, opts.seconds, TTL, opts.rounds, RELAY_MS, RELAY_MS, table_text, verdict())
+      or ("%.0f minutes"):format(total_seconds / 60), machine, versions, opts.connections, opts.seconds, TTL,
+    opts.rounds, RELAY_MS, RELAY_MS)), table_text, verdict())
   local s, e = doc:find("<!%-%- nginx%-lateness %-%->.-<!%-%- /nginx%-lateness %-%->")
   if s then
     doc = doc:sub(1, s - 1) .. block .. doc:sub(e + 1)
