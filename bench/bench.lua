@@ -252,7 +252,7 @@ local auth = {}
 for _, rt in ipairs({ { key = "lua", lua = "lua5.4", env = LUA_ENV }, { key = "luajit", lua = "luajit", env = LUAJIT_ENV,
     jit = true } }) do
   auth[rt.key] = {}
-  for _, mode in ipairs({ "authorize", "floor" }) do
+  for _, mode in ipairs({ "authorize", "floor", "call" }) do
     local counts = {}
     for _, n in ipairs({ AUTH_CG_SMALL, AUTH_CG_LARGE }) do
       local out = prefix .. "/cg.auth." .. rt.key .. "." .. mode .. "." .. n
@@ -387,6 +387,10 @@ for _, rt in ipairs({ { key = "lua", label = "Lua 5.4" }, { key = "luajit", labe
     rt.label, f2(a.authorize.ir / a.floor.ir), math.floor(a.authorize.ir), math.floor(a.floor.ir)))
   add(("| `client:authorize()` with a usable token (%s): CPU per call / that function's | %s (%s vs %s ns) | |"):format(
     rt.label, f2(a.authorize.ns / a.floor.ns), f1(a.authorize.ns), f1(a.floor.ns)))
+  if rt.key == "lua" then
+    add(("| `client:authorize()` with a usable token (%s): its own instructions per call, the caller's loop and the call itself (a C method doing nothing: %d) taken off | %d | <= 1,000 |"):format(
+      rt.label, math.floor(a.call.ir), math.floor(a.authorize.ir - a.call.ir)))
+  end
 end
 for _, k in ipairs({ 2, 4, 8 }) do
   add(("| paging %d items, %d in flight / sequential | %sx (%s s vs %s s) | %s |"):format(

@@ -100,6 +100,11 @@ typedef struct lclient {
     lrequest in;        /* client:request's */
     const char *cached_line;   /* authorize_now's cache (the strings are in the user value): */
     unsigned cached_generation;  /* the line and generation they were made from */
+    const char *bound_line;    /* the same for the bound authorize (its upvalues hold them) */
+    unsigned bound_generation;
+    const char *bound_name;    /* ... the name's characters (its upvalue keeps them alive) */
+    size_t bound_name_len;
+    int bound;                 /* bind_authorize was called (once per client) */
     lrequest *batch;    /* request_many's, OC_MAX_IN_FLIGHT: made on first use */
 } lclient;
 

@@ -308,27 +308,58 @@ static int client_credentials(lua_State *L)
     return 2;
 }
 
-/* [-0, +0] Makes the cached header name and value of the credentials
-   line again when the line changed (the client's user value, index uv,
-   holds them at 1 and 2): strings are made once per token, not once per
-   request. */
-static void cache_credentials(lua_State *L, int uv, lclient *lc, const char *line)
+/* [-0, +0] Makes the header name and value of the credentials line again
+   when the line changed (at indices ni and vi: a user value's slots when
+   uv, else upvalues), recording what they were made from in *line_mark
+   and *gen_mark: strings are made once per token, not once per request. */
+static void cache_credentials(lua_State *L, lclient *lc, const char *line, int uv, int ni, int vi,
+                              const char **line_mark, unsigned *gen_mark)
 {
     unsigned gen = oc_client_generation(lc->c);
     size_t nlen;
     const char *v;
-    if (lc->cached_line == line && lc->cached_generation == gen)
+    if (*line_mark == line && *gen_mark == gen)
         return;
     nlen = strcspn(line, ":");
     v = line[nlen] ? line + nlen + 1 : "";
     if (*v == ' ')
         v++;
     lua_pushlstring(L, line, nlen);
-    lua_rawseti(L, uv, 1);
+    if (uv)
+        lua_rawseti(L, uv, ni);
+    else
+        lua_replace(L, ni);
     lua_pushstring(L, v);
-    lua_rawseti(L, uv, 2);
-    lc->cached_line = line;
-    lc->cached_generation = gen;
+    if (uv)
+        lua_rawseti(L, uv, vi);
+    else
+        lua_replace(L, vi);
+    *line_mark = line;
+    *gen_mark = gen;
+}
+
+/* [-0, +0] headers (at 2)[name] = value, the name and value on the stack
+   at ni and vi (name is ni's characters, nlen long); a header of that name
+   in another case is removed first. */
+static void set_header(lua_State *L, int ni, int vi, const char *name, size_t nlen)
+{
+    lua_pushnil(L);
+    while (lua_next(L, 2)) { /* key, value */
+        size_t klen;
+        const char *k;
+        lua_pop(L, 1);
+        /* the length first (most names differ in it); the same name as
+           made here is the same (interned) string */
+        if (lua_rawlen(L, -1) == nlen && lua_type(L, -1) == LUA_TSTRING &&
+            (k = lua_tolstring(L, -1, &klen)) != name && strncasecmp(k, name, nlen) == 0) {
+            lua_pushvalue(L, -1);
+            lua_pushnil(L);
+            lua_rawset(L, 2); /* clearing a field during the traversal is allowed */
+        }
+    }
+    lua_pushvalue(L, ni);
+    lua_pushvalue(L, vi);
+    lua_rawset(L, 2);
 }
 
 /* client:authorize_now([headers]) -> headers, ticket | false: the header
@@ -339,8 +370,9 @@ static void cache_credentials(lua_State *L, int uv, lclient *lc, const char *lin
    caller signs. */
 /* [-0, +2 or +1] authorize_now's work for the client lc (its userdata at
    ud), the headers argument at 2: headers, ticket, or false. due_ok: a
-   token that is due but has not expired will do. */
-static int authorize_now(lua_State *L, int ud, lclient *lc, int due_ok)
+   token that is due but has not expired will do. bound: called from the
+   bound closure, whose upvalues 3 and 4 cache the header's strings. */
+static int authorize_now(lua_State *L, int ud, lclient *lc, int due_ok, int bound)
 {
     const char *line;
     /* NTLM's credentials are libcurl's, per connection: none to give */
@@ -357,29 +389,23 @@ static int authorize_now(lua_State *L, int ud, lclient *lc, int due_ok)
     } else if (lua_gettop(L) > 2) {
         lua_settop(L, 2);
     }
-    if (line) {
-        size_t nlen;
-        const char *name;
-        oc_lua_get_uservalue(L, ud); /* 3 */
-        cache_credentials(L, 3, lc, line);
-        lua_rawgeti(L, 3, 1); /* 4: name */
-        name = lua_tolstring(L, 4, &nlen);
-        lua_pushnil(L);
-        while (lua_next(L, 2)) { /* key, value */
-            size_t klen;
-            const char *k;
-            lua_pop(L, 1);
-            /* the same name as made here is the same (interned) string */
-            if (lua_type(L, -1) == LUA_TSTRING && (k = lua_tolstring(L, -1, &klen)) != name &&
-                klen == nlen && strncasecmp(k, name, nlen) == 0) {
-                lua_pushvalue(L, -1);
-                lua_pushnil(L);
-                lua_rawset(L, 2); /* clearing a field during the traversal is allowed */
-            }
+    if (line && bound) {
+        if (lc->bound_line != line || lc->bound_generation != oc_client_generation(lc->c)) {
+            cache_credentials(L, lc, line, 0, lua_upvalueindex(3), lua_upvalueindex(4), &lc->bound_line,
+                              &lc->bound_generation);
+            lc->bound_name = lua_tolstring(L, lua_upvalueindex(3), &lc->bound_name_len);
         }
+        set_header(L, lua_upvalueindex(3), lua_upvalueindex(4), lc->bound_name, lc->bound_name_len);
+    } else if (line) {
+        const char *name;
+        size_t nlen;
+        oc_lua_get_uservalue(L, ud); /* 3 */
+        cache_credentials(L, lc, line, 3, 1, 2, &lc->cached_line, &lc->cached_generation);
+        lua_rawgeti(L, 3, 1); /* 4: name */
         lua_rawgeti(L, 3, 2); /* 5: value */
-        lua_rawset(L, 2);     /* headers[name] = value */
-        lua_pop(L, 1);
+        name = lua_tolstring(L, 4, &nlen);
+        set_header(L, 4, 5, name, nlen);
+        lua_settop(L, 2);
     }
     lua_pushvalue(L, 2);
     lua_pushinteger(L, (lua_Integer)oc_client_generation(lc->c));
@@ -390,7 +416,7 @@ static int authorize_now(lua_State *L, int ud, lclient *lc, int due_ok)
 static int client_authorize_now(lua_State *L)
 {
     int due_ok = lua_toboolean(L, 3);
-    return authorize_now(L, 1, check_client(L, 1), due_ok);
+    return authorize_now(L, 1, check_client(L, 1), due_ok, 0);
 }
 
 #if LUA_VERSION_NUM >= 504
@@ -415,7 +441,7 @@ static int bound_authorize(lua_State *L)
     lclient *lc = lua_touserdata(L, lua_upvalueindex(1));
     int n;
     if (lc && lc->c && !lc->closed) {
-        if ((n = authorize_now(L, lua_upvalueindex(1), lc, 0)) == 2)
+        if ((n = authorize_now(L, lua_upvalueindex(1), lc, 0, 1)) == 2)
             return 2;
         lua_pop(L, n);
     }
@@ -430,13 +456,20 @@ static int bound_authorize(lua_State *L)
 }
 
 /* client:bind_authorize(slow) -> the authorize method for this client's Lua
-   object (see bound_authorize). */
+   object (see bound_authorize); once per client, for the closure's cached
+   strings are marked in the client. */
 static int client_bind_authorize(lua_State *L)
 {
-    check_client(L, 1);
+    lclient *lc = check_client(L, 1);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (lc->bound)
+        return luaL_error(L, "bind_authorize: this client's authorize is bound already");
+    lc->bound = 1;
+    lc->bound_line = NULL;
     lua_settop(L, 2);
-    lua_pushcclosure(L, bound_authorize, 2);
+    lua_pushnil(L); /* 3, 4: the header's name and value, made at the first call */
+    lua_pushnil(L);
+    lua_pushcclosure(L, bound_authorize, 4);
     return 1;
 }
 

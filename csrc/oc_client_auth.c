@@ -15,6 +15,15 @@
 #include "oc_time.h"
 #include "oc_url.h"
 
+/* When the token in use becomes due (INT64_MAX: never), for
+   oc_client_ready_credentials: oc_client_refresh_due, solved for the time. */
+static int64_t ready_until(const oc_client *c)
+{
+    if (!oc_client_uses_tokens(c) || (c->scheme == OC_SCHEME_OAUTH && c->mode == OC_MODE_OFF))
+        return INT64_MAX;
+    return oc_token_due_at(&c->token, c->leeway_s);
+}
+
 oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
 {
     oc_buf line;
@@ -37,6 +46,7 @@ oc_code oc_client_adopt(oc_client *c, oc_token *t, int changed, oc_error *err)
         oc_sha256_hex(c->token.access_token, strlen(c->token.access_token), c->token_hash);
     else
         c->token_hash[0] = '\0';
+    c->ready_until_ms = ready_until(c);
     if (changed)
         c->generation++;
     c->loaded = c->found = 1;
@@ -185,9 +195,10 @@ int oc_client_ready_credentials(const oc_client *c, int64_t now_ms, int due_ok, 
 {
     if (!c->loaded || (c->unsaved && !due_ok))
         return 0;
+    /* ready_until_ms is the due time, worked out once per token */
     if (oc_client_uses_tokens(c) &&
         (!c->token.access_token ||
-         (due_ok ? oc_token_expired(&c->token, now_ms) : oc_client_refresh_due(c, now_ms))))
+         (due_ok ? oc_token_expired(&c->token, now_ms) : now_ms >= c->ready_until_ms)))
         return 0;
     *line = c->credentials_line;
     return 1;

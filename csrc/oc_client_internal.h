@@ -49,6 +49,7 @@ struct oc_client {
     int64_t login_timeout_ms;
     oc_token token;
     char token_hash[65];            /* SHA-256 hex of token.access_token, or "": what a request carried */
+    int64_t ready_until_ms;         /* when the token in use becomes due (oc_client_refresh_due) */
     int loaded;                     /* the first token was looked for (oc_call_load_initial) */
     int found;                      /* ... and one was found */
     int unsaved;                    /* token is newer than the store (a save failed) */

@@ -72,19 +72,24 @@ int oc_token_expired(const oc_token *t, int64_t now_ms)
     return t->expires_at_ms > 0 && now_ms >= t->expires_at_ms;
 }
 
-int oc_token_due(const oc_token *t, int64_t now_ms, int64_t leeway_s)
+int64_t oc_token_due_at(const oc_token *t, int64_t leeway_s)
 {
     int64_t lifetime_ms, leeway_ms;
     if (!t->access_token)
-        return 1;
+        return INT64_MIN;
     if (t->expires_at_ms <= 0)
-        return 0;
+        return INT64_MAX;
     lifetime_ms = t->expires_at_ms - t->obtained_ms;
     leeway_ms = leeway_s * 1000;
     /* A token that lives a few seconds must not be refreshed on every request. */
     if (lifetime_ms > 0 && leeway_ms > lifetime_ms / 4)
         leeway_ms = lifetime_ms / 4;
-    return now_ms >= t->expires_at_ms - leeway_ms;
+    return t->expires_at_ms - leeway_ms;
+}
+
+int oc_token_due(const oc_token *t, int64_t now_ms, int64_t leeway_s)
+{
+    return now_ms >= oc_token_due_at(t, leeway_s);
 }
 
 /* Tokens travel in HTTP headers: only visible ASCII may pass, or a hostile

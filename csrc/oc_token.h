@@ -40,6 +40,9 @@ void oc_token_move(oc_token *dst, oc_token *src);
 /* Whether the token should be refreshed at now_ms: within leeway_s of its
    expiry, the leeway capped at a quarter of the token's lifetime. */
 int oc_token_due(const oc_token *t, int64_t now_ms, int64_t leeway_s);
+/* The moment oc_token_due starts to hold (INT64_MIN without an access
+   token, INT64_MAX without an expiry). */
+int64_t oc_token_due_at(const oc_token *t, int64_t leeway_s);
 int oc_token_expired(const oc_token *t, int64_t now_ms);
 
 /*
