@@ -43,7 +43,7 @@ describe("docs/RELIABILITY.md", function()
         assert.matches("```sh\n.+\n```", body, nil, false, name)
       end
     end
-    assert.equal(7, blocks)
+    assert.equal(8, blocks)
   end)
 
   it("counts the cases of each spec it names as busted --list does", function()
