@@ -87,6 +87,11 @@ void oc_lua_request_free(lrequest *r);
    into r; raises on wrong types. The strings stay the caller's (on its
    stack or in a user value). */
 void oc_lua_read_request(lua_State *L, int base, lrequest *r);
+/* [-0, +0] The arguments (code [, state [, callback [, verifier [,
+   redirect_uri]]]]) from index 2 into x, the callback's parameters into
+   r->query (owned by r); raises on wrong types. The strings stay the
+   stack's: x is good while they are there. */
+void oc_lua_read_exchange(lua_State *L, struct oc_exchange *x, lrequest *r);
 /* [-0, +3] status, raw headers, body, or [-0, +2] nil, err (rc's, or with
    fail_on_http the HTTP error, why saying what a 401 left to do). */
 int oc_lua_push_request_result(lua_State *L, const oc_client *c, oc_code rc, const oc_error *err,

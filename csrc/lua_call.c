@@ -151,19 +151,9 @@ int oc_lua_call_exchange(lua_State *L)
     oc_exchange x;
     oc_error err;
     oc_code rc;
-    memset(&x, 0, sizeof x);
-    x.code = luaL_checkstring(L, 2);
-    x.state = luaL_optstring(L, 3, NULL);
-    if (!lua_isnoneornil(L, 4))
-        luaL_checktype(L, 4, LUA_TTABLE);
-    x.verifier = luaL_optstring(L, 5, NULL);
-    x.redirect_uri = luaL_optstring(L, 6, NULL);
     lua_settop(L, 6);
     lc = new_call(L, CALL_TOKEN, 1, 0);
-    if (lua_istable(L, 4)) {
-        oc_lua_read_kv(L, 4, &lc->in.query); /* owned by the call: freed on a raise */
-        x.callback = &lc->in.query;
-    }
+    oc_lua_read_exchange(L, &x, &lc->in); /* the callback's owned by the call: freed on a raise */
     oc_error_clear(&err);
     /* the engine copies what it keeps */
     rc = oc_call_exchange(lc->owner->c, &x, &lc->call, &err);

@@ -526,18 +526,8 @@ static int client_exchange_code(lua_State *L)
     oc_exchange x;
     oc_error err;
     oc_code rc;
-    memset(&x, 0, sizeof x);
-    x.code = luaL_checkstring(L, 2);
-    x.state = luaL_optstring(L, 3, NULL);
-    if (!lua_isnoneornil(L, 4))
-        luaL_checktype(L, 4, LUA_TTABLE);
-    x.verifier = luaL_optstring(L, 5, NULL);
-    x.redirect_uri = luaL_optstring(L, 6, NULL);
     oc_lua_request_clear_inputs(&lc->in);
-    if (lua_istable(L, 4)) {
-        oc_lua_read_kv(L, 4, &lc->in.query);
-        x.callback = &lc->in.query;
-    }
+    oc_lua_read_exchange(L, &x, &lc->in);
     oc_error_clear(&err);
     rc = oc_client_exchange_code(lc->c, &x, &err);
     oc_lua_request_clear_inputs(&lc->in);

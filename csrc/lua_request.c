@@ -6,7 +6,23 @@
 #include <string.h>
 
 #include "lua_binding.h"
+#include "oc_call.h"
 #include "oc_mem.h"
+
+void oc_lua_read_exchange(lua_State *L, oc_exchange *x, lrequest *r)
+{
+    memset(x, 0, sizeof *x);
+    x->code = luaL_checkstring(L, 2);
+    x->state = luaL_optstring(L, 3, NULL);
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TTABLE);
+    x->verifier = luaL_optstring(L, 5, NULL);
+    x->redirect_uri = luaL_optstring(L, 6, NULL);
+    if (lua_istable(L, 4)) {
+        oc_lua_read_kv(L, 4, &r->query);
+        x->callback = &r->query;
+    }
+}
 
 void oc_lua_request_init(lrequest *r)
 {

@@ -124,6 +124,24 @@ void oc_call_fail(oc_call *call, const oc_error *e)
     oc_call_finish(call, e->code);
 }
 
+/* A request to the authorization server always gets the whole Timeout,
+   not what the request around it has left: one cut short may still be
+   completed by the server, which then rotates a refresh token (or spends a
+   code) this client never learns of. A 401 after a slow API call left a
+   refresh 299 ms. */
+void oc_call_send_tr(oc_call *call, oc_cont then)
+{
+    memset(&call->token_http, 0, sizeof call->token_http);
+    call->token_http.method = call->tr.method;
+    call->token_http.url = call->tr.url;
+    call->token_http.headers = call->tr.headers;
+    call->token_http.body = call->tr.body;
+    call->token_http.body_len = call->tr.body_len;
+    call->token_http.max_body = OC_TOKEN_RESPONSE_MAX;
+    call->token_http.timeout_ms = call->c->timeout_ms > 0 ? (long)call->c->timeout_ms : 0;
+    oc_call_emit_http(call, &call->token_http, &call->token_resp, then);
+}
+
 /*
  * A server that refused the client's credentials (invalid_client) may take
  * them the other way: RFC 6749 2.3.1 makes HTTP Basic the one every server

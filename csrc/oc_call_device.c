@@ -23,20 +23,6 @@
 
 static void poll_token(oc_call *call);
 
-/* The request in call->tr, sent with the whole Timeout. */
-static void send_tr(oc_call *call, oc_cont then)
-{
-    memset(&call->token_http, 0, sizeof call->token_http);
-    call->token_http.method = call->tr.method;
-    call->token_http.url = call->tr.url;
-    call->token_http.headers = call->tr.headers;
-    call->token_http.body = call->tr.body;
-    call->token_http.body_len = call->tr.body_len;
-    call->token_http.max_body = OC_TOKEN_RESPONSE_MAX;
-    call->token_http.timeout_ms = call->c->timeout_ms > 0 ? (long)call->c->timeout_ms : 0;
-    oc_call_emit_http(call, &call->token_http, &call->token_resp, then);
-}
-
 /* Every secret a device-login message could quote: the client's and the
    device code. */
 static void known_secrets(const oc_call *call, oc_secrets *known)
@@ -139,7 +125,7 @@ static void polled(oc_call *call)
     }
     if (oc_call_switch_client_auth(call, "the device login")) {
         oc_response_reset(r);
-        send_tr(call, polled);
+        oc_call_send_tr(call, polled);
         return;
     }
     if (strcmp(oauth_error, "slow_down") == 0) {
@@ -174,7 +160,7 @@ static void poll_token(oc_call *call)
         oc_call_finish(call, rc);
         return;
     }
-    send_tr(call, polled);
+    oc_call_send_tr(call, polled);
 }
 
 static void ask(oc_call *call);
@@ -211,7 +197,7 @@ static void authorized(oc_call *call)
     oc_response_reset(r);
     if (rc != OC_OK) {
         if (oc_call_switch_client_auth(call, "the device authorization request")) {
-            send_tr(call, authorized);
+            oc_call_send_tr(call, authorized);
             return;
         }
         if (strcmp(call->err.oauth_error, "invalid_client") == 0 ||
@@ -257,7 +243,7 @@ static void ask(oc_call *call)
     }
     oc_url_shown(shown, sizeof shown, c->flow.device_url);
     oc_logf(c->log, 1, "starting the device login at %s", shown);
-    send_tr(call, authorized);
+    oc_call_send_tr(call, authorized);
 }
 
 void oc_call_device_login(oc_call *call, oc_cont then)

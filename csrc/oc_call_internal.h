@@ -173,6 +173,9 @@ void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*
                          oc_cont otherwise);
 /* Releases the lock when held; then `then`. */
 void oc_call_unlock(oc_call *call, oc_cont then);
+/* Sends call->tr (a token, device authorization or revocation request)
+   with the whole Timeout, the answer into call->token_resp; then `then`. */
+void oc_call_send_tr(oc_call *call, oc_cont then);
 /* After an invalid_client answer to call->tr (call->err): rebuilds it with
    the client's credentials sent the other way (body or Basic), once per
    call; 1 when the caller should send it again. what names it in the log. */

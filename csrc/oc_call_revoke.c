@@ -15,7 +15,6 @@
 #include "oc_url.h"
 
 static void next_token(oc_call *call);
-static void send_revocation(oc_call *call);
 
 /* Keeps the first failure. */
 static void note_failure(oc_call *call, oc_code rc, const oc_error *e)
@@ -58,7 +57,7 @@ static void answered(oc_call *call)
         if (oc_call_switch_client_auth(call, what)) {
             oc_error_clear(&call->err);
             oc_response_reset(r);
-            send_revocation(call);
+            oc_call_send_tr(call, answered);
             return;
         }
         oc_error_clear(&call->err);
@@ -109,22 +108,7 @@ static void next_token(oc_call *call)
         call->revoke_then(call);
         return;
     }
-    send_revocation(call);
-}
-
-/* Sends call->tr, with the whole Timeout. */
-static void send_revocation(oc_call *call)
-{
-    oc_client *c = call->c;
-    memset(&call->token_http, 0, sizeof call->token_http);
-    call->token_http.method = call->tr.method;
-    call->token_http.url = call->tr.url;
-    call->token_http.headers = call->tr.headers;
-    call->token_http.body = call->tr.body;
-    call->token_http.body_len = call->tr.body_len;
-    call->token_http.max_body = OC_TOKEN_RESPONSE_MAX;
-    call->token_http.timeout_ms = c->timeout_ms > 0 ? (long)c->timeout_ms : 0;
-    oc_call_emit_http(call, &call->token_http, &call->token_resp, answered);
+    oc_call_send_tr(call, answered);
 }
 
 void oc_call_revoke_token(oc_call *call, const oc_token *t, oc_cont then)

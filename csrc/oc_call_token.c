@@ -207,20 +207,9 @@ void oc_call_peek(oc_call *call, oc_cont then)
 
 static void token_answered(oc_call *call);
 
-/* A token request always gets the whole Timeout, not what the request
-   around it has left: one cut short may still be completed by the server,
-   which then rotates a refresh token (or spends a code) this client never
-   learns of. A 401 after a slow API call left a refresh 299 ms. */
 void oc_call_send_token_request(oc_call *call)
 {
-    call->token_http.method = call->tr.method;
-    call->token_http.url = call->tr.url;
-    call->token_http.headers = call->tr.headers;
-    call->token_http.body = call->tr.body;
-    call->token_http.body_len = call->tr.body_len;
-    call->token_http.max_body = OC_TOKEN_RESPONSE_MAX;
-    call->token_http.timeout_ms = call->c->timeout_ms > 0 ? (long)call->c->timeout_ms : 0;
-    oc_call_emit_http(call, &call->token_http, &call->token_resp, token_answered);
+    oc_call_send_tr(call, token_answered);
 }
 
 /* What the user can do about a failed token request, said where the answer
