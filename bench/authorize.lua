@@ -27,7 +27,7 @@ if mode == "authorize" then
     if not h then error("authorize failed") end
   end
 elseif mode == "call" then
-  local plugin = { authorize = rawlen } -- a C function, returning at once
+  local plugin = { authorize = type } -- a C function, returning at once (a string)
   for _ = 1, n do
     local h = plugin:authorize(headers)
     if not h then error("authorize failed") end
