@@ -499,11 +499,18 @@ describe("any OAuth 2 server", function()
       local errfile = dir .. "/cli.err"
       local login = "exec env " .. H.LUA_ENV .. " HOME=" .. H.q(dir) .. " " .. H.LUA .. " " .. H.q(CLI)
         .. " login custom -c " .. H.q(H.connstr(props())) .. " 2>" .. H.q(errfile) .. " </dev/null >/dev/null; "
-      local out = H.capture("python3 -c " .. H.q("import signal, subprocess, sys, time; "
+      -- Ctrl-C once the login is inside its first request (the delayed
+      -- discovery fetch has taken the injected fault), not after a fixed
+      -- sleep: a slow start (sanitizers, a loaded machine) would otherwise
+      -- meet the default SIGINT action before the login began.
+      local out = H.capture("python3 -c " .. H.q("import json, signal, subprocess, sys, time, urllib.request; "
         .. "signal.signal(signal.SIGINT, signal.SIG_DFL); "
-        .. "p = subprocess.Popen(['sh', '-c', sys.argv[1]], start_new_session=True); time.sleep(0.7); "
-        .. "p.send_signal(signal.SIGINT); t = time.time(); p.wait(); print(p.returncode, round(time.time() - t, 2))")
-        .. " " .. H.q(login:gsub("; $", "")))
+        .. "p = subprocess.Popen(['sh', '-c', sys.argv[1]], start_new_session=True); "
+        .. "pending = lambda: json.load(urllib.request.urlopen(sys.argv[2] + '/_sandbox/inject'))['pending']; "
+        .. "t = time.time()\nwhile pending() and time.time() - t < 60 and p.poll() is None: time.sleep(0.05)\n"
+        .. "time.sleep(0.2); p.send_signal(signal.SIGINT); t = time.time(); p.wait(); "
+        .. "print(p.returncode, round(time.time() - t, 2))")
+        .. " " .. H.q(login:gsub("; $", "")) .. " " .. H.q(sandbox.url))
       local rc, after = out:match("(%-?%d+) ([%d.]+)")
       assert.equal("130", rc, out .. (H.read_file(errfile) or ""))
       assert(tonumber(after) < 3, "ended " .. after .. " s after Ctrl-C")

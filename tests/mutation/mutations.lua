@@ -117,7 +117,7 @@ return {
     name = "stored-token-after-401-ignored",
     guards = "a 401 for a token that is no longer the newest in the store is answered by adopting the newest and resending",
     file = "csrc/oc_call_api.c",
-    find = [[    if (strcmp(now_token, call->sent_token) != 0) {]],
+    find = [[    if (strcmp(c->token_hash, call->sent_token) != 0) {]],
     replace = [[    if (0) {]],
     tests = { "ctest:^call\\.a_401_for_a_replaced_token_is_answered_with_the_stored_one_each_time$",
       "spec:spec/22-churn_spec.lua#answers each 401 for a token another process replaced" },
@@ -326,7 +326,7 @@ fi]],
   {
     name = "logout-skips-revocation",
     guards = "client:revoke() and logout send the stored tokens to the revocation endpoint before removing them",
-    file = "csrc/oc_call_token.c",
+    file = "csrc/oc_call_logout.c",
     find = [[    if (t) {
         oc_call_revoke_token(call, t, forget_remove);]],
     replace = [[    if (0) {

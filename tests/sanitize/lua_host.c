@@ -3,8 +3,11 @@
  * a main program built with AddressSanitizer, so the instrumented module can
  * be loaded without LD_PRELOAD (which every child process, Python and curl
  * included, would inherit). It does what `lua5.4 script args...` and
- * `lua5.4 -e chunk` do for the test suite: `arg`, os.exit, error messages.
+ * `lua5.4 -e chunk` do for the test suite: `arg`, os.exit, error messages,
+ * and lua.c's Ctrl-C (an "interrupted!" error at the next Lua instruction),
+ * which the command's interrupted login relies on.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,26 @@ const char *__lsan_default_options(void)
     return "use_tls=0:print_suppressions=0";
 }
 
+static lua_State *running; /* the state a SIGINT interrupts */
+
+/* The hook a SIGINT sets: removes itself and raises lua.c's error. */
+static void stop_running(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+/* SIGINT while the script runs: as lua.c, a second Ctrl-C kills the
+   process, and the first stops the script at its next instruction (a hook
+   is the only thing a signal handler may safely set on a Lua state). */
+static void on_interrupt(int sig)
+{
+    signal(sig, SIG_DFL);
+    lua_sethook(running, stop_running, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* The message handler: the error with a traceback, as lua.c prints it. */
 static int traceback(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -37,6 +60,7 @@ static int traceback(lua_State *L)
     return 1;
 }
 
+/* Runs `script args...` or `-e chunk` as lua5.4 does; exit status 1 on error. */
 int main(int argc, char **argv)
 {
     lua_State *L = luaL_newstate();
@@ -67,7 +91,10 @@ int main(int argc, char **argv)
         lua_insert(L, base);
         for (i = first; i < argc; i++)
             lua_pushstring(L, argv[i]);
+        running = L;
+        signal(SIGINT, on_interrupt);
         status = lua_pcall(L, argc - first, 0, base);
+        signal(SIGINT, SIG_DFL);
     }
     if (status != LUA_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], lua_tostring(L, -1));
