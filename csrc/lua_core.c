@@ -264,6 +264,14 @@ static int l_check_url(lua_State *L)
     return 1;
 }
 
+/* core.same_origin(a, b) -> boolean: the two absolute URLs share scheme,
+   host and port (false when either does not parse). */
+static int l_same_origin(lua_State *L)
+{
+    lua_pushboolean(L, oc_url_same_origin(luaL_checkstring(L, 1), luaL_checkstring(L, 2)));
+    return 1;
+}
+
 /*
  * core.read_data_file(path, label, max) -> text | false (no such file) | nil, message:
  * a file that holds no secret (a provider profile), read whole. Only a
@@ -374,6 +382,7 @@ static const luaL_Reg module_functions[] = {
     { "client", oc_lua_client_new },
     { "profile_fields", l_profile_fields },
     { "check_url", l_check_url },
+    { "same_origin", l_same_origin },
     { "read_data_file", l_read_data_file },
     { "list_dir", l_list_dir },
     { "parse", l_parse },

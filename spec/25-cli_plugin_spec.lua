@@ -4,10 +4,12 @@
 local H = require "helpers"
 local json = require "oauthconnect.json"
 
+-- Runs the command; returns its stdout, exit status and stderr.
 local function oauthconnect(env, args)
+  local errfile = H.tmpdir() .. "/err"
   local out, code = H.capture(H.LUA_ENV .. " " .. env .. " " .. H.LUA .. " " .. H.q(H.ROOT .. "/bin/oauthconnect")
-    .. " " .. args .. " 2>" .. H.q(H.tmpdir() .. "/err"))
-  return out, code
+    .. " " .. args .. " 2>" .. H.q(errfile))
+  return out, code, H.read_file(errfile) or ""
 end
 
 describe("the command's header and curl", function()
@@ -64,13 +66,40 @@ describe("the command's header and curl", function()
 
   it("keeps curl's own exit status and says why when no better credentials exist", function()
     local env = logged_in("bigcommerce", "bigcommerce", "bigcommerce")
-    local _, code = oauthconnect(env, "curl bigcommerce -s --max-time 2 http://127.0.0.1:1/x")
-    assert.equal(7, code) -- curl: couldn't connect
+    local _, code = oauthconnect(env, "curl bigcommerce -s -f " .. H.q(sandbox.url .. "/stores/sbx123abc/v3/nowhere"))
+    assert.equal(22, code) -- curl -f: the server answered an error
     sandbox:revoke()
     local out
     out, code = oauthconnect(env, "curl bigcommerce -s " .. H.q(sandbox.url .. "/stores/sbx123abc/v3/catalog/products"))
     assert.equal(0, code) -- curl did its work: the server's 401 is the answer, printed
     assert.matches("401", out)
+  end)
+
+  it("runs curl only toward the API's origin, and refuses what could send the token elsewhere", function()
+    local env = logged_in("jumpseller", "jumpseller", "jumpseller")
+    local port = sandbox.url:match(":(%d+)$")
+    local elsewhere = {
+      "-s " .. H.q("http://localhost:" .. port .. "/v1/store/info.json"), -- another host, same server
+      "-s -o /dev/null " .. H.q(sandbox.url .. "/v1/store/info.json") .. " " .. H.q("http://localhost:" .. port .. "/x"),
+      "-s --url " .. H.q("http://localhost:" .. port .. "/v1/store/info.json"),
+      "-sS" .. "o/dev/null " .. H.q("http://localhost:" .. port .. "/v1/store/info.json"),
+      "-s " .. H.q("localhost:" .. port .. "/v1/store/info.json"), -- curl would guess http://
+      "-s --connect-to " .. H.q("127.0.0.1:" .. port .. ":localhost:" .. port) .. " " .. H.q(sandbox.url .. "/v1/store/info.json"),
+      "-s --resolve " .. H.q("x:1:127.0.0.1") .. " " .. H.q(sandbox.url .. "/v1/store/info.json"),
+      "-s -K /dev/null " .. H.q(sandbox.url .. "/v1/store/info.json"),
+    }
+    for _, args in ipairs(elsewhere) do
+      local out, code, err = oauthconnect(env, "curl jumpseller " .. args)
+      assert.equal(2, code, args .. ": " .. out .. err)
+      assert.matches("oauthconnect: curl: ", err, 1, true)
+      assert.is_nil(err:find("Bearer", 1, true))
+    end
+    assert.equal(0, #sandbox:requests("/v1"), "curl ran") -- refused before curl started
+    -- what stays: options with values, "--", and the API's own URLs
+    local out, code = oauthconnect(env, "curl jumpseller -s -H " .. H.q("Accept: application/json")
+      .. " -o - -- " .. H.q(sandbox.url .. "/v1/store/info.json"))
+    assert.equal(0, code, out)
+    assert.is_table(json.decode(out))
   end)
 
   it("puts no secret on any process's command line", function()

@@ -319,12 +319,88 @@ local function run_curl(headers, curl_args, out_path)
   return ok == true and 0 or code or 1, status
 end
 
+-- Options curl would use to reach another host with the URL's name, or to
+-- read more arguments (URLs among them) from a file: never with a token.
+local CURL_REFUSED = {
+  ["-K"] = true, ["--config"] = true, ["--connect-to"] = true, ["--resolve"] = true,
+  ["--unix-socket"] = true, ["--abstract-unix-socket"] = true,
+}
+
+-- The options of the curl on this machine that take a value, read from its
+-- own `curl --help all` ("-d, --data <data>", "--cacert <file>"), so that
+-- an option's value is never taken for a URL and no URL is taken for one.
+local curl_value_options
+local function value_options()
+  if curl_value_options then return curl_value_options end
+  local p = io.popen("curl --help all 2>/dev/null")
+  local text = p and p:read("a") or ""
+  if p then p:close() end
+  local set, n = {}, 0
+  for line in text:gmatch("[^\n]+") do
+    local short, long = line:match("^%s+(%-%S), (%-%-[%w%.%-]+) <")
+    long = long or line:match("^%s+(%-%-[%w%.%-]+) <")
+    if short then set[short] = true end
+    if long then set[long], n = true, n + 1 end
+  end
+  if n == 0 then fail(EXIT_USAGE, "curl: cannot read the options of this machine's curl (curl --help all)") end
+  curl_value_options = set
+  return set
+end
+
+-- The URLs among curl's arguments (the words that are neither options nor
+-- their values, and --url's values); raises for an option that could send
+-- the request elsewhere.
+local function curl_urls(argv)
+  local takes, urls, i = value_options(), {}, 1
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--" then
+      for j = i + 1, #argv do urls[#urls + 1] = { j, argv[j] } end
+      break
+    elseif a:sub(1, 2) == "--" then
+      if CURL_REFUSED[a] then fail(EXIT_USAGE, ("curl: %s is refused: the token goes only to the API's URL"):format(a)) end
+      if a == "--url" then urls[#urls + 1] = { i + 1, argv[i + 1] or "" } end
+      if takes[a] then i = i + 1 end
+    elseif a:sub(1, 1) == "-" and #a > 1 then
+      for j = 2, #a do
+        local o = "-" .. a:sub(j, j)
+        if CURL_REFUSED[o] then fail(EXIT_USAGE, ("curl: %s is refused: the token goes only to the API's URL"):format(o)) end
+        if takes[o] then
+          if j == #a then i = i + 1 end -- the value is the next word, else the rest of this one
+          break
+        end
+      end
+    else
+      urls[#urls + 1] = { i, a }
+    end
+    i = i + 1
+  end
+  return urls
+end
+
+-- Raises unless every URL curl would fetch is of the API's origin: the
+-- token in the header file goes to each of them.
+local function check_curl_targets(client, argv)
+  local api = client:api_url()
+  for _, u in ipairs(curl_urls(argv)) do
+    if not core.same_origin(u[2], api) then
+      fail(EXIT_USAGE, ("curl: argument %d is not a URL of the API's origin (%s), the only place the token "
+        .. "goes; give the API's absolute URL"):format(u[1], api:match("^%a[%w+.-]*://[^/?#]*") or api))
+    end
+  end
+end
+
 -- oauthconnect curl PROVIDER [curl arguments...]: curl with the
 -- connection's credentials; after a 401, once more when rejected() says
 -- other credentials are in place. Exits with curl's status (its own
 -- failures keep it), or 3 when no credentials can be had.
 function commands.curl(args, mod, props)
   local client = connect(args, mod, props)
+  local ok, err = pcall(check_curl_targets, client, args.curl_args)
+  if not ok then
+    client:close()
+    error(err, 0)
+  end
   local headers, ticket = client:authorize()
   if not headers then
     client:close()
