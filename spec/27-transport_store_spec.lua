@@ -78,6 +78,33 @@ describe("a user's transport", function()
     c:close()
   end)
 
+  it("answers a malformed answer with nil, err naming the transport, never a raise", function()
+    local answers = {
+      { { status = 99999 }, "status 99999 is not an HTTP status" },
+      { { status = -1 }, "status %-1 is not an HTTP status" },
+      { { status = 200.5 }, "status 200%.5 is not an HTTP status" },
+      { { status = 0 / 0 }, "is not an HTTP status" },
+      { { status = 200, headers = "x" }, "headers are not a {name = value} table" },
+      { { status = 200, headers = { ["Content-Type"] = {} } }, "header 'Content%-Type' is not a string" },
+      { { status = 200, body = 5 }, "body is not a string" },
+      { "200", "returned no {status = number" },
+    }
+    for _, case in ipairs(answers) do
+      local c = assert(jumpseller.connect(props, { transport = function() return case[1] end }))
+      local ok, res, err = pcall(c.get, c, "/store/info.json")
+      assert.is_true(ok, tostring(res))
+      assert.is_nil(res)
+      assert.equal("network_error", err.code)
+      assert.matches(case[2], err.message)
+      c:close()
+    end
+    local c = assert(jumpseller.connect(props, { transport = function()
+      return { status = 200, headers = { ["Content-Length"] = 2, ["Content-Type"] = "application/json" }, body = "{}" }
+    end }))
+    assert.same({}, assert(c:get("/store/info.json")))
+    c:close()
+  end)
+
   it("is refused with properties only libcurl would honour", function()
     local c, err = jumpseller.connect(props, { transport = luasocket_transport({}), ProxyServer = "proxy:3128" })
     assert.is_nil(c)

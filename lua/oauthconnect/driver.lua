@@ -144,16 +144,28 @@ function _M.user_transport(transport)
     if type(res) ~= "table" or type(res.status) ~= "number" then
       return nil, "the transport returned no {status = number, ...} table", true
     end
+    local status = res.status -- math.tointeger is not in LuaJIT, which runs this in nginx
+    if status ~= status or status % 1 ~= 0 or status < 100 or status > 599 then
+      return nil, ("the transport's status %s is not an HTTP status (100 to 599)"):format(tostring(res.status)), true
+    end
     local rbody = res.body or ""
     if type(rbody) ~= "string" then return nil, "the transport's body is not a string", true end
     if max_body and max_body > 0 and #rbody > max_body then
       return nil, ("the answer is larger than the limit of %d bytes"):format(max_body), true, false, true
     end
+    local rheaders = res.headers or {}
+    if type(rheaders) ~= "table" then return nil, "the transport's headers are not a {name = value} table", true end
     local headers = {}
-    for k, v in pairs(res.headers or {}) do
-      if type(k) == "string" then headers[k:lower()] = v end
+    for k, v in pairs(rheaders) do
+      if type(k) == "string" then
+        if type(v) == "number" then v = tostring(v) end
+        if type(v) ~= "string" then
+          return nil, ("the transport's header '%s' is not a string"):format(k), true
+        end
+        headers[k:lower()] = v
+      end
     end
-    return res.status, headers, rbody
+    return status, headers, rbody
   end
 end
 
