@@ -388,6 +388,18 @@ static void lock_pause(oc_call *call)
     call->lock_pause = call->lock_pause < LOCK_PAUSE_MAX_MS ? call->lock_pause * 2 : LOCK_PAUSE_MAX_MS;
 }
 
+/* The lock could not be had (call->err says why): the caller's fallback
+   when it gave one, else the call's error. */
+static void lock_failed(oc_call *call)
+{
+    oc_cont failed = call->lock_failed;
+    call->lock_failed = NULL;
+    if (failed)
+        failed(call);
+    else
+        oc_call_finish(call, call->err.code);
+}
+
 static void lock_timed_out(oc_call *call, const char *who)
 {
     oc_client *c = call->c;
@@ -395,7 +407,7 @@ static void lock_timed_out(oc_call *call, const char *who)
             (long long)call->lock_timeout_ms, c->store_where ? c->store_where : "the client", who);
     if (c->store_where)
         snprintf(call->err.property, sizeof call->err.property, "OAuthSettingsLocation");
-    oc_call_finish(call, OC_E_LOCK);
+    lock_failed(call);
 }
 
 static void locked(oc_call *call)
@@ -412,10 +424,12 @@ static void locked(oc_call *call)
     }
     if (call->step_rc != OC_OK) {
         c->lock_owner = NULL;
-        oc_call_fail(call, &call->step_err);
+        call->err = call->step_err;
+        lock_failed(call);
         return;
     }
     call->locked = 1;
+    call->lock_failed = NULL;
     call->lock_then(call);
 }
 
@@ -437,12 +451,14 @@ static void try_lock(oc_call *call)
        asked, by each of them in turn. */
     if (call->lock_unneeded && call->lock_pause > 1 && call->lock_unneeded(call)) {
         call->lock_unneeded = NULL;
+        call->lock_failed = NULL;
         call->lock_otherwise(call);
         return;
     }
     c->lock_owner = call;
     if (!c->store) {
         call->locked = 1;
+        call->lock_failed = NULL;
         call->lock_then(call);
         return;
     }
@@ -453,9 +469,10 @@ static void try_lock(oc_call *call)
 }
 
 void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*unneeded)(oc_call *call),
-                         oc_cont otherwise)
+                         oc_cont otherwise, oc_cont failed)
 {
     call->lock_then = then;
+    call->lock_failed = failed;
     if (call->locked) {
         then(call);
         return;
@@ -470,7 +487,7 @@ void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*
 
 void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then)
 {
-    oc_call_lock_unless(call, timeout_ms, then, NULL, NULL);
+    oc_call_lock_unless(call, timeout_ms, then, NULL, NULL, NULL);
 }
 
 static void unlocked(oc_call *call)

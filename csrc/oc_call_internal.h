@@ -68,6 +68,7 @@ struct oc_call {
     int64_t lock_deadline, lock_pause, lock_timeout_ms;
     int (*lock_unneeded)(oc_call *call); /* see oc_call_lock_unless */
     oc_cont lock_otherwise;
+    oc_cont lock_failed; /* see oc_call_lock_unless */
     oc_settings doc;
     oc_buf doc_text;     /* the text doc was read from: the save's expected text */
     int doc_found;
@@ -168,9 +169,11 @@ int oc_call_retry_fits(const oc_call *call, int64_t wait);
 void oc_call_lock(oc_call *call, int64_t timeout_ms, oc_cont then);
 /* The same, but when another call of this client held the lock and
    unneeded(call) says its work made this one's unnecessary, `otherwise`
-   runs instead, the lock not taken (the store not asked). */
+   runs instead, the lock not taken (the store not asked); and when the
+   lock cannot be had (the store failed, or the wait timed out), `failed`
+   runs with call->err saying why, when given, instead of ending the call. */
 void oc_call_lock_unless(oc_call *call, int64_t timeout_ms, oc_cont then, int (*unneeded)(oc_call *call),
-                         oc_cont otherwise);
+                         oc_cont otherwise, oc_cont failed);
 /* Releases the lock when held; then `then`. */
 void oc_call_unlock(oc_call *call, oc_cont then);
 /* Sends call->tr (a token, device authorization or revocation request)

@@ -701,7 +701,10 @@ void oc_call_acquire(oc_call *call, refresh_why why, const char *rejected, oc_co
         return;
     }
     call->failed_refreshes = c->failed_refreshes;
-    oc_call_lock_unless(call, oc_client_lock_timeout(c, 0), acquire_locked, renewed_meanwhile, acquired);
+    /* a lock the store cannot give (Redis down, another holder for too
+       long) is a failed refresh: a token still valid serves (acquire_failed) */
+    oc_call_lock_unless(call, oc_client_lock_timeout(c, 0), acquire_locked, renewed_meanwhile, acquired,
+                        acquire_failed);
 }
 
 /* ---- a set a full disk kept in memory --------------------------------------------------- */

@@ -61,7 +61,13 @@ typedef struct run {
     oc_step step;
     oc_error err;
     int loads;  /* the store reads performed */
+    int locks;  /* the store locks asked for */
 } run;
+
+/* When set, the store's lock fails from the nth taken by a run on, as an
+   unreachable Redis's does (the first is the initial seeding of the store
+   from the properties, done before Redis went down). */
+static int locks_fail_from;
 
 /* The next step that is not a store step. */
 static void advance(run *r)
@@ -75,7 +81,11 @@ static void advance(run *r)
         oc_buf_init_secret(&text, 0);
         oc_error_clear(&serr);
         r->loads += r->step.op == OC_STORE_LOAD;
-        rc = oc_easy_store_step(oc_client_store(r->c), &r->step, &text, &found, &serr);
+        r->locks += r->step.op == OC_STORE_LOCK;
+        if (locks_fail_from && r->step.op == OC_STORE_LOCK && r->locks >= locks_fail_from)
+            rc = oc_fail(&serr, OC_E_NETWORK, "cannot take the lock: the connection closed");
+        else
+            rc = oc_easy_store_step(oc_client_store(r->c), &r->step, &text, &found, &serr);
         oc_call_feed_store(r->call, rc, text.data, text.len, found, &serr);
         oc_buf_free(&text);
         oc_call_next(r->call, &r->step);
@@ -86,6 +96,7 @@ static void start(run *r, oc_client *c, const oc_api_request *req)
 {
     r->c = c;
     r->loads = 0;
+    r->locks = 0;
     oc_response_init(&r->resp);
     oc_error_clear(&r->err);
     CHECK_INT(oc_call_api(c, req, &r->resp, &r->call, &r->err), OC_OK);
@@ -504,4 +515,29 @@ OC_TEST(calls_queued_behind_a_refresh_ask_the_store_nothing)
         stop(&b[i]);
     oc_client_free(c);
     oc_store_release(store);
+}
+
+/* A refresh that is only due (the token still valid) does not fail the
+   request when the store cannot be locked (Redis down): the token serves;
+   an expired one cannot, and the store's error is the answer. */
+OC_TEST(a_due_refresh_the_store_cannot_lock_for_leaves_the_valid_token_in_use)
+{
+    oc_client *c = client_on(NULL, "call-lockdown", 5); /* inside the leeway, not expired */
+    oc_client *expired = client_on(NULL, "call-lockdown-expired", -5);
+    run r;
+    locks_fail_from = 2;
+    start(&r, c, &get_info);
+    CHECK_INT(r.step.kind, OC_STEP_HTTP);
+    CHECK_STR(r.step.request->method, "GET");
+    CHECK_STR(auth(&r), "Authorization: Bearer A1");
+    reply(&r, 200, JSON, "{}");
+    CHECK_INT(done(&r), OC_OK);
+    stop(&r);
+    start(&r, expired, &get_info);
+    CHECK_INT(done(&r), OC_E_NETWORK);
+    CHECK_CONTAINS(r.err.message, "cannot take the lock");
+    stop(&r);
+    locks_fail_from = 0;
+    oc_client_free(expired);
+    oc_client_free(c);
 }
