@@ -145,6 +145,19 @@ void oc_redis_close(oc_redis *r)
     free(r);
 }
 
+
+/* An error reply that says the server cannot serve yet, not that the
+   command was refused: a Redis loading its data after a restart, busy in a
+   script, or a replica without its master. */
+static int not_ready(const char *reply, size_t len)
+{
+    static const char *const codes[] = { "LOADING ", "BUSY ", "MASTERDOWN ", "TRYAGAIN ", "CLUSTERDOWN " };
+    size_t i;
+    for (i = 0; i < sizeof codes / sizeof *codes; i++)
+        if (len >= strlen(codes[i]) && memcmp(reply, codes[i], strlen(codes[i])) == 0)
+            return 1;
+    return 0;
+}
 /* Waits for the socket (events) until the deadline. 0 ready, -1 timed out or failed. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
@@ -352,10 +365,14 @@ oc_code oc_redis_command(oc_redis *r, int argc, const char **argv, const size_t 
         rc = read_reply(r, reply, deadline, err);
     if (rc == OC_OK && (*reply)->type == REDIS_REPLY_ERROR) {
         char shown[200];
+        int passing = not_ready((*reply)->str, (*reply)->len);
         /* whole words only: the client's redaction then finds any secret whole */
         oc_redact_copy(shown, sizeof shown, (*reply)->str, (*reply)->len, NULL);
         freeReplyObject(*reply);
         *reply = NULL;
+        if (passing)
+            return oc_fail(err, OC_E_NETWORK, "%s is not ready (it answered %s); try again shortly",
+                           r->shown, shown);
         return oc_fail(err, OC_E_SETTINGS, "%s: the server answered %s", r->shown, shown);
     }
     return rc;

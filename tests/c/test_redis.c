@@ -154,3 +154,58 @@ OC_TEST(unreachable_or_refused_is_a_clear_error_without_the_password)
     oc_store_release(s);
     CHECK_INT(oc_store_redis_new("redis://127.0.0.1/", NULL, NULL, 500, &s, &err), OC_E_BAD_VALUE);
 }
+
+/* A server that answers every command with one error reply, as a Redis
+   still loading its data after a restart does; returns its port. */
+static unsigned start_answering(pid_t *pid, const char *reply)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), conn;
+    char buf[4096];
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 8) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    *pid = fork();
+    CHECK(*pid >= 0);
+    if (*pid == 0) {
+        while ((conn = accept(fd, NULL, NULL)) >= 0) {
+            while (read(conn, buf, sizeof buf) > 0)
+                if (write(conn, reply, strlen(reply)) < 0)
+                    break;
+            close(conn);
+        }
+        _exit(0);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* A Redis that is not ready (LOADING after a restart, BUSY with a script)
+   is a passing network condition, said as such: not a settings error
+   blaming the user's permissions. */
+OC_TEST(a_redis_not_ready_yet_is_a_network_error)
+{
+    static const char *replies[] = { "-LOADING Redis is loading the dataset in memory\r\n",
+                                     "-BUSY Redis is busy running a script.\r\n" };
+    size_t i;
+    for (i = 0; i < sizeof replies / sizeof *replies; i++) {
+        pid_t pid;
+        char where[80];
+        oc_store *s;
+        oc_error err;
+        oc_buf t;
+        int found;
+        snprintf(where, sizeof where, "redis://127.0.0.1:%u/0/k", start_answering(&pid, replies[i]));
+        CHECK_INT(oc_store_redis_new(where, NULL, NULL, 2000, &s, &err), OC_OK);
+        CHECK_INT(oc_store_load(s, &t, &found, &err), OC_E_NETWORK);
+        oc_buf_free(&t);
+        CHECK_CONTAINS(err.message, "not ready");
+        CHECK_NOT_CONTAINS(err.message, "must be allowed");
+        oc_store_release(s);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+}

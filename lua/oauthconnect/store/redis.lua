@@ -21,6 +21,10 @@ local KEEPALIVE_MS, POOL = 60000, 16
 
 local counter = 0
 
+-- Error replies of a server that cannot serve yet (loading after a restart,
+-- busy in a script, a replica without its master), not of a refusal.
+local NOT_READY = { LOADING = true, BUSY = true, MASTERDOWN = true, TRYAGAIN = true, CLUSTERDOWN = true }
+
 -- One command's reply on sock: the value, or nil, message.
 local function command(sock, reader, ...)
   local ok, err = sock:send(core.redis_format(...))
@@ -85,7 +89,10 @@ function _M.new(location, timeout_ms)
       end
       -- the renewed set is saved by a script: find out now, not after the refresh spent the old token
       res, aerr = command(sock, reader, "EVAL", "return 1", "0")
-      if not res then
+      if not res and tostring(aerr):match("^Redis answered [A-Z]+") and NOT_READY[tostring(aerr):match("^Redis answered ([A-Z]+)")] then
+        sock:close()
+        return nil, nil, where .. " is not ready (" .. tostring(aerr) .. "); try again shortly"
+      elseif not res then
         sock:close()
         return nil, nil, where .. ": the Redis user must be allowed EVAL, GET, SET, DEL and PEXPIRE "
           .. "on the key and KEY:lock (" .. tostring(aerr) .. ")"
