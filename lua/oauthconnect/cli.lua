@@ -347,6 +347,10 @@ local function value_options()
   return set
 end
 
+local function refuse_option(o)
+  fail(EXIT_USAGE, ("curl: %s is refused: the token goes only to the API's URL"):format(o))
+end
+
 -- The URLs among curl's arguments (the words that are neither options nor
 -- their values, and --url's values); raises for an option that could send
 -- the request elsewhere.
@@ -358,13 +362,13 @@ local function curl_urls(argv)
       for j = i + 1, #argv do urls[#urls + 1] = { j, argv[j] } end
       break
     elseif a:sub(1, 2) == "--" then
-      if CURL_REFUSED[a] then fail(EXIT_USAGE, ("curl: %s is refused: the token goes only to the API's URL"):format(a)) end
+      if CURL_REFUSED[a] then refuse_option(a) end
       if a == "--url" then urls[#urls + 1] = { i + 1, argv[i + 1] or "" } end
       if takes[a] then i = i + 1 end
     elseif a:sub(1, 1) == "-" and #a > 1 then
       for j = 2, #a do
         local o = "-" .. a:sub(j, j)
-        if CURL_REFUSED[o] then fail(EXIT_USAGE, ("curl: %s is refused: the token goes only to the API's URL"):format(o)) end
+        if CURL_REFUSED[o] then refuse_option(o) end
         if takes[o] then
           if j == #a then i = i + 1 end -- the value is the next word, else the rest of this one
           break
@@ -396,10 +400,10 @@ end
 -- failures keep it), or 3 when no credentials can be had.
 function commands.curl(args, mod, props)
   local client = connect(args, mod, props)
-  local ok, err = pcall(check_curl_targets, client, args.curl_args)
-  if not ok then
+  local checked, refusal = pcall(check_curl_targets, client, args.curl_args)
+  if not checked then
     client:close()
-    error(err, 0)
+    error(refusal, 0)
   end
   local headers, ticket = client:authorize()
   if not headers then

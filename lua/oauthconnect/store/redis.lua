@@ -89,7 +89,7 @@ function _M.new(location, timeout_ms)
       end
       -- the renewed set is saved by a script: find out now, not after the refresh spent the old token
       res, aerr = command(sock, reader, "EVAL", "return 1", "0")
-      if not res and tostring(aerr):match("^Redis answered [A-Z]+") and NOT_READY[tostring(aerr):match("^Redis answered ([A-Z]+)")] then
+      if not res and NOT_READY[tostring(aerr):match("^Redis answered ([A-Z]+)") or ""] then
         sock:close()
         return nil, nil, where .. " is not ready (" .. tostring(aerr) .. "); try again shortly"
       elseif not res then
