@@ -414,7 +414,7 @@ json_t *oc_token_to_json(const oc_token *t, const oc_token_meta *meta)
     if (!o)
         return NULL;
     if (put(o, "format", json_string(OC_SETTINGS_FORMAT)) ||
-        put(o, "access_token", json_string(t->access_token ? t->access_token : "")) ||
+        put(o, "access_token", string_or_null(t->access_token)) ||
         put(o, "refresh_token", string_or_null(t->refresh_token)) ||
         put(o, "token_type", string_or_null(t->token_type)) ||
         put(o, "scope", string_or_null(t->scope)) ||
@@ -482,7 +482,14 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta
                        shown, OC_SETTINGS_FORMAT);
     }
     oc_token_init(&t);
-    if ((rc = read_string(obj, "access_token", 1, &t.access_token, where, err)) != OC_OK ||
+    /* No access token beside a refresh token: a refresh answer refused
+       after the server rotated (salvaged) before any access token was
+       held; the set needs a refresh, not a login. ("" is how versions up
+       to 0.1.0 wrote that absence.) */
+    extra = json_object_get(obj, "access_token");
+    if (json_is_string(extra) && json_string_length(extra) == 0)
+        extra = NULL;
+    if ((extra && (rc = read_string(obj, "access_token", 1, &t.access_token, where, err)) != OC_OK) ||
         (rc = read_string(obj, "refresh_token", 1, &t.refresh_token, where, err)) != OC_OK ||
         (rc = read_string(obj, "token_type", 0, &t.token_type, where, err)) != OC_OK ||
         (rc = read_string(obj, "scope", 0, &t.scope, where, err)) != OC_OK ||
@@ -491,7 +498,7 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta
         (rc = read_int(obj, "expires_at_ms", &t.expires_at_ms, where, err)) != OC_OK ||
         (rc = read_int(obj, "created_at", &t.created_at, where, err)) != OC_OK)
         goto fail;
-    if (!t.access_token) {
+    if (!t.access_token && !t.refresh_token) {
         rc = oc_fail(err, OC_E_SETTINGS, "%s holds no access_token", where);
         goto fail;
     }

@@ -186,6 +186,35 @@ describe("hostile token endpoint answers", function()
     local reqs = sandbox:requests("/oauth/token")
     assert.matches("refresh_token=rt%-rotated%-1", reqs[#reqs].body)
   end)
+  it("keeps a rotated refresh token from a refused answer when no access token was held yet", function()
+    -- a process that starts from OAuthRefreshToken alone: the set it keeps
+    -- has no access token, and every later process must still read it
+    local fresh = {}
+    for k, v in pairs(props) do fresh[k] = v end
+    fresh.OAuthSettingsLocation = H.tmpdir() .. "/only-refresh.json"
+    fresh.InitiateOAuth = "REFRESH"
+    fresh.OAuthRefreshToken = json.decode(H.read_file(props.OAuthSettingsLocation)).refresh_token
+    fresh.OAuthAccessToken = nil
+    for _, body in ipairs({ '{"access_token":"a-mac","refresh_token":"rt-kept-1","token_type":"mac"}',
+      '{"access_token":"a-soon","refresh_token":"rt-kept-2","expires_in":"soon"}' }) do
+      sandbox:inject({ path = "/oauth/token", status = 200, headers = { ["Content-Type"] = "application/json" },
+        body = body })
+      local c, err = jumpseller.connect(fresh)
+      if c then
+        local _, terr = c:token()
+        err = terr
+        c:close()
+      end
+      assert.matches("the new refresh token in that answer was kept", tostring(err), 1, true)
+    end
+    sandbox:inject({ path = "/oauth/token", status = 200, headers = { ["Content-Type"] = "application/json" },
+      body = '{"access_token":"a-after","refresh_token":"rt-after","token_type":"bearer","expires_in":3600}' })
+    local c = assert(jumpseller.connect(fresh))
+    assert.equal("a-after", assert(c:token()).access_token)
+    c:close()
+    local reqs = sandbox:requests("/oauth/token")
+    assert.matches("refresh_token=rt%-kept%-2", reqs[#reqs].body)
+  end)
   it("takes a scope sent as a JSON array", function()
     sandbox:inject({ path = "/oauth/token", status = 200, headers = { ["Content-Type"] = "application/json" },
       body = '{"access_token":"a-list","refresh_token":"r-list","scope":["read_orders","write_products"]}' })

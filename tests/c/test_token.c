@@ -228,9 +228,20 @@ OC_TEST(settings_json_wrong_types)
     CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "expires_at_ms is not an integer");
     json_decref(j);
-    j = json_loads("{\"refresh_token\":\"a\"}", 0, NULL);
+    j = json_loads("{\"scope\":\"a\"}", 0, NULL);
     CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_E_SETTINGS);
     CHECK_CONTAINS(err.message, "holds no access_token");
+    json_decref(j);
+    /* a refresh token alone (a refused answer's rotated one, kept before any
+       access token was held; 0.1.0 wrote the absence as "") needs a refresh */
+    j = json_loads("{\"access_token\":\"\",\"refresh_token\":\"r\"}", 0, NULL);
+    CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_OK);
+    CHECK(t.access_token == NULL);
+    CHECK_STR(t.refresh_token, "r");
+    oc_token_clear(&t);
+    json_decref(j);
+    j = json_loads("{\"access_token\":\"\"}", 0, NULL);
+    CHECK_INT(oc_token_from_json(j, &t, NULL, "file x", &err), OC_E_SETTINGS);
     json_decref(j);
     /* a later version's form is refused, not half-read */
     j = json_loads("{\"format\":\"oauthconnect-settings-9\",\"access_token\":\"a\"}", 0, NULL);
