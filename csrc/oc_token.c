@@ -219,14 +219,26 @@ static oc_code take_expires_in(json_t *obj, const char *endpoint, int64_t *out, 
     return OC_OK;
 }
 
+/* A token endpoint's answer as JSON. RFC 8259 sets no limit on numbers: one
+   past jansson's 64-bit integers (a user id, an absurd expires_in) is read
+   as a real rather than refusing the answer and the tokens in it. */
+static json_t *load_answer(const char *body, size_t len, json_error_t *jerr)
+{
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, jerr);
+    if (!root && json_error_code(jerr) == json_error_numeric_overflow)
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, jerr);
+    return root;
+}
+
 oc_code oc_token_salvage_refresh(const char *body, size_t len, const oc_token *previous,
                                  oc_token *out)
 {
     json_t *root;
+    json_error_t jerr;
     char *fresh = NULL;
     oc_code rc = OC_E_NOT_FOUND;
     if (!previous || !previous->refresh_token || len > OC_TOKEN_RESPONSE_MAX ||
-        !(root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)))
+        !(root = load_answer(body, len, &jerr)))
         return OC_E_NOT_FOUND;
     if (json_is_object(root) &&
         take_token_string(root, "refresh_token", 1, "", &fresh, NULL) == OC_OK &&
@@ -262,7 +274,7 @@ oc_code oc_token_parse_response(const char *body, size_t len, const char *endpoi
     if (len > OC_TOKEN_RESPONSE_MAX)
         return oc_fail(err, OC_E_TOO_LARGE, "the token endpoint %s answered with more than %d bytes",
                        endpoint, OC_TOKEN_RESPONSE_MAX);
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = load_answer(body, len, &jerr);
     if (!root) /* jerr.text may quote the body, which may hold a token: report the position only */
         return oc_fail(err, OC_E_BAD_RESPONSE,
                        "the token endpoint %s answered with a body that is not valid JSON "

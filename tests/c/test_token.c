@@ -263,3 +263,33 @@ OC_TEST(only_bearer_tokens_are_used)
     CHECK_INT(parse("{\"access_token\":\"A\",\"token_type\":\"DPoP\"}", NULL, &t, &err), OC_E_BAD_RESPONSE);
     CHECK_CONTAINS(err.message, "'DPoP' token");
 }
+
+/* RFC 8259 puts no limit on a number's size: an answer holding an integer
+   past 2^63 (a user id, an expires_in of 10^30) is valid JSON, read, and
+   its rotated refresh token is never lost with it. */
+OC_TEST(integers_past_64_bits_are_read_and_never_cost_the_rotated_token)
+{
+    oc_token prev, t;
+    oc_error err;
+    oc_token_init(&prev);
+    prev.access_token = strdup("AT-IN-USE");
+    prev.refresh_token = strdup("SPENT");
+    CHECK_INT(parse("{\"access_token\":\"AT2\",\"refresh_token\":\"R2\",\"expires_in\":3600,"
+                    "\"user_id\":9223372036854775808}",
+                    &prev, &t, &err), OC_OK);
+    CHECK_STR(t.access_token, "AT2");
+    CHECK_STR(t.refresh_token, "R2");
+    CHECK_INT(t.expires_in, 3600);
+    oc_token_clear(&t);
+    CHECK_INT(parse("{\"access_token\":\"AT3\",\"refresh_token\":\"R3\","
+                    "\"expires_in\":1000000000000000000000000000000}",
+                    &prev, &t, &err), OC_E_BAD_RESPONSE);
+    CHECK_CONTAINS(err.message, "expires_in over");
+    oc_token_clear(&t);
+    CHECK_INT(salvage("{\"access_token\":\"AT3\",\"refresh_token\":\"R3\","
+                      "\"expires_in\":1000000000000000000000000000000}",
+                      &prev, &t), OC_OK);
+    CHECK_STR(t.refresh_token, "R3");
+    oc_token_clear(&t);
+    oc_token_clear(&prev);
+}
