@@ -600,6 +600,7 @@ static oc_code open_log(oc_client *c, oc_error *err)
     oc_client_property_secrets(c->cfg, &known);
     for (i = 0; i < known.n; i++)
         oc_log_secret(c->log, known.value[i]);
+    oc_log_open_value(c->log, known.open);
     oc_secrets_free(&known);
     oc_log_pin_secrets(c->log);
     return OC_OK;

@@ -70,6 +70,7 @@ void oc_client_property_secrets(const oc_config *cfg, oc_secrets *s)
     for (i = 0; i < sizeof address_props / sizeof *address_props; i++)
         add_userinfo(s, oc_config_get(cfg, address_props[i]));
     add_basic(s, oc_config_get(cfg, OC_P_OAUTH_CLIENT_ID), oc_config_get(cfg, OC_P_OAUTH_CLIENT_SECRET));
+    oc_secrets_set_open(s, oc_config_get(cfg, OC_P_OAUTH_CLIENT_ID));
     add_basic(s, oc_config_get(cfg, OC_P_USER), oc_config_get(cfg, OC_P_PASSWORD));
 }
 

@@ -68,6 +68,12 @@ void oc_log_secret(oc_log *log, const char *value)
         oc_secrets_add(&log->secrets, value);
 }
 
+void oc_log_open_value(oc_log *log, const char *value)
+{
+    if (log)
+        oc_secrets_set_open(&log->secrets, value);
+}
+
 void oc_log_pin_secrets(oc_log *log)
 {
     if (log)

@@ -26,6 +26,9 @@ int oc_log_level(const oc_log *log);
 void oc_log_secret(oc_log *log, const char *value);
 /* Keeps the values registered so far for the log's whole life. */
 void oc_log_pin_secrets(oc_log *log);
+/* The public value (the client id) shown whole though a secret shares
+   pieces with it (see oc_secrets_set_open). */
+void oc_log_open_value(oc_log *log, const char *value);
 
 /* One line at a level (no-op when log is NULL or the level is above it). */
 void oc_logf(oc_log *log, int level, const char *fmt, ...)

@@ -151,6 +151,7 @@ oc_code oc_login_desktop(const oc_login_request *req, oc_kv *params, char **veri
         goto out;
     oc_secrets_add(&known, req->flow->client_secret);
     oc_secrets_add(&known, *verifier);
+    oc_secrets_set_open(&known, req->flow->client_id);
 
     fprintf(stderr, "\nTo sign in to %s, open this address in your browser:\n\n    %s\n\n",
             req->title ? req->title : "the provider", url);

@@ -1,6 +1,7 @@
 #include "oc_redact.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -93,26 +94,135 @@ void oc_secrets_add(oc_secrets *s, const char *value)
     }
 }
 
+void oc_secrets_set_open(oc_secrets *s, const char *value)
+{
+    free(s->open);
+    s->open = value && *value ? oc_strdup(value) : NULL;
+}
+
 void oc_secrets_free(oc_secrets *s)
 {
     size_t i;
     for (i = 0; i < s->n; i++)
         oc_free_secret(s->value[i]);
     free(s->value);
+    free(s->open);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- pieces of secrets ------------------------------------------------------------------
+ * Every OC_SECRET_PIECE-byte window of every secret, as a 64-bit key in an
+ * open-addressing set: a text is then checked window by window in one pass,
+ * whatever the secrets' lengths (a 4,000-byte token costs a lookup per
+ * text byte, not a search). */
+
+typedef struct pieces {
+    uint64_t *slot; /* 0: empty (a window of eight NUL bytes is never a secret's) */
+    size_t mask;
+} pieces;
+
+/* A window's key. */
+static uint64_t window_key(const char *p)
+{
+    uint64_t k;
+    memcpy(&k, p, sizeof k);
+    return k;
+}
+
+/* Where key sits or would sit (splitmix64's finaliser spreads the bytes). */
+static size_t probe(const pieces *ps, uint64_t key)
+{
+    uint64_t h = key;
+    size_t i;
+    h ^= h >> 30;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    h ^= h >> 27;
+    h *= UINT64_C(0x94d049bb133111eb);
+    h ^= h >> 31;
+    for (i = (size_t)h & ps->mask; ps->slot[i] && ps->slot[i] != key; i = (i + 1) & ps->mask)
+        ;
+    return i;
+}
+
+/* The windows of every secret longer than a piece; 0 when there are none
+   or no memory (then only whole secrets are found). */
+static int pieces_build(pieces *ps, const oc_secrets *s, const size_t *lens)
+{
+    size_t k, j, count = 0, cap = 16;
+    for (k = 0; k < s->n; k++)
+        if (lens[k] > OC_SECRET_PIECE)
+            count += lens[k] - OC_SECRET_PIECE + 1;
+    if (!count)
+        return 0;
+    while (cap < count * 2)
+        cap *= 2;
+    if (!(ps->slot = calloc(cap, sizeof *ps->slot)))
+        return 0;
+    ps->mask = cap - 1;
+    for (k = 0; k < s->n; k++)
+        for (j = 0; lens[k] > OC_SECRET_PIECE && j + OC_SECRET_PIECE <= lens[k]; j++) {
+            uint64_t key = window_key(s->value[k] + j);
+            if (key)
+                ps->slot[probe(ps, key)] = key;
+        }
+    return 1;
+}
+
+static void pieces_free(pieces *ps)
+{
+    if (ps->slot)
+        oc_wipe(ps->slot, (ps->mask + 1) * sizeof *ps->slot);
+    free(ps->slot);
+}
+
+/* Marks in hide[] each byte of text inside a window of a secret, except
+   within the public value where it stands whole. */
+static void mark_pieces(unsigned char *hide, const char *text, size_t len, const oc_secrets *s,
+                        const size_t *lens)
+{
+    pieces ps = { NULL, 0 };
+    size_t i, olen = s->open ? strlen(s->open) : 0;
+    if (len < OC_SECRET_PIECE || !pieces_build(&ps, s, lens))
+        return;
+    for (i = 0; i + OC_SECRET_PIECE <= len; i++) {
+        uint64_t key = window_key(text + i);
+        if (key && ps.slot[probe(&ps, key)] == key)
+            memset(hide + i, 1, OC_SECRET_PIECE);
+    }
+    pieces_free(&ps);
+    for (i = 0; olen && i + olen <= len; i++)
+        if (text[i] == s->open[0] && memcmp(text + i, s->open, olen) == 0) {
+            memset(hide + i, 0, olen);
+            i += olen - 1;
+        }
 }
 
 void oc_redact_literals(oc_buf *out, const char *text, size_t len, const oc_secrets *s)
 {
     size_t lens[MAX_SECRETS], n = s ? s->n : 0, i = 0, plain = 0, k; /* n <= MAX_SECRETS: add_one */
+    unsigned char *hide = NULL;
     for (k = 0; k < n; k++)
         lens[k] = strlen(s->value[k]);
+    /* Pieces first; a secret found whole is hidden whatever the public value. */
+    if (n && len && (hide = calloc(len, 1)) != NULL)
+        mark_pieces(hide, text, len, s, lens);
+    for (i = 0; i < len; i++)
+        for (k = 0; k < n; k++)
+            if (lens[k] <= len - i && text[i] == s->value[k][0] &&
+                memcmp(text + i, s->value[k], lens[k]) == 0 && hide)
+                memset(hide + i, 1, lens[k]);
+    i = 0;
     while (i < len) {
         size_t best = 0;
-        for (k = 0; k < n; k++)
-            if (lens[k] <= len - i && lens[k] > best && text[i] == s->value[k][0] &&
-                memcmp(text + i, s->value[k], lens[k]) == 0)
-                best = lens[k];
+        if (hide) {
+            while (i + best < len && hide[i + best])
+                best++;
+        } else { /* no memory for the marks: whole secrets, the longest at each place */
+            for (k = 0; k < n; k++)
+                if (lens[k] <= len - i && lens[k] > best && text[i] == s->value[k][0] &&
+                    memcmp(text + i, s->value[k], lens[k]) == 0)
+                    best = lens[k];
+        }
         if (best) {
             oc_buf_append(out, text + plain, i - plain);
             oc_buf_puts(out, OC_REDACTED);
@@ -123,6 +233,7 @@ void oc_redact_literals(oc_buf *out, const char *text, size_t len, const oc_secr
         }
     }
     oc_buf_append(out, text + plain, len - plain);
+    free(hide);
 }
 
 void oc_redact_copy(char *dst, size_t max, const char *text, size_t len, const oc_secrets *s)

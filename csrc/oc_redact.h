@@ -21,9 +21,17 @@ typedef struct oc_secrets {
     char **value;
     size_t n, cap;
     size_t pinned; /* the first `pinned` values are never evicted */
+    char *open;    /* a public value (the client id): never taken for a piece of a secret */
 } oc_secrets;
 
+/* A secret's pieces this long or longer are redacted wherever they appear
+   (a server quoting part of a token); shorter secrets go only whole. */
+#define OC_SECRET_PIECE 8
+
 void oc_secrets_add(oc_secrets *s, const char *value);
+/* Names the public value (the client id) that may share pieces with a
+   secret (a client secret made from it), so that it is shown whole. */
+void oc_secrets_set_open(oc_secrets *s, const char *value);
 /* Pins every value added so far (the properties' secrets). */
 void oc_secrets_pin(oc_secrets *s);
 void oc_secrets_free(oc_secrets *s);
@@ -33,7 +41,8 @@ int oc_header_is_secret(const char *name, size_t len);
 /* Whether a form field or JSON member name holds a credential. */
 int oc_field_is_secret(const char *name, size_t len);
 
-/* Appends text to out with every known secret replaced. */
+/* Appends text to out with every known secret replaced, and every run of
+   OC_SECRET_PIECE or more characters found inside one. */
 void oc_redact_literals(oc_buf *out, const char *text, size_t len, const oc_secrets *s);
 /*
  * The one way a text from outside (a server's words, a header's value, a

@@ -570,3 +570,48 @@ OC_TEST(client_scrub_error_replaces_every_known_secret)
     CHECK_NOT_CONTAINS(err.oauth_error, "ACCESS-token-1");
     oc_client_free(c);
 }
+
+/*
+ * A server may quote part of a secret (the first characters of a refresh
+ * token, a token less its last character, a piece from its middle): no
+ * part of 8 bytes or more survives, at any length or offset; the client id,
+ * which a secret may share pieces with, is shown whole.
+ */
+OC_TEST(pieces_a_server_quotes_are_redacted_too)
+{
+    size_t li;
+    for (li = 0; li < NLENGTHS; li++) {
+        size_t len = lengths[li], piece, start;
+        char *secret = make_secret(len, 7);
+        oc_secrets known;
+        grams g;
+        memset(&known, 0, sizeof known);
+        oc_secrets_add(&known, secret);
+        grams_of(&g, secret);
+        for (piece = GRAM; piece <= len; piece += piece < 20 ? 1 : piece / 3)
+            for (start = 0; start + piece <= len; start += start < 24 ? 1 : 97) {
+                char text[4300], out[4400];
+                int n = snprintf(text, sizeof text, "invalid_grant: token '%.*s' is revoked",
+                                 (int)piece, secret + start);
+                oc_redact_copy(out, sizeof out, text, (size_t)n, &known);
+                if (refute_part(&g, "a quoted piece", out, strlen(out), len, start))
+                    goto next;
+                CHECK_CONTAINS(out, "is revoked");
+            }
+    next:
+        free(g.v);
+        oc_secrets_free(&known);
+        free(secret);
+    }
+    {
+        oc_secrets known;
+        char out[200];
+        const char *text = "client sandbox-client-id: secret piece sandbox-client-se refused";
+        memset(&known, 0, sizeof known);
+        oc_secrets_add(&known, "sandbox-client-secret");
+        oc_secrets_set_open(&known, "sandbox-client-id");
+        oc_redact_copy(out, sizeof out, text, strlen(text), &known);
+        CHECK_STR(out, "client sandbox-client-id: secret piece " OC_REDACTED " refused");
+        oc_secrets_free(&known);
+    }
+}
