@@ -101,7 +101,7 @@ local function long_token()
   local code = sandbox:authorize({ redirect_uri = "http://127.0.0.1:1/callback" })
   local status, body = H.http("POST", sandbox.url .. "/oauth/token",
     "grant_type=authorization_code&code=" .. code .. "&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcallback"
-      .. "&client_id=sandbox-client-id&client_secret=sandbox-client-secret",
+      .. "&client_id=sandbox-client-id&client_secret=sbx-s3cr3t-Zq7RkA9dW",
     { ["Content-Type"] = "application/x-www-form-urlencoded" })
   sandbox:config({ access_ttl = TTL })
   assert(status == 200, "the sandbox refused the code: " .. tostring(body))

@@ -47,7 +47,7 @@ def parse_args(argv):
                         "generic 3600, keap 86400, bigcommerce never expires)")
     p.add_argument("--client-id", default="sandbox-client-id")
     # also from the environment, so a test can keep it off every command line
-    p.add_argument("--client-secret", default=os.environ.get("SANDBOX_CLIENT_SECRET", "sandbox-client-secret"))
+    p.add_argument("--client-secret", default=os.environ.get("SANDBOX_CLIENT_SECRET", "sbx-s3cr3t-Zq7RkA9dW"))
     p.add_argument("--client-auth", choices=("any", "basic", "post"), default="any",
                    help="generic: the client authentication the token endpoint takes "
                         "(RFC 6749 2.3.1: basic is the one every server must)")

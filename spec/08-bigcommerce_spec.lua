@@ -36,7 +36,7 @@ describe("BigCommerce", function()
     local body = require("oauthconnect.json").decode(sent.body)
     assert.equal("authorization_code", body.grant_type)
     assert.equal("stores/sbx123abc", body.context)
-    assert.equal("sandbox-client-secret", body.client_secret)
+    assert.equal("sbx-s3cr3t-Zq7RkA9dW", body.client_secret)
     assert.equal(props.CallbackURL, body.redirect_uri)
   end)
 

@@ -51,7 +51,7 @@ describe("Keap", function()
     local refresh = reqs[#reqs]
     local basic = refresh.headers.authorization:match("^Basic (%S+)$")
     assert.is_string(basic)
-    assert.equal("sandbox-client-id:sandbox-client-secret",
+    assert.equal("sandbox-client-id:sbx-s3cr3t-Zq7RkA9dW",
       H.capture("printf %s " .. H.q(basic) .. " | base64 -d"))
     assert.not_matches("client_secret", refresh.body)
     assert.matches("^grant_type=refresh_token&refresh_token=", refresh.body)

@@ -313,7 +313,7 @@ describe("network properties", function()
       assert.matches('"access_token":"%[REDACTED%]"', text)
       assert.matches("client_secret=%[REDACTED%]", text)
       assert.matches('"name":"Logged"', text)
-      local secrets = { "sandbox-client-secret", code, verifier }
+      local secrets = { "sbx-s3cr3t-Zq7RkA9dW", code, verifier }
       for _, t in ipairs(issued) do
         secrets[#secrets + 1] = t.access_token
         secrets[#secrets + 1] = t.refresh_token

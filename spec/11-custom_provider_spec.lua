@@ -66,7 +66,7 @@ describe("a custom OAuth 2 server", function()
       authorize_url = sandbox.url .. "/oauth2/authorize", api_url = sandbox.url .. "/api",
       code_auth = "basic", refresh_auth = "basic", pkce = false, refreshable = true }
     props = { CallbackURL = "http://127.0.0.1:1/cb", OAuthClientId = "sandbox-client-id",
-      OAuthClientSecret = "sandbox-client-secret", Scope = "api" }
+      OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW", Scope = "api" }
     assert(oauthconnect.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL }), nil, profile))
     sent = sandbox:requests("/oauth2/token")
     assert.equal(2, #sent)
@@ -131,7 +131,7 @@ describe("a custom OAuth 2 server", function()
       authorize_url = sandbox.url .. "/oauth2/authorize", api_url = sandbox.url .. "/api",
       code_auth = "basic", refresh_auth = "basic", pkce = true, refreshable = true }
     local props = { CallbackURL = "http://127.0.0.1:1/cb", OAuthClientId = "sandbox-client-id",
-      OAuthClientSecret = "sandbox-client-secret", Scope = "api" }
+      OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW", Scope = "api" }
     local code = sandbox:authorize({ redirect_uri = props.CallbackURL })
     local token = assert(oauthconnect.get_access_token(props, code, nil, profile))
     local sent = sandbox:requests("/oauth2/token")[1]
@@ -139,7 +139,7 @@ describe("a custom OAuth 2 server", function()
     assert.not_matches("client_secret", sent.body)
     local acme = oauthconnect.provider(profile)
     local t2 = assert(acme.refresh_access_token({ OAuthClientId = "sandbox-client-id",
-      OAuthClientSecret = "sandbox-client-secret", OAuthRefreshToken = token.refresh_token }))
+      OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW", OAuthRefreshToken = token.refresh_token }))
     assert.is_string(t2.access_token)
   end)
 

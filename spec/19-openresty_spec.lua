@@ -289,7 +289,7 @@ describe("the OpenResty example, with 2 workers", function()
     for kind, set in pairs(seen) do
       for t in pairs(set) do assert.is_nil(log:find(t, 1, true), "a " .. kind .. " token is in the log") end
     end
-    assert.is_nil(log:find("sandbox-client-secret", 1, true))
+    assert.is_nil(log:find("sbx-s3cr3t-Zq7RkA9dW", 1, true))
     assert.is_nil(log:find("hooks-token-9", 1, true))
   end)
 end)

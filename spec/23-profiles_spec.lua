@@ -229,7 +229,7 @@ describe("a new provider as one JSON file", function()
   end)
 
   local function base_props(extra)
-    local p = { OAuthClientId = "sandbox-client-id", OAuthClientSecret = "sandbox-client-secret",
+    local p = { OAuthClientId = "sandbox-client-id", OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW",
       CallbackURL = "http://127.0.0.1:1/cb", OAuthSettingsLocation = dir .. "/acme-tokens.json" }
     for k, v in pairs(extra or {}) do p[k] = v end
     return p

@@ -24,7 +24,7 @@ describe("any OAuth 2 server", function()
 
   -- A connection that knows only the metadata URL, the client and the API.
   local function props(extra)
-    local p = { OAuthClientId = "sandbox-client-id", OAuthClientSecret = "sandbox-client-secret",
+    local p = { OAuthClientId = "sandbox-client-id", OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW",
       OAuthDiscoveryURL = wk(), URL = sandbox.url .. "/api", InitiateOAuth = "GETANDREFRESH",
       OAuthGrantType = "DEVICE_CODE", OAuthSettingsLocation = dir .. "/tokens.json" }
     for k, v in pairs(extra or {}) do p[k] = v end

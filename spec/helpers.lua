@@ -182,7 +182,7 @@ end
 function Sandbox:jumpseller_props(extra)
   local p = {
     OAuthClientId = "sandbox-client-id",
-    OAuthClientSecret = "sandbox-client-secret",
+    OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW",
     OAuthAuthorizationURL = self.url .. "/oauth/authorize",
     OAuthAccessTokenURL = self.url .. "/oauth/token",
     URL = self.url .. "/v1",
@@ -195,7 +195,7 @@ end
 function Sandbox:bigcommerce_props(extra)
   local p = {
     OAuthClientId = "sandbox-client-id",
-    OAuthClientSecret = "sandbox-client-secret",
+    OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW",
     OAuthAuthorizationURL = self.url .. "/oauth2/authorize",
     OAuthAccessTokenURL = self.url .. "/oauth2/token",
     URL = self.url .. "/stores/{StoreId}/v3",
@@ -207,7 +207,7 @@ end
 function Sandbox:keap_props(extra)
   local p = {
     OAuthClientId = "sandbox-client-id",
-    OAuthClientSecret = "sandbox-client-secret",
+    OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW",
     OAuthAuthorizationURL = self.url .. "/app/oauth/authorize",
     OAuthAccessTokenURL = self.url .. "/token",
     URL = self.url .. "/crm/rest/v1",
@@ -219,7 +219,7 @@ end
 function Sandbox:generic_props(extra)
   local p = {
     OAuthClientId = "sandbox-client-id",
-    OAuthClientSecret = "sandbox-client-secret",
+    OAuthClientSecret = "sbx-s3cr3t-Zq7RkA9dW",
     OAuthAuthorizationURL = self.url .. "/oauth2/authorize",
     OAuthAccessTokenURL = self.url .. "/oauth2/token",
     URL = self.url .. "/api",

@@ -27,7 +27,7 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = os.path.join(ROOT, "sandbox", "server.py")
 CLIENT_ID = "sandbox-client-id"
-CLIENT_SECRET = "sandbox-client-secret"
+CLIENT_SECRET = "sbx-s3cr3t-Zq7RkA9dW"
 REDIRECT = "http://127.0.0.1:8765/callback"
 
 
