@@ -39,7 +39,7 @@ describe("Keap", function()
     local token = login()
     assert.equal(86400, token.expires_in)
     local sent = sandbox:requests("/token")[1]
-    assert.matches("client_secret=sandbox%-client%-secret", sent.body)
+    assert.matches("client_secret=sbx%-s3cr3t%-Zq7RkA9dW", sent.body)
     assert.matches("grant_type=authorization_code", sent.body)
   end)
 

@@ -71,7 +71,7 @@ describe("a custom OAuth 2 server", function()
     sent = sandbox:requests("/oauth2/token")
     assert.equal(2, #sent)
     assert.matches("^Basic ", sent[1].headers.authorization)
-    assert.matches("client_secret=sandbox%-client%-secret", sent[2].body)
+    assert.matches("client_secret=sbx%-s3cr3t%-Zq7RkA9dW", sent[2].body)
     -- a wrong secret is still refused, once each way, and reported
     props.OAuthClientSecret = "not-the-secret-x9"
     local _, err = oauthconnect.get_access_token(props, sandbox:authorize({ redirect_uri = props.CallbackURL }),

@@ -177,7 +177,7 @@ describe("the oauthconnect command", function()
     assert.equal(2, code, err)
     assert.matches("refusing the connections file " .. file .. ": group or others can access it "
       .. "(mode 0644); run chmod 600 " .. file, err, 1, true)
-    assert.not_matches("sandbox%-client%-secret", err)
+    assert.not_matches("sbx%-s3cr3t%-Zq7RkA9dW", err)
     os.execute("chmod 600 " .. H.q(file))
     out, err, code = run("get myshop /store/info.json")
     assert.equal(0, code, err)

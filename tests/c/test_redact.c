@@ -608,7 +608,7 @@ OC_TEST(pieces_a_server_quotes_are_redacted_too)
         char out[200];
         const char *text = "client sandbox-client-id: secret piece sandbox-client-se refused";
         memset(&known, 0, sizeof known);
-        oc_secrets_add(&known, "sbx-s3cr3t-Zq7RkA9dW");
+        oc_secrets_add(&known, "sandbox-client-secret");
         oc_secrets_set_open(&known, "sandbox-client-id");
         oc_redact_copy(out, sizeof out, text, strlen(text), &known);
         CHECK_STR(out, "client sandbox-client-id: secret piece " OC_REDACTED " refused");
