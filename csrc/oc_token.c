@@ -477,7 +477,7 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta
     oc_token t;
     oc_token_meta m;
     oc_code rc;
-    json_t *extra;
+    json_t *extra, *access;
 
     memset(&m, 0, sizeof m);
     if (!json_is_object(obj))
@@ -498,10 +498,10 @@ oc_code oc_token_from_json(const json_t *obj, oc_token *out, oc_token_meta *meta
        after the server rotated (salvaged) before any access token was
        held; the set needs a refresh, not a login. ("" is how versions up
        to 0.1.0 wrote that absence.) */
-    extra = json_object_get(obj, "access_token");
-    if (json_is_string(extra) && json_string_length(extra) == 0)
-        extra = NULL;
-    if ((extra && (rc = read_string(obj, "access_token", 1, &t.access_token, where, err)) != OC_OK) ||
+    access = json_object_get(obj, "access_token");
+    if (json_is_string(access) && json_string_length(access) == 0)
+        access = NULL;
+    if ((access && (rc = read_string(obj, "access_token", 1, &t.access_token, where, err)) != OC_OK) ||
         (rc = read_string(obj, "refresh_token", 1, &t.refresh_token, where, err)) != OC_OK ||
         (rc = read_string(obj, "token_type", 0, &t.token_type, where, err)) != OC_OK ||
         (rc = read_string(obj, "scope", 0, &t.scope, where, err)) != OC_OK ||
